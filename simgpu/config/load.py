@@ -1,0 +1,259 @@
+"""Compose (Hydra) and load (typed + validated) configurations.
+
+Three validation layers, every problem collected and reported together as one
+:class:`~simgpu.errors.ConfigError`, each with its dotted key and offending value:
+
+1. types, enums and unknown keys, checked field by field against the dataclass schema;
+2. range checks in each dataclass's ``__post_init__`` (:mod:`simgpu.config.schema`);
+3. cross-group checks (:mod:`simgpu.config.validate`).
+
+Nothing here does I/O beyond reading the shipped configs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from simgpu.config import schema as S
+from simgpu.errors import ConfigError, Problem
+
+#: Python package that holds the shipped YAML configs (source of truth: ``conf/`` at the
+#: repository root, installed as ``simgpu.conf`` by ``[tool.setuptools.package-dir]``).
+CONFIG_MODULE = "simgpu.conf"
+CONFIG_PATH = "pkg://" + CONFIG_MODULE
+CONFIG_NAME = "config"
+
+
+# ---------------------------------------------------------------------- compose
+
+
+def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
+    """Compose the shipped configuration with Hydra, for notebooks and tests.
+
+    Parameters
+    ----------
+    overrides : sequence of str
+        Hydra overrides, e.g. ``["experiment=grok_priority", "sim.replicas=16"]``.
+    config_name : str
+        Primary config to compose.
+
+    Returns
+    -------
+    omegaconf.DictConfig
+        The composed tree (without the ``hydra`` node).
+
+    Raises
+    ------
+    ConfigError
+        Every override that cannot be applied, each with its key and value.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+
+    from simgpu.config.store import register
+
+    register()
+    overrides = list(overrides)
+
+    def _compose(ovr: list[str]) -> DictConfig:
+        gh = GlobalHydra.instance()
+        if gh.is_initialized():
+            return hydra_compose(config_name=config_name, overrides=ovr)
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+            return hydra_compose(config_name=config_name, overrides=ovr)
+
+    try:
+        return _compose(overrides)
+    except (HydraException, OmegaConfBaseException) as first:
+        problems = []
+        for ov in overrides:
+            try:
+                _compose([ov])
+            except (HydraException, OmegaConfBaseException) as exc:
+                key, _, value = ov.partition("=")
+                problems.append(Problem(key.lstrip("+~"), value, _one_line(exc)))
+        if not problems:  # only the combination fails
+            problems.append(Problem("overrides", overrides, _one_line(first)))
+        raise ConfigError(problems) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    keep = [ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))]
+    return " ".join(keep) or type(exc).__name__
+
+
+# ------------------------------------------------------------------------- load
+
+
+def load(cfg: Any) -> S.SimgpuConfig:
+    """Turn a composed config (DictConfig, mapping or dataclass) into a validated tree.
+
+    Parameters
+    ----------
+    cfg : DictConfig, Mapping or SimgpuConfig
+        The configuration; a ``hydra`` node, if present, is ignored.
+
+    Returns
+    -------
+    SimgpuConfig
+        Typed, with every check passed.
+
+    Raises
+    ------
+    ConfigError
+        Listing every problem found, each with its dotted key and value.
+    """
+    from simgpu.config.validate import cross_check
+
+    if isinstance(cfg, S.SimgpuConfig):
+        cfg = OmegaConf.structured(cfg)
+    problems: list[Problem] = []
+    try:
+        data = _plain(cfg)
+    except OmegaConfBaseException as exc:
+        raise ConfigError([Problem(getattr(exc, "full_key", "") or "config", None,
+                                   _one_line(exc))]) from None
+    if not isinstance(data, Mapping):
+        raise ConfigError([Problem("config", data, "must be a mapping")])
+    data = {k: v for k, v in data.items() if k != "hydra"}
+
+    typed = _typed_merge(S.SimgpuConfig, data, "", problems)
+    _missing(typed, "", problems)
+    if problems:
+        raise ConfigError(problems)
+
+    with S.collecting() as found:
+        obj: S.SimgpuConfig = OmegaConf.to_object(typed)
+    if found:
+        paths = _paths(obj)
+        for oid, key, value, msg in found:
+            base = paths.get(oid, "?")
+            problems.append(Problem(f"{base}.{key}" if base else key, value, msg))
+        raise ConfigError(problems)
+
+    problems.extend(cross_check(obj))
+    if problems:
+        raise ConfigError(problems)
+    return obj
+
+
+def _plain(cfg: Any) -> Any:
+    if isinstance(cfg, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    if dataclasses.is_dataclass(cfg):
+        return OmegaConf.to_container(OmegaConf.structured(cfg), resolve=True, enum_to_str=True)
+    return cfg
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _unwrap_optional(tp: Any) -> Any:
+    if typing.get_origin(tp) is typing.Union:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return tp
+
+
+def _join(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else str(key)
+
+
+def _typed_merge(cls: type, data: Any, path: str, problems: list[Problem]) -> DictConfig:
+    """Build a structured node of ``cls`` from ``data``, one field at a time."""
+    node = OmegaConf.structured(cls)
+    if data is None:
+        return node
+    if not isinstance(data, Mapping):
+        problems.append(Problem(path or "config", data, f"must be a mapping ({cls.__name__})"))
+        return node
+    hints = _hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key, value in data.items():
+        kpath = _join(path, key)
+        if key not in hints:
+            near = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(names)}"
+            problems.append(Problem(kpath, value, f"unknown key{hint}"))
+            continue
+        tp = _unwrap_optional(hints[key])
+        origin = typing.get_origin(tp)
+        if dataclasses.is_dataclass(tp):
+            node[key] = _typed_merge(tp, value, kpath, problems)
+        elif origin is dict and dataclasses.is_dataclass(typing.get_args(tp)[1]):
+            if value is None:
+                continue
+            if not isinstance(value, Mapping):
+                problems.append(Problem(kpath, value, "must be a mapping of name -> entry"))
+                continue
+            sub = typing.get_args(tp)[1]
+            node[key] = {
+                str(k): _typed_merge(sub, v, _join(kpath, k), problems) for k, v in value.items()
+            }
+        elif origin is list and dataclasses.is_dataclass(typing.get_args(tp)[0]):
+            if value is None:
+                continue
+            if not isinstance(value, Sequence) or isinstance(value, str):
+                problems.append(Problem(kpath, value, "must be a list"))
+                continue
+            sub = typing.get_args(tp)[0]
+            node[key] = [_typed_merge(sub, v, _join(kpath, i), problems) for i, v in
+                         enumerate(value)]
+        else:
+            try:
+                node[key] = value
+            except OmegaConfBaseException as exc:
+                problems.append(Problem(kpath, value, _type_message(tp, exc)))
+    return node
+
+
+def _type_message(tp: Any, exc: BaseException) -> str:
+    if isinstance(tp, type) and issubclass(tp, Enum):
+        return "must be one of: " + ", ".join(m.name for m in tp)
+    name = getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+    return f"must be of type {name} ({_one_line(exc)})"
+
+
+def _missing(node: Any, path: str, problems: list[Problem]) -> None:
+    if isinstance(node, DictConfig):
+        for key in node.keys():
+            kpath = _join(path, key)
+            if OmegaConf.is_missing(node, key):
+                problems.append(Problem(kpath, "???", "is required"))
+            else:
+                _missing(node[key], kpath, problems)
+    elif isinstance(node, ListConfig):
+        for i in range(len(node)):
+            _missing(node[i], _join(path, i), problems)
+
+
+def _paths(obj: Any, path: str = "", out: dict[int, str] | None = None) -> dict[int, str]:
+    """Map ``id`` of every dataclass instance in the tree to its dotted path."""
+    out = {} if out is None else out
+    if dataclasses.is_dataclass(obj):
+        out[id(obj)] = path
+        for f in dataclasses.fields(obj):
+            _paths(getattr(obj, f.name), _join(path, f.name), out)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            _paths(v, _join(path, k), out)
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            _paths(v, _join(path, i), out)
+    return out

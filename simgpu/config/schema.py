@@ -1,0 +1,518 @@
+"""Structured config schemas (OmegaConf dataclasses) for every config group.
+
+Every field carries its unit in its name or in its one-line comment. Dates are ISO
+strings (``2026-07-01`` or ``2026-07-01T12:00``); the engine converts them to hours
+since ``sim.start``.
+
+Validation layer 2 lives here: each dataclass's ``__post_init__`` checks its own ranges
+and reports through :func:`_report`, which either raises :class:`~simgpu.errors.ConfigError`
+at once (a dataclass built by hand) or, while :func:`collecting` is active, records the
+problem so that the loader can report every problem together with its dotted key.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from simgpu.errors import ConfigError, Problem
+
+# --------------------------------------------------------------------------- enums
+
+
+class Role(Enum):
+    """What a party is in the landlord/tenant story."""
+
+    landlord = "landlord"
+    tenant = "tenant"
+    other = "other"
+
+
+class Interpolation(Enum):
+    """How a capacity schedule goes between its points."""
+
+    step = "step"
+    linear = "linear"
+
+
+class Distribution(Enum):
+    """Shape of a duration distribution, parameterised by mean and coefficient of variation."""
+
+    fixed = "fixed"
+    exponential = "exponential"
+    lognormal = "lognormal"
+
+
+class DomainKind(Enum):
+    """A correlated-failure domain: every node in it goes down together."""
+
+    rack = "rack"
+    switch = "switch"
+    power = "power"
+    facility = "facility"
+
+
+class FailureBurden(Enum):
+    """Who absorbs node failures on leased capacity.
+
+    ``delivered``: the tenant receives its share of the pool's *healthy* GPUs, so it loses
+    capacity in proportion to failures. ``replaced``: the landlord backfills failed leased
+    nodes from its own healthy nodes while it has any, so the tenant keeps its contracted
+    count until the whole pool runs short.
+    """
+
+    delivered = "delivered"
+    replaced = "replaced"
+
+
+class ActionKind(Enum):
+    """A landlord action in a scenario."""
+
+    withhold = "withhold"
+    landlord_first = "landlord_first"
+    non_renew = "non_renew"
+    price_change = "price_change"
+
+
+class Backend(Enum):
+    """Compute backend of the engine."""
+
+    auto = "auto"
+    numpy = "numpy"
+    cupy = "cupy"
+
+
+class ReportFormat(Enum):
+    """Output formats of the report."""
+
+    png = "png"
+    pdf = "pdf"
+    markdown = "markdown"
+
+
+# ------------------------------------------------------------ problem collection
+
+_COLLECTOR: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "simgpu_config_problems", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[list[tuple[int, str, Any, str]]]:
+    """Collect range-check problems instead of raising them.
+
+    Yields a list that receives ``(id(obj), field, value, message)`` tuples; the loader
+    maps ``id(obj)`` back to the object's dotted path.
+    """
+    found: list[tuple[int, str, Any, str]] = []
+    token = _COLLECTOR.set(found)
+    try:
+        yield found
+    finally:
+        _COLLECTOR.reset(token)
+
+
+def _report(obj: object, problems: list[tuple[str, Any, str]]) -> None:
+    if not problems:
+        return
+    sink = _COLLECTOR.get()
+    if sink is None:
+        raise ConfigError([Problem(k, v, m) for k, v, m in problems])
+    sink.extend((id(obj), k, v, m) for k, v, m in problems)
+
+
+class _Checks:
+    """Tiny helper that accumulates ``(field, value, message)`` triples."""
+
+    def __init__(self, obj: object):
+        self.obj = obj
+        self.out: list[tuple[str, Any, str]] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.out.append((key, getattr(self.obj, key.split(".")[0], None), message))
+
+    def add_value(self, key: str, value: Any, message: str) -> None:
+        self.out.append((key, value, message))
+
+    def positive(self, *keys: str, allow_zero: bool = False) -> None:
+        for k in keys:
+            v = getattr(self.obj, k)
+            if v is None:
+                continue
+            bad = not math.isfinite(v) or (v < 0 if allow_zero else v <= 0)
+            if bad:
+                self.add(k, "must be >= 0" if allow_zero else "must be > 0")
+
+    def fraction(self, *keys: str) -> None:
+        for k in keys:
+            v = getattr(self.obj, k)
+            if v is not None and not (0.0 <= v <= 1.0):
+                self.add(k, "must be a fraction in [0, 1]")
+
+    def date(self, *keys: str) -> None:
+        for k in keys:
+            v = getattr(self.obj, k)
+            if v is not None and parse_date(v) is None:
+                self.add(k, "must be an ISO date such as 2026-07-01 or 2026-07-01T06:00")
+
+    def done(self) -> None:
+        _report(self.obj, self.out)
+
+
+def parse_date(value: str) -> datetime | None:
+    """Parse an ISO date or datetime string; ``None`` when it is not one."""
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- gpu
+
+
+@dataclass
+class GpuConfig:
+    """One accelerator type of the catalogue (``gpus.<name>``)."""
+
+    peak_tflops: float = 989.0  # dense BF16 peak, TFLOP/s per GPU (H100 SXM datasheet)
+    hbm_gib: float = 80.0  # HBM capacity, GiB per GPU
+    hbm_tb_s: float = 3.35  # HBM bandwidth, TB/s per GPU
+    nvlink_gb_s: float = 900.0  # NVLink bandwidth, GB/s per GPU (bidirectional)
+    scaleout_gbit_s: float = 400.0  # scale-out network, Gb/s per GPU
+    tdp_w: float = 700.0  # board power, W per GPU
+    facility_kw: float = 1.6  # all-in facility power, kW per GPU (server+network+cooling)
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.positive("peak_tflops", "hbm_gib", "hbm_tb_s", "nvlink_gb_s", "scaleout_gbit_s")
+        c.positive("tdp_w", "facility_kw")
+        c.done()
+
+
+# ------------------------------------------------------------------------- party
+
+
+@dataclass
+class PartyConfig:
+    """A company (``parties.<name>``)."""
+
+    role: Role = Role.other  # landlord, tenant or other
+    label: str = ""  # display name in reports; the key when empty
+
+
+# ------------------------------------------------------------------------ cluster
+
+
+@dataclass
+class DurationConfig:
+    """A random duration, given by its mean and coefficient of variation."""
+
+    distribution: Distribution = Distribution.lognormal  # fixed, exponential or lognormal
+    mean_hours: float = 24.0  # mean duration, hours
+    cv: float = 1.0  # coefficient of variation (std/mean); lognormal only
+    max_hours: float = 720.0  # hard cap on one draw, hours (bounds the engine's repair ring)
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.positive("mean_hours", "max_hours")
+        c.positive("cv", allow_zero=True)
+        if self.max_hours is not None and self.mean_hours is not None:
+            if 0 < self.max_hours < self.mean_hours:
+                c.add("max_hours", f"must be >= mean_hours ({self.mean_hours})")
+        c.done()
+
+
+@dataclass
+class DomainConfig:
+    """A kind of correlated outage: a whole domain of nodes goes down at once."""
+
+    kind: DomainKind = DomainKind.rack  # rack, switch, power or facility
+    nodes: int = 4  # nodes per domain (ignored for facility: the whole pool)
+    outages_per_domain_year: float = 0.0  # rate of outages of one domain, 1/year
+    duration: DurationConfig = field(default_factory=DurationConfig)  # outage length
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.positive("nodes")
+        c.positive("outages_per_domain_year", allow_zero=True)
+        c.done()
+
+
+@dataclass
+class ReliabilityConfig:
+    """Failure and repair process of a pool's nodes."""
+
+    # Unexpected interruptions per 1000 node-days; 3.79 is derived from Llama 3 405B
+    # (arXiv:2407.21783 s3.3.4: 419 unexpected interruptions, 2,048 nodes, 54 days).
+    failures_per_1000_node_days: float = 3.79
+    repair: DurationConfig = field(default_factory=DurationConfig)  # node repair time
+    lemon_fraction: float = 0.0  # fraction of nodes that fail more often ("lemon" nodes)
+    lemon_factor: float = 1.0  # failure-rate multiplier of a lemon node
+    domains: dict[str, DomainConfig] = field(default_factory=dict)  # correlated outages
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.positive("failures_per_1000_node_days", allow_zero=True)
+        c.fraction("lemon_fraction")
+        if self.lemon_factor is not None and not self.lemon_factor >= 1.0:
+            c.add("lemon_factor", "must be >= 1")
+        c.done()
+
+
+@dataclass
+class CapacityPoint:
+    """One point of a capacity schedule: from ``at`` on, this much is online."""
+
+    at: str = "2026-01-01"  # ISO date
+    nodes: int | None = None  # nodes online (give nodes or mw, not both)
+    mw: float | None = None  # facility MW online, converted through gpus.<gpu>.facility_kw
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.date("at")
+        if (self.nodes is None) == (self.mw is None):
+            c.add_value("nodes", self.nodes, "give exactly one of nodes and mw")
+        c.positive("nodes", allow_zero=True)
+        c.positive("mw", allow_zero=True)
+        c.done()
+
+
+@dataclass
+class PoolConfig:
+    """A GPU pool (``pools.<name>``): one owner, one GPU type, nodes online over time."""
+
+    owner: str = "???"  # party that owns the hardware
+    gpu: str = "h100"  # key into gpus
+    gpus_per_node: int = 8  # GPUs per node
+    nodes: int = 0  # installed nodes when complete; cap on any schedule point
+    capacity: list[CapacityPoint] = field(default_factory=list)  # online schedule; empty = all
+    interpolation: Interpolation = Interpolation.step  # step or linear between points
+    reliability: ReliabilityConfig = field(default_factory=ReliabilityConfig)
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.positive("gpus_per_node", "nodes")
+        c.done()
+
+
+# -------------------------------------------------------------------------- lease
+
+
+@dataclass
+class LeaseConfig:
+    """A landlord-to-tenant contract on a pool (``leases.<name>``); the landlord is the owner."""
+
+    pool: str = "???"  # key into pools
+    tenant: str = "???"  # key into parties
+    share: float | None = None  # fraction of the pool's online nodes (give share or gpus)
+    gpus: int | None = None  # contracted GPUs (give share or gpus)
+    start: str = "???"  # ISO date the lease starts
+    end: str = "???"  # ISO date the initial term ends
+    renewals: int = 0  # automatic renewals, each as long as the initial term
+    annual_usd: float | None = None  # price per year for the full contract (or per GPU-h)
+    usd_per_gpu_hour: float | None = None  # price per contracted GPU-hour
+    failure_burden: FailureBurden = FailureBurden.delivered  # who absorbs node failures
+    notice_days: float = 0.0  # landlord actions take effect this long after announced
+    landlord_priority: bool = False  # contract lets the landlord's own jobs go first
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.date("start", "end")
+        if (self.share is None) == (self.gpus is None):
+            c.add_value("share", self.share, "give exactly one of share and gpus")
+        if self.share is not None and not (0.0 < self.share <= 1.0):
+            c.add("share", "must be a fraction in (0, 1]")
+        c.positive("gpus")
+        if (self.annual_usd is None) == (self.usd_per_gpu_hour is None):
+            c.add_value("annual_usd", self.annual_usd, "give exactly one of annual_usd and "
+                        "usd_per_gpu_hour")
+        c.positive("annual_usd", "usd_per_gpu_hour", "notice_days", "renewals", allow_zero=True)
+        s, e = parse_date(self.start), parse_date(self.end)
+        if s is not None and e is not None and e <= s:
+            c.add("end", f"must be after start ({self.start})")
+        c.done()
+
+
+# ---------------------------------------------------------------------------- job
+
+
+@dataclass
+class JobConfig:
+    """A training run of a roadmap (``jobs.<name>``)."""
+
+    party: str = "???"  # who trains it
+    flops: float | None = None  # total training FLOPs (or give params and tokens)
+    params: float | None = None  # parameters N, for FLOPs = 6 N D
+    tokens: float | None = None  # training tokens D, for FLOPs = 6 N D
+    mfu: float = 0.40  # model FLOPs utilisation, fraction of dense peak
+    target_gpus: int = 8  # GPUs the run asks for
+    min_gpus: int = 8  # fewest GPUs it runs on (gang scheduling)
+    pools: list[str] = field(default_factory=list)  # allowed pools, in order of preference
+    earliest_start: str | None = None  # ISO date; none = sim.start
+    deadline: str | None = None  # ISO date, recorded as met or missed
+    priority: int = 0  # higher runs first within its party
+    after: list[str] = field(default_factory=list)  # jobs that must finish first
+    checkpoint_interval_hours: float = 2.0  # compute time between checkpoints, hours
+    checkpoint_write_hours: float = 0.05  # blocking checkpoint write, hours
+    restart_hours: float = 0.25  # start-up / restart time after any (re)start, hours
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        has_flops = self.flops is not None
+        has_nd = self.params is not None or self.tokens is not None
+        if has_flops == has_nd:
+            c.add_value("flops", self.flops, "give flops, or params and tokens (6ND), not both")
+        elif has_nd and (self.params is None or self.tokens is None):
+            c.add_value("params", self.params, "give both params and tokens")
+        c.positive("flops", "params", "tokens", "target_gpus", "min_gpus")
+        if self.mfu is not None and not (0.0 < self.mfu <= 1.0):
+            c.add("mfu", "must be a fraction in (0, 1]")
+        if (self.min_gpus or 0) > 0 and (self.target_gpus or 0) > 0:
+            if self.min_gpus > self.target_gpus:
+                c.add("min_gpus", f"must be <= target_gpus ({self.target_gpus})")
+        c.positive("checkpoint_interval_hours")
+        c.positive("checkpoint_write_hours", "restart_hours", allow_zero=True)
+        c.date("earliest_start", "deadline")
+        if not self.pools:
+            c.add("pools", "must list at least one allowed pool")
+        c.done()
+
+    @property
+    def total_flops(self) -> float:
+        """Training FLOPs: ``flops``, or ``6 * params * tokens``."""
+        if self.flops is not None:
+            return float(self.flops)
+        return 6.0 * float(self.params) * float(self.tokens)
+
+
+# ----------------------------------------------------------------------- scenario
+
+
+@dataclass
+class ActionConfig:
+    """A landlord action on one lease, part of the scenario's story (all variants)."""
+
+    kind: ActionKind = ActionKind.withhold  # withhold, landlord_first, non_renew, price_change
+    lease: str = "???"  # key into leases
+    at: str = "???"  # ISO date announced; effective after the lease's notice_days
+    until: str | None = None  # ISO date it stops; none = for good
+    fraction: float = 0.0  # withhold: fraction of the lease withheld
+    price_factor: float = 1.0  # price_change: multiplier on the lease price
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.date("at", "until")
+        c.fraction("fraction")
+        c.positive("price_factor", allow_zero=True)
+        a, u = parse_date(self.at), parse_date(self.until) if self.until else None
+        if a is not None and u is not None and u <= a:
+            c.add("until", f"must be after at ({self.at})")
+        c.done()
+
+
+@dataclass
+class CounterfactualConfig:
+    """Which counterfactual variants run beside the baseline, with common random numbers."""
+
+    no_lease: bool = True  # the tenant never had the landlord's leases
+    withhold_levels: list[float] = field(  # leverage curve: fractions withheld
+        default_factory=lambda: [0.25, 0.5, 0.75, 1.0]
+    )
+    withhold_start: str | None = None  # ISO date withholding starts; none = lease start
+    withhold_days: float | None = None  # how long it lasts, days; none = to lease end
+    landlord_first: bool = True  # the landlord's own jobs take leased GPUs first
+    non_renew: bool = True  # leases are not renewed at the end of their term
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        for i, w in enumerate(self.withhold_levels or []):
+            if not (0.0 <= w <= 1.0):
+                c.add_value(f"withhold_levels[{i}]", w, "must be a fraction in [0, 1]")
+        c.date("withhold_start")
+        c.positive("withhold_days")
+        c.done()
+
+
+@dataclass
+class ScenarioConfig:
+    """The story (landlord actions) and the counterfactual set to compare."""
+
+    actions: list[ActionConfig] = field(default_factory=list)
+    counterfactuals: CounterfactualConfig = field(default_factory=CounterfactualConfig)
+
+
+# ---------------------------------------------------------------------------- sim
+
+
+@dataclass
+class SimConfig:
+    """How to simulate."""
+
+    backend: Backend = Backend.auto  # auto, numpy or cupy
+    device_id: int = 0  # CUDA device ordinal (cupy backend)
+    seed: int = 0  # root seed of the counter-based generator, in [0, 2**64)
+    start: str = "2026-07-01"  # ISO date of hour 0
+    horizon_days: float = 1095.0  # simulated span, days
+    step_hours: float = 1.0  # time step, hours
+    replicas: int = 64  # Monte-Carlo replicas
+    chunk_replicas: int = 0  # replicas per batch; 0 = as many as max_memory_gb allows
+    max_memory_gb: float = 4.0  # bound on the engine's working memory, GB
+    progress: bool = True  # log progress of long runs
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.date("start")
+        c.positive("horizon_days", "step_hours", "replicas", "max_memory_gb")
+        c.positive("device_id", "chunk_replicas", allow_zero=True)
+        if self.seed is not None and not (0 <= self.seed < 2**64):
+            c.add("seed", "must be in [0, 2**64)")
+        h, s = self.horizon_days, self.step_hours
+        if h is not None and s is not None and h > 0 and s > 0 and h * 24.0 < s:
+            c.add("horizon_days", f"is shorter than one step ({s} h)")
+        c.done()
+
+
+# ------------------------------------------------------------------------- report
+
+
+@dataclass
+class ReportConfig:
+    """What the run writes."""
+
+    summary: str = "summary.json"  # file name of the summary, inside the run directory
+    formats: list[ReportFormat] = field(
+        default_factory=lambda: [ReportFormat.png, ReportFormat.pdf, ReportFormat.markdown]
+    )
+    daily_series: bool = True  # record per-day capacity series (for figures)
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        name = self.summary or ""
+        if not name or "/" in name or "\\" in name or name.startswith("."):
+            c.add("summary", "must be a plain file name inside the run directory")
+        c.done()
+
+
+# ------------------------------------------------------------------------- root
+
+
+@dataclass
+class SimgpuConfig:
+    """The composed configuration: one tree, addressed by dotted keys."""
+
+    name: str = "custom"  # scenario name, shown in reports
+    description: str = ""  # one paragraph: what the scenario tells
+    gpus: dict[str, GpuConfig] = field(default_factory=dict)
+    parties: dict[str, PartyConfig] = field(default_factory=dict)
+    pools: dict[str, PoolConfig] = field(default_factory=dict)
+    leases: dict[str, LeaseConfig] = field(default_factory=dict)
+    jobs: dict[str, JobConfig] = field(default_factory=dict)
+    scenario: ScenarioConfig = field(default_factory=ScenarioConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)

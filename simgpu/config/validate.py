@@ -1,0 +1,201 @@
+"""Cross-group checks (validation layer 3): references, cycles, fits and over-commitment."""
+
+from __future__ import annotations
+
+import math
+
+from simgpu.config import schema as S
+from simgpu.errors import Problem
+
+
+def hours_since(date: str, start: str) -> float:
+    """Hours from ISO date ``start`` to ISO date ``date`` (negative when before)."""
+    a, b = S.parse_date(date), S.parse_date(start)
+    return (a - b).total_seconds() / 3600.0
+
+
+def pool_max_nodes(cfg: S.SimgpuConfig, name: str) -> int:
+    """Most nodes a pool ever has online, by its schedule (capped by installed nodes)."""
+    pool = cfg.pools[name]
+    if not pool.capacity:
+        return pool.nodes
+    return max(min(capacity_point_nodes(cfg, pool, pt), pool.nodes) for pt in pool.capacity)
+
+
+def capacity_point_nodes(cfg: S.SimgpuConfig, pool: S.PoolConfig, pt: S.CapacityPoint) -> int:
+    """Nodes online at one schedule point; MW convert through the GPU's all-in kW per GPU."""
+    if pt.nodes is not None:
+        return int(pt.nodes)
+    kw = cfg.gpus[pool.gpu].facility_kw
+    return int(math.floor(pt.mw * 1000.0 / kw / pool.gpus_per_node + 1e-9))
+
+
+def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
+    """Every cross-group problem of a typed config.
+
+    Parameters
+    ----------
+    cfg : SimgpuConfig
+        A tree that passed the type and range layers.
+
+    Returns
+    -------
+    list of Problem
+        Empty when the configuration is consistent.
+    """
+    p: list[Problem] = []
+    parties, pools, gpus, leases, jobs = cfg.parties, cfg.pools, cfg.gpus, cfg.leases, cfg.jobs
+
+    def ref(key: str, value: str, table: dict, what: str) -> bool:
+        if value in table:
+            return True
+        known = ", ".join(sorted(table)) or "none defined"
+        p.append(Problem(key, value, f"unknown {what} (known: {known})"))
+        return False
+
+    if not parties:
+        p.append(Problem("parties", {}, "define at least one party"))
+    if not pools:
+        p.append(Problem("pools", {}, "define at least one pool"))
+    if not jobs:
+        p.append(Problem("jobs", {}, "define at least one job"))
+
+    good_pools = set()
+    for name, pool in pools.items():
+        key = f"pools.{name}"
+        ok = ref(f"{key}.owner", pool.owner, parties, "party")
+        ok &= ref(f"{key}.gpu", pool.gpu, gpus, "gpu type")
+        if not ok:
+            continue
+        good_pools.add(name)
+        last = None
+        for i, pt in enumerate(pool.capacity):
+            n = capacity_point_nodes(cfg, pool, pt)
+            if n > pool.nodes:
+                what = "nodes" if pt.nodes is not None else "mw"
+                val = pt.nodes if pt.nodes is not None else pt.mw
+                p.append(Problem(f"{key}.capacity[{i}].{what}", val,
+                                 f"gives {n} nodes, more than the pool's installed nodes "
+                                 f"({pool.nodes})"))
+            t = S.parse_date(pt.at)
+            if last is not None and t <= last:
+                p.append(Problem(f"{key}.capacity[{i}].at", pt.at,
+                                 "schedule points must be in increasing date order"))
+            last = t
+        for dname, dom in pool.reliability.domains.items():
+            if dom.kind != S.DomainKind.facility and dom.nodes > pool.nodes:
+                p.append(Problem(f"{key}.reliability.domains.{dname}.nodes", dom.nodes,
+                                 f"is larger than the pool ({pool.nodes} nodes)"))
+
+    # leases: references, landlord != tenant, over-commitment of a pool over time
+    spans: dict[str, list[tuple[float, float, float, str]]] = {}
+    for name, lease in leases.items():
+        key = f"leases.{name}"
+        okp = ref(f"{key}.pool", lease.pool, pools, "pool")
+        okt = ref(f"{key}.tenant", lease.tenant, parties, "party")
+        if not (okp and okt and lease.pool in good_pools):
+            continue
+        pool = pools[lease.pool]
+        if lease.tenant == pool.owner:
+            p.append(Problem(f"{key}.tenant", lease.tenant,
+                             f"is the owner of pool {lease.pool}; a lease needs another party"))
+        pool_gpus = pool.nodes * pool.gpus_per_node
+        if lease.gpus is not None and lease.gpus > pool_gpus:
+            p.append(Problem(f"{key}.gpus", lease.gpus,
+                             f"exceeds pool {lease.pool}'s {pool_gpus} installed GPUs"))
+        frac = lease.share if lease.share is not None else (lease.gpus or 0) / max(pool_gpus, 1)
+        s = hours_since(lease.start, cfg.sim.start)
+        e = hours_since(lease.end, cfg.sim.start)
+        e_all = s + (e - s) * (1 + lease.renewals)
+        spans.setdefault(lease.pool, []).append((s, e_all, frac, name))
+    for pool_name, items in spans.items():
+        for s, _e, _f, name in items:
+            total = sum(f for s2, e2, f, _ in items if s2 <= s < e2)
+            if total > 1.0 + 1e-9:
+                others = sorted(n for s2, e2, _, n in items if s2 <= s < e2)
+                p.append(Problem(f"leases.{name}.share", round(total, 6),
+                                 f"leases {others} together commit more than all of pool "
+                                 f"{pool_name} at {name}'s start"))
+                break
+
+    # jobs: references, fit, access, dependencies
+    access: dict[str, set[str]] = {n: set() for n in parties}
+    for name, pool in pools.items():
+        access.setdefault(pool.owner, set()).add(name)
+    for lease in leases.values():
+        access.setdefault(lease.tenant, set()).add(lease.pool)
+    for name, job in jobs.items():
+        key = f"jobs.{name}"
+        if not ref(f"{key}.party", job.party, parties, "party"):
+            continue
+        fits = False
+        for i, pname in enumerate(job.pools):
+            if not ref(f"{key}.pools[{i}]", pname, pools, "pool") or pname not in good_pools:
+                continue
+            pool = pools[pname]
+            cap = pool_max_nodes(cfg, pname) * pool.gpus_per_node
+            if cap >= job.min_gpus:
+                fits = True
+        known = [q for q in job.pools if q in good_pools]
+        if known and not fits:
+            best = max(pool_max_nodes(cfg, q) * pools[q].gpus_per_node for q in known)
+            p.append(Problem(f"{key}.min_gpus", job.min_gpus,
+                             f"can never fit: the largest allowed pool has at most {best} GPUs"))
+        if known and not (set(known) & access.get(job.party, set())):
+            p.append(Problem(f"{key}.pools", list(job.pools),
+                             f"party {job.party} neither owns nor leases any of these pools"))
+        for i, dep in enumerate(job.after):
+            if dep == name:
+                p.append(Problem(f"{key}.after[{i}]", dep, "a job cannot depend on itself"))
+            else:
+                ref(f"{key}.after[{i}]", dep, jobs, "job")
+    p.extend(_cycles(jobs))
+
+    for i, act in enumerate(cfg.scenario.actions):
+        ref(f"scenario.actions[{i}].lease", act.lease, leases, "lease")
+    return p
+
+
+def _cycles(jobs: dict[str, S.JobConfig]) -> list[Problem]:
+    """One problem per dependency cycle among ``after:`` edges."""
+    state: dict[str, int] = {}
+    out: list[Problem] = []
+    stack: list[str] = []
+
+    def visit(n: str) -> None:
+        state[n] = 1
+        stack.append(n)
+        for d in jobs[n].after:
+            if d not in jobs or d == n:
+                continue
+            if state.get(d) == 1:
+                cyc = stack[stack.index(d):] + [d]
+                out.append(Problem(f"jobs.{n}.after", list(jobs[n].after),
+                                   "dependency cycle: " + " -> ".join(cyc)))
+            elif d not in state:
+                visit(d)
+        stack.pop()
+        state[n] = 2
+
+    for n in jobs:
+        if n not in state:
+            visit(n)
+    return out
+
+
+def topological_order(jobs: dict[str, S.JobConfig]) -> list[str]:
+    """Job names with every job after its dependencies (config order breaks ties)."""
+    done: list[str] = []
+    seen: set[str] = set()
+
+    def visit(n: str) -> None:
+        if n in seen:
+            return
+        seen.add(n)
+        for d in jobs[n].after:
+            visit(d)
+        done.append(n)
+
+    for n in jobs:
+        visit(n)
+    return done

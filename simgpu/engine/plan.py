@@ -1,0 +1,333 @@
+"""Compile a validated config into flat arrays on the step grid (a :class:`Plan`).
+
+Both engines (NumPy and, later, CUDA) consume the same plan, so every date, schedule,
+contract and counterfactual is resolved here once, on the host, and the step loop only
+indexes arrays.
+
+Counterfactual variants
+-----------------------
+Variant 0 is the baseline: the configured story (``scenario.actions``). The others add
+one lever each to the story, on the *counterfactual leases*: the leases whose pool owner
+has role ``landlord`` and whose lessee has role ``tenant``.
+
+=================  ==========================================================
+``no_lease``       those leases never exist
+``withhold_<pct>`` that fraction of them is withheld from ``withhold_start``
+                   (default: each lease's start) for ``withhold_days``
+                   (default: to the end of the lease)
+``landlord_first`` the landlord's own jobs take leased GPUs first, for the whole lease
+``non_renew``      the leases end at the end of their initial term
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simgpu.config import schema as S
+from simgpu.config.validate import capacity_point_nodes, hours_since, topological_order
+
+#: Distribution codes shared with the kernels.
+DIST_FIXED, DIST_EXPONENTIAL, DIST_LOGNORMAL = 0, 1, 2
+_DIST_CODE = {
+    S.Distribution.fixed: DIST_FIXED,
+    S.Distribution.exponential: DIST_EXPONENTIAL,
+    S.Distribution.lognormal: DIST_LOGNORMAL,
+}
+
+
+@dataclass
+class Variant:
+    """One counterfactual: a name, its kind and its lever value."""
+
+    name: str
+    kind: str  # baseline, no_lease, withhold, landlord_first, non_renew
+    level: float = 0.0  # withheld fraction for kind == withhold
+
+
+@dataclass
+class Plan:
+    """Everything the step loop needs, as arrays. Shapes use P pools, L leases, J jobs,
+    A parties, D failure domains, V variants, T steps, K preference slots."""
+
+    cfg: S.SimgpuConfig
+    dt: float  # step, hours
+    n_steps: int  # T
+    seed: int
+    party_names: list[str]
+    party_role: list[str]
+    pool_names: list[str]
+    lease_names: list[str]
+    job_names: list[str]
+    variants: list[Variant]
+    # pools (P,)
+    pool_owner: np.ndarray  # int64 party index
+    pool_gpn: np.ndarray  # int64 GPUs per node
+    pool_peak_flop_h: np.ndarray  # float64 FLOP per GPU-hour at dense peak
+    online_normal: np.ndarray  # (P, T) int64 non-lemon nodes online
+    online_lemon: np.ndarray  # (P, T) int64 lemon nodes online
+    fail_rate_normal: np.ndarray  # (P,) failures per node-hour
+    fail_rate_lemon: np.ndarray  # (P,) failures per node-hour
+    repair_kind: np.ndarray  # (P,) int64 distribution code
+    repair_p1: np.ndarray  # (P,) mean (fixed/exponential) or mu (lognormal), hours / log-hours
+    repair_p2: np.ndarray  # (P,) 0 or sigma (lognormal)
+    repair_max: np.ndarray  # (P,) cap, hours
+    # failure domains (D,)
+    dom_pool: np.ndarray
+    dom_nodes: np.ndarray  # nodes per domain; facility = 0 (the whole pool)
+    dom_rate: np.ndarray  # outages per domain-hour
+    dom_kind: np.ndarray
+    dom_p1: np.ndarray
+    dom_p2: np.ndarray
+    dom_max: np.ndarray
+    ring: int  # repair ring length, steps
+    # leases (L,)
+    lease_pool: np.ndarray
+    lease_tenant: np.ndarray
+    lease_owner: np.ndarray
+    lease_share: np.ndarray  # fraction of the pool, or nan
+    lease_gpus: np.ndarray  # contracted GPUs, or 0 when by share
+    lease_replaced: np.ndarray  # bool: landlord bears failures
+    lease_cf: np.ndarray  # bool: counterfactual lease (landlord -> tenant)
+    lease_frac: np.ndarray  # (V, L, T) float64 fraction delivered (0 inactive, 1 - withheld)
+    lease_lf: np.ndarray  # (V, L, T) bool landlord-first active
+    lease_usd_h: np.ndarray  # (V, L, T) float64 payment rate, $ per hour
+    # jobs (J,) in allocation order
+    job_party: np.ndarray
+    job_flops: np.ndarray
+    job_mfu: np.ndarray
+    job_pref: np.ndarray  # (J, K) pool indices, -1 padding
+    job_tgt_nodes: np.ndarray  # (J, P) nodes wanted in each pool (0 if not allowed)
+    job_min_nodes: np.ndarray  # (J, P) fewest nodes in each pool
+    job_earliest_h: np.ndarray
+    job_deadline_h: np.ndarray  # inf when none
+    job_deps: np.ndarray  # (J, J) bool: job i waits for job j
+    job_tau: np.ndarray  # checkpoint interval (compute hours)
+    job_write: np.ndarray  # checkpoint write, hours
+    job_restart: np.ndarray  # restart time, hours
+    party_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def horizon_hours(self) -> float:
+        return self.n_steps * self.dt
+
+    @property
+    def n_days(self) -> int:
+        return int(math.ceil(self.horizon_hours / 24.0 - 1e-9))
+
+
+def _duration_params(d: S.DurationConfig) -> tuple[int, float, float, float]:
+    code = _DIST_CODE[d.distribution]
+    if code == DIST_LOGNORMAL:
+        sigma2 = math.log1p(d.cv**2)
+        return code, math.log(d.mean_hours) - sigma2 / 2.0, math.sqrt(sigma2), d.max_hours
+    return code, d.mean_hours, 0.0, d.max_hours
+
+
+def _schedule(cfg: S.SimgpuConfig, pool: S.PoolConfig, hours: np.ndarray) -> np.ndarray:
+    if not pool.capacity:
+        return np.full(hours.shape, pool.nodes, np.int64)
+    at = np.array([hours_since(pt.at, cfg.sim.start) for pt in pool.capacity])
+    n = np.array([min(capacity_point_nodes(cfg, pool, pt), pool.nodes) for pt in pool.capacity],
+                 np.float64)
+    if pool.interpolation == S.Interpolation.linear:
+        out = np.interp(hours, at, n, left=0.0, right=n[-1])
+        out[hours < at[0]] = 0.0
+    else:
+        idx = np.searchsorted(at, hours, side="right") - 1
+        out = np.where(idx >= 0, n[np.clip(idx, 0, None)], 0.0)
+    return np.floor(out + 1e-9).astype(np.int64)
+
+
+def build_variants(cfg: S.SimgpuConfig, has_cf: bool) -> list[Variant]:
+    """The baseline and, when there are counterfactual leases, the configured levers."""
+    out = [Variant("baseline", "baseline")]
+    if not has_cf:
+        return out
+    cf = cfg.scenario.counterfactuals
+    if cf.no_lease:
+        out.append(Variant("no_lease", "no_lease"))
+    for w in cf.withhold_levels:
+        if w > 0:
+            out.append(Variant(f"withhold_{round(w * 100):d}", "withhold", float(w)))
+    if cf.landlord_first:
+        out.append(Variant("landlord_first", "landlord_first"))
+    if cf.non_renew:
+        out.append(Variant("non_renew", "non_renew"))
+    return out
+
+
+def compile_plan(cfg: S.SimgpuConfig) -> Plan:
+    """Resolve a validated configuration onto the step grid.
+
+    Parameters
+    ----------
+    cfg : SimgpuConfig
+        Output of :func:`simgpu.config.load`.
+
+    Returns
+    -------
+    Plan
+    """
+    sim = cfg.sim
+    dt = float(sim.step_hours)
+    n_steps = int(math.ceil(sim.horizon_days * 24.0 / dt - 1e-9))
+    hours = np.arange(n_steps, dtype=np.float64) * dt
+
+    party_names = list(cfg.parties)
+    pidx = {n: i for i, n in enumerate(party_names)}
+    pool_names = list(cfg.pools)
+    poolidx = {n: i for i, n in enumerate(pool_names)}
+    lease_names = list(cfg.leases)
+    # allocation order: parties that lease pools out first (they may take leased GPUs back
+    # under landlord-first priority), then by priority, then roadmap (dependency) order
+    lessors = {cfg.pools[le.pool].owner for le in cfg.leases.values()}
+    party_rank = np.array([0 if n in lessors else 1 for n in party_names], np.int64)
+    topo = topological_order(cfg.jobs)
+    job_names = sorted(
+        topo,
+        key=lambda n: (party_rank[pidx[cfg.jobs[n].party]], -cfg.jobs[n].priority,
+                       topo.index(n)),
+    )
+    jidx = {n: i for i, n in enumerate(job_names)}
+
+    P, L, J = len(pool_names), len(lease_names), len(job_names)
+    pools = [cfg.pools[n] for n in pool_names]
+    pool_owner = np.array([pidx[p.owner] for p in pools], np.int64)
+    pool_gpn = np.array([p.gpus_per_node for p in pools], np.int64)
+    pool_peak = np.array([cfg.gpus[p.gpu].peak_tflops * 1e12 * 3600.0 for p in pools])
+
+    online = np.stack([_schedule(cfg, p, hours) for p in pools]) if P else np.zeros((0, n_steps))
+    lemon_frac = np.array([p.reliability.lemon_fraction for p in pools])[:, None]
+    online_lemon = np.floor(online * lemon_frac + 0.5).astype(np.int64)
+    online_normal = online - online_lemon
+
+    per_node_h = np.array([p.reliability.failures_per_1000_node_days / 1000.0 / 24.0
+                           for p in pools])
+    lemon_factor = np.array([p.reliability.lemon_factor for p in pools])
+    rep = np.array([_duration_params(p.reliability.repair) for p in pools]).reshape(P, 4)
+
+    doms = [(i, d) for i, p in enumerate(pools) for d in p.reliability.domains.values()
+            if d.outages_per_domain_year > 0]
+    dpar = np.array([_duration_params(d.duration) for _, d in doms]).reshape(len(doms), 4)
+    max_cap = max([float(x) for x in rep[:, 3]] + [float(x) for x in dpar[:, 3]] + [dt])
+    ring = int(math.ceil(max_cap / dt)) + 2
+
+    # leases
+    leases = [cfg.leases[n] for n in lease_names]
+    lease_pool = np.array([poolidx[le.pool] for le in leases], np.int64)
+    lease_owner = np.array([pool_owner[poolidx[le.pool]] for le in leases], np.int64)
+    lease_tenant = np.array([pidx[le.tenant] for le in leases], np.int64)
+    lease_cf = np.array([
+        cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
+        and cfg.parties[le.tenant].role == S.Role.tenant for le in leases], bool)
+    variants = build_variants(cfg, bool(lease_cf.any()))
+    V = len(variants)
+    frac = np.zeros((V, L, n_steps))
+    lf = np.zeros((V, L, n_steps), bool)
+    usd_h = np.zeros((V, L, n_steps))
+    cf = cfg.scenario.counterfactuals
+    for li, le in enumerate(leases):
+        s = hours_since(le.start, sim.start)
+        e = hours_since(le.end, sim.start)
+        term = e - s
+        notice = le.notice_days * 24.0
+        pool_gpus_t = online[poolidx[le.pool]] * pool_gpn[poolidx[le.pool]]
+        contract_t = (le.share * pool_gpus_t if le.share is not None
+                      else np.minimum(le.gpus, pool_gpus_t)).astype(np.float64)
+        base_usd_h = (np.full(n_steps, le.annual_usd / (365.25 * 24.0))
+                      if le.annual_usd is not None else le.usd_per_gpu_hour * contract_t)
+        acts = [a for a in cfg.scenario.actions if a.lease == lease_names[li]]
+        for vi, var in enumerate(variants):
+            renew = le.renewals
+            if any(a.kind == S.ActionKind.non_renew for a in acts):
+                renew = 0
+            if var.kind == "non_renew" and lease_cf[li]:
+                renew = 0
+            active = (hours >= s) & (hours < e + term * renew)
+            if var.kind == "no_lease" and lease_cf[li]:
+                active[:] = False
+            f = active.astype(np.float64)
+            price = np.ones(n_steps)
+            lfv = np.full(n_steps, bool(le.landlord_priority))
+            for a in acts:
+                a0 = hours_since(a.at, sim.start) + notice
+                a1 = hours_since(a.until, sim.start) + notice if a.until else np.inf
+                win = (hours >= a0) & (hours < a1)
+                if a.kind == S.ActionKind.withhold:
+                    f = np.where(win, f * (1.0 - a.fraction), f)
+                elif a.kind == S.ActionKind.landlord_first:
+                    lfv |= win
+                elif a.kind == S.ActionKind.price_change:
+                    price = np.where(win, price * a.price_factor, price)
+            if var.kind == "withhold" and lease_cf[li]:
+                w0 = hours_since(cf.withhold_start, sim.start) if cf.withhold_start else s
+                w1 = w0 + cf.withhold_days * 24.0 if cf.withhold_days is not None else np.inf
+                win = (hours >= w0) & (hours < w1)
+                f = np.where(win, f * (1.0 - var.level), f)
+            if var.kind == "landlord_first" and lease_cf[li]:
+                lfv[:] = True
+            frac[vi, li] = f
+            lf[vi, li] = lfv & active
+            usd_h[vi, li] = base_usd_h * price * f
+
+    # jobs
+    jobs = [cfg.jobs[n] for n in job_names]
+    K = max([len(j.pools) for j in jobs] + [1])
+    pref = np.full((J, K), -1, np.int64)
+    tgt = np.zeros((J, P), np.int64)
+    mn = np.zeros((J, P), np.int64)
+    for ji, job in enumerate(jobs):
+        for k, pn in enumerate(job.pools):
+            pi = poolidx[pn]
+            pref[ji, k] = pi
+            g = pools[pi].gpus_per_node
+            mn[ji, pi] = max(1, -(-job.min_gpus // g))
+            tgt[ji, pi] = max(mn[ji, pi], job.target_gpus // g)
+    deps = np.zeros((J, J), bool)
+    for ji, job in enumerate(jobs):
+        for d in job.after:
+            deps[ji, jidx[d]] = True
+
+    def _h(date: str | None, default: float) -> float:
+        return hours_since(date, sim.start) if date else default
+
+    return Plan(
+        cfg=cfg, dt=dt, n_steps=n_steps, seed=int(sim.seed),
+        party_names=party_names,
+        party_role=[cfg.parties[n].role.value for n in party_names],
+        pool_names=pool_names, lease_names=lease_names, job_names=job_names,
+        variants=variants,
+        pool_owner=pool_owner, pool_gpn=pool_gpn, pool_peak_flop_h=pool_peak,
+        online_normal=online_normal, online_lemon=online_lemon,
+        fail_rate_normal=per_node_h, fail_rate_lemon=per_node_h * lemon_factor,
+        repair_kind=rep[:, 0].astype(np.int64), repair_p1=rep[:, 1], repair_p2=rep[:, 2],
+        repair_max=rep[:, 3],
+        dom_pool=np.array([i for i, _ in doms], np.int64),
+        dom_nodes=np.array([0 if d.kind == S.DomainKind.facility else d.nodes
+                            for _, d in doms], np.int64),
+        dom_rate=np.array([d.outages_per_domain_year / (365.25 * 24.0) for _, d in doms]),
+        dom_kind=dpar[:, 0].astype(np.int64), dom_p1=dpar[:, 1], dom_p2=dpar[:, 2],
+        dom_max=dpar[:, 3], ring=ring,
+        lease_pool=lease_pool, lease_tenant=lease_tenant, lease_owner=lease_owner,
+        lease_share=np.array([np.nan if le.share is None else le.share for le in leases]),
+        lease_gpus=np.array([le.gpus or 0 for le in leases], np.int64),
+        lease_replaced=np.array([le.failure_burden == S.FailureBurden.replaced
+                                 for le in leases], bool),
+        lease_cf=lease_cf, lease_frac=frac, lease_lf=lf, lease_usd_h=usd_h,
+        job_party=np.array([pidx[j.party] for j in jobs], np.int64),
+        job_flops=np.array([j.total_flops for j in jobs]),
+        job_mfu=np.array([j.mfu for j in jobs]),
+        job_pref=pref, job_tgt_nodes=tgt, job_min_nodes=mn,
+        job_earliest_h=np.array([max(0.0, _h(j.earliest_start, 0.0)) for j in jobs]),
+        job_deadline_h=np.array([_h(j.deadline, np.inf) for j in jobs]),
+        job_deps=deps,
+        job_tau=np.array([j.checkpoint_interval_hours for j in jobs]),
+        job_write=np.array([j.checkpoint_write_hours for j in jobs]),
+        job_restart=np.array([j.restart_hours for j in jobs]),
+        party_rank=party_rank,
+    )
+
