@@ -42,8 +42,13 @@ import numpy as np
 
 from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_LOGNORMAL, Plan
 from simgpu.engine.progress import advance
-from simgpu.rng import bits, detmath, uniform_from_words
-from simgpu.rng.distributions import normal_ppf, poisson
+from simgpu.rng import bits, detmath, uniform, uniform_from_words
+from simgpu.rng.distributions import (
+    POISSON_PTRS_MIN_LAM,
+    normal_ppf,
+    poisson,
+    poisson_small_from_uniform,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step (even
 STREAM_DOM_EVENT = 3  # index: i * D + domain kind, i-th outage of the step (event_draws)
 
 INF = np.inf
+BLOCK = 256  # steps whose count uniforms are drawn together (no effect on values)
 
 
 @dataclass
@@ -341,7 +347,15 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         lam = np.concatenate([plan.fail_rate_normal * hn * dt, plan.fail_rate_lemon * hl * dt,
                               np.broadcast_to(plan.dom_rate * dom_units[:, t] * dt, (R, ND))],
                              axis=1)
-        counts = poisson(seed, rep, STREAM_COUNT, t, count_idx, lam)
+        if t % BLOCK == 0:  # the counts' uniforms for a block of steps, in one call
+            u_count = uniform(seed, rep[:, :, None], STREAM_COUNT,
+                              t + np.arange(min(BLOCK, T - t))[None, :, None],
+                              count_idx[:, None, :])
+        small = lam < POISSON_PTRS_MIN_LAM
+        counts = poisson_small_from_uniform(u_count[:, t % BLOCK], np.where(small, lam, 0.0))
+        if not small.all():  # identical to poisson(...) on the whole array
+            big = poisson(seed, rep, STREAM_COUNT, t, count_idx, np.where(small, 0.0, lam))
+            counts = np.where(small, counts, big)
         kn = np.minimum(counts[:, :P], hn)
         kl = np.minimum(counts[:, P:2 * P], hl)
         kall = kn + kl

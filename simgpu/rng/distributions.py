@@ -31,6 +31,7 @@ __all__ = [
     "normal",
     "normal_ppf",
     "poisson",
+    "poisson_small_from_uniform",
     "uniform",
     "weibull",
 ]
@@ -600,6 +601,24 @@ def _poisson_ptrs(
         f"poisson: PTRS did not accept within {POISSON_MAX_ATTEMPTS} attempts "
         f"for {pend.size} element(s); this indicates a bug"
     )
+
+
+def poisson_small_from_uniform(u: ArrayLike, lam: ArrayLike) -> NDArray[np.int64]:
+    """The ``lam < POISSON_PTRS_MIN_LAM`` branch of :func:`poisson` from a uniform already
+    drawn as ``uniform(..., sub=0, word=0)`` of the same cell: bit-identical to
+    :func:`poisson` there, so callers may draw uniforms for many steps at once.
+
+    ``lam`` must be finite and in ``[0, POISSON_PTRS_MIN_LAM)``; ``lam == 0`` gives 0.
+    """
+    u_ = np.asarray(u, dtype=np.float64)
+    lam_ = np.asarray(lam, dtype=np.float64)
+    if not ((lam_ >= 0.0) & (lam_ < POISSON_PTRS_MIN_LAM)).all():
+        raise ValueError(f"lam must lie in [0, {POISSON_PTRS_MIN_LAM:g})")
+    shape = np.broadcast_shapes(u_.shape, lam_.shape)
+    u_b = np.broadcast_to(u_, shape).reshape(-1)
+    lam_b = np.broadcast_to(lam_, shape).reshape(-1)
+    out = np.where(lam_b > 0.0, _poisson_inversion(u_b, lam_b), 0)
+    return out.reshape(shape)
 
 
 def poisson(

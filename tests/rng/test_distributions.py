@@ -361,3 +361,16 @@ def test_poisson_attempt_cap(monkeypatch):
     monkeypatch.setattr(distributions, "POISSON_MAX_ATTEMPTS", 1)
     with pytest.raises(RuntimeError, match="PTRS"):
         poisson(SEED, 0, 0, 0, IDX[:5000], 30.0)
+
+
+def test_poisson_small_from_uniform_matches_poisson():
+    from simgpu.rng import poisson, uniform
+    from simgpu.rng.distributions import poisson_small_from_uniform
+
+    lam = np.linspace(0.0, 9.99, 500)
+    idx = np.arange(lam.size)
+    direct = poisson(11, 2, 9, 5, idx, lam)
+    via_u = poisson_small_from_uniform(uniform(11, 2, 9, 5, idx), lam)
+    np.testing.assert_array_equal(direct, via_u)
+    with pytest.raises(ValueError):
+        poisson_small_from_uniform(0.5, 10.0)

@@ -1,0 +1,76 @@
+"""The ``simgpu`` console script: a thin ``@hydra.main`` over :func:`simgpu.run.run`.
+
+Before Hydra creates an output directory, a pre-flight composes the same overrides and
+runs every check (:func:`simgpu.run.prepare`), so bad input exits with code 2, one clear
+message and nothing written.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from simgpu.config.load import CONFIG_NAME, CONFIG_PATH, compose
+from simgpu.config.store import register
+from simgpu.errors import SimgpuError
+
+log = logging.getLogger("simgpu")
+
+#: Hydra flags after which the pre-flight is skipped (help, info, config printing,
+#: shell completion, multirun: each job then checks its own configuration).
+_SKIP_PREFLIGHT = ("-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg",
+                   "--resolve", "--shell-completion", "-sc", "-m", "--multirun",
+                   "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
+                   "--version", "-p", "--package")
+
+
+def _overrides(argv: list[str]) -> list[str]:
+    return [a for a in argv if not a.startswith("-") and not a.startswith("hydra.")
+            and not a.startswith("hydra/")]
+
+
+def preflight(argv: list[str]) -> int:
+    """Check the configuration the command line describes; 0 when it can run."""
+    from simgpu.run import prepare
+
+    try:
+        prepare(compose(_overrides(argv)))
+    except SimgpuError as exc:
+        print(f"simgpu: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)
+def _main(cfg: DictConfig) -> None:
+    from simgpu.analysis.table import format_table
+    from simgpu.run import run
+
+    out = HydraConfig.get().runtime.output_dir
+    try:
+        results = run(cfg)
+    except SimgpuError as exc:
+        log.error("%s", exc)
+        sys.exit(2)
+    path = results.write(out)
+    print(format_table(results.summary))
+    print(f"\nsummary: {path}")
+
+
+def main() -> None:
+    """Entry point of the ``simgpu`` console script."""
+    register()
+    argv = sys.argv[1:]
+    if not any(a in _SKIP_PREFLIGHT or a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
+        code = preflight(argv)
+        if code:
+            sys.exit(code)
+    _main()
+
+
+if __name__ == "__main__":
+    main()
