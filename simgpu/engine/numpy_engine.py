@@ -152,10 +152,11 @@ def event_draws(seed: int, replica: np.ndarray, stream: int, step: int, index: n
 
 def _overlap(off: np.ndarray, n: np.ndarray, x: np.ndarray, k: np.ndarray,
              h: np.ndarray) -> np.ndarray:
-    """Whether node ranges [off, off+n) and the circular block [x, x+k) mod h intersect."""
+    """Whether node ranges [off, off+n) and the circular block [x, x+k) mod h intersect
+    (empty ranges and empty blocks intersect nothing)."""
     direct = (off < x + k) & (x < off + n)
     wrap = (x + k > h) & (off < x + k - h)
-    return (n > 0) & (direct | wrap)
+    return (n > 0) & (k > 0) & (direct | wrap)
 
 
 def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = True,
