@@ -16,7 +16,7 @@ from omegaconf import DictConfig
 
 from simgpu.config.load import CONFIG_NAME, CONFIG_PATH, compose
 from simgpu.config.store import register
-from simgpu.errors import SimgpuError
+from simgpu.errors import ConfigError, SimgpuError
 
 log = logging.getLogger("simgpu")
 
@@ -33,12 +33,34 @@ def _overrides(argv: list[str]) -> list[str]:
             and not a.startswith("hydra/")]
 
 
-def preflight(argv: list[str]) -> int:
-    """Check the configuration the command line describes; 0 when it can run."""
+def check(overrides: list[str]) -> None:
+    """Every problem of the configuration the overrides describe, raised together.
+
+    Overrides that Hydra rejects are reported, and the rest of the configuration is
+    still checked without them, so one run of the command shows every mistake.
+    """
     from simgpu.run import prepare
 
     try:
-        prepare(compose(_overrides(argv)))
+        cfg = compose(overrides)
+    except ConfigError as exc:
+        bad = {p.key for p in exc.problems}
+        good = [o for o in overrides if o.partition("=")[0].lstrip("+~") not in bad]
+        problems = list(exc.problems)
+        try:
+            prepare(compose(good))
+        except ConfigError as more:
+            problems += more.problems
+        except SimgpuError:
+            pass
+        raise ConfigError(problems) from None
+    prepare(cfg)
+
+
+def preflight(argv: list[str]) -> int:
+    """Check the configuration the command line describes; 0 when it can run."""
+    try:
+        check(_overrides(argv))
     except SimgpuError as exc:
         print(f"simgpu: {exc}", file=sys.stderr)
         return 2

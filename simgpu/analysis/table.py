@@ -28,13 +28,18 @@ def format_table(summary: dict[str, Any]) -> str:
             f"{_f(j['interruptions']['mean'], '{:.1f}'):>12}"
             f"{_f(ettr, '{:.2f}') if ettr is not None else '-':>7}")
     for party, t in summary.get("tenants", {}).items():
-        nl = t.get("no_lease_delay_days") or {}
+        done = t["final_milestone_day"]["p50"]
         lines += [
             "",
             f"tenant {party}: {100 * (t['dependency_share']['mean'] or 0):.0f} % of its "
-            f"training FLOPs ran on landlord hardware; roadmap done on day "
-            f"{_f(t['final_milestone_day']['p50'])} (P50)",
-            f"  without the lease: {_f(nl.get('p50'))} days later (P50); "
-            f"control index {_f(t['control_index'], '{:.2f}')}",
+            "training FLOPs ran on landlord hardware; "
+            + (f"roadmap done on day {done:.0f} (P50)" if done is not None
+               else "roadmap not done within the horizon (P50)"),
         ]
+        nl = t.get("no_lease_delay_days")
+        if nl is not None and nl["p50"] is not None:
+            bound = "at least " if nl["censored_fraction"] > 0 else ""
+            ci = t["control_index"]
+            lines.append(f"  without the lease: {bound}{nl['p50']:.0f} days later (P50); "
+                         f"control index {_f(ci, '{:.2f}')}")
     return "\n".join(lines)

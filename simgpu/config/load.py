@@ -20,7 +20,7 @@ from enum import Enum
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
 
 from simgpu.config import schema as S
 from simgpu.errors import ConfigError, Problem
@@ -72,25 +72,48 @@ def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> Di
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             return hydra_compose(config_name=config_name, overrides=ovr)
 
+    rejected = (HydraException, OmegaConfBaseException, ValueError)
     try:
         return _compose(overrides)
-    except (HydraException, OmegaConfBaseException) as first:
+    except rejected as first:
         problems = []
         for ov in overrides:
             try:
                 _compose([ov])
-            except (HydraException, OmegaConfBaseException) as exc:
+            except rejected as exc:
                 key, _, value = ov.partition("=")
-                problems.append(Problem(key.lstrip("+~"), value, _one_line(exc)))
+                problems.append(Problem(key.lstrip("+~"), value, _override_message(exc)))
         if not problems:  # only the combination fails
             problems.append(Problem("overrides", overrides, _one_line(first)))
         raise ConfigError(problems) from None
 
 
+def _override_message(exc: BaseException) -> str:
+    """Hydra's message for a rejected override, with the schema's reason when it has one.
+
+    Hydra says only "Error merging override ..." for a bad type or enum, and advises
+    ``+key=...`` for a misspelled field, which a structured node rejects as well; the
+    OmegaConf cause says what is wrong, and a misspelled field gets a suggestion.
+    """
+    cause = exc.__cause__
+    if not isinstance(cause, OmegaConfBaseException):
+        return _one_line(exc)
+    obj_type = getattr(cause, "object_type", None)
+    if isinstance(cause, ConfigAttributeError) and dataclasses.is_dataclass(obj_type):
+        names = [f.name for f in dataclasses.fields(obj_type)]
+        near = difflib.get_close_matches(str(cause.key), names, n=1)
+        hint = f"did you mean '{near[0]}'?" if near else f"known keys: {', '.join(names)}"
+        return f"unknown key; {hint}"
+    return f"{_one_line(exc)}: {_one_line(cause)}"
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    keep = [ln for ln in lines if not ln.startswith(("full_key", "object_type", "reference_type"))]
+    cut = next((i for i, ln in enumerate(lines) if ln.startswith("Config search path")),
+               len(lines))
+    keep = [ln for ln in lines[:cut]
+            if not ln.startswith(("full_key", "object_type", "reference_type"))]
     return " ".join(keep) or type(exc).__name__
 
 
@@ -130,17 +153,19 @@ def load(cfg: Any) -> S.SimgpuConfig:
     data = {k: v for k, v in data.items() if k != "hydra"}
 
     typed = _typed_merge(S.SimgpuConfig, data, "", problems)
+    n_missing = len(problems)
     _missing(typed, "", problems)
-    if problems:
+    if len(problems) > n_missing:  # range checks need every required value
         raise ConfigError(problems)
 
+    # range checks run even after type problems: a rejected field keeps its default
     with S.collecting() as found:
         obj: S.SimgpuConfig = OmegaConf.to_object(typed)
-    if found:
-        paths = _paths(obj)
-        for oid, key, value, msg in found:
-            base = paths.get(oid, "?")
-            problems.append(Problem(f"{base}.{key}" if base else key, value, msg))
+    paths = _paths(obj) if found else {}
+    for oid, key, value, msg in found:
+        base = paths.get(oid, "?")
+        problems.append(Problem(f"{base}.{key}" if base else key, value, msg))
+    if problems:  # cross-group checks only on a tree whose entries are each sound
         raise ConfigError(problems)
 
     problems.extend(cross_check(obj))

@@ -38,7 +38,7 @@ def random_config(rng: np.random.Generator) -> dict:
             share = float(rng.choice([0.25, 0.5, 1.0]))
             leases[f"l{i}"] = {
                 "pool": f"p{i}", "tenant": "tn", "share": share,
-                "start": "2026-01-01T0%d:00" % int(rng.integers(0, 9)),
+                "start": f"2026-01-01T0{int(rng.integers(0, 9))}:00",
                 "end": "2026-01-03", "annual_usd": 1e6,
                 "failure_burden": str(rng.choice(["delivered", "replaced"])),
                 "landlord_priority": bool(rng.random() < 0.3)}

@@ -1,0 +1,230 @@
+"""The discrete-event reference (simgpu.reference.des) against hand computation and the
+stepped NumPy engine.
+
+The configurations are composed on the default experiment (its GPU catalogue and
+parties), with small pools, short horizons and high failure rates so that every history
+has many interruptions; the engine runs with a step well below the jobs' restart time
+so that its step discretisation stays far inside the statistical error bars.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from simgpu.config import SimgpuConfig
+from simgpu.config.load import compose, load
+from simgpu.engine.numpy_engine import simulate
+from simgpu.engine.plan import Plan, compile_plan
+from simgpu.reference import des
+from simgpu.reference.des import simulate_des
+
+NO_COUNTERFACTUALS = [
+    "scenario.counterfactuals.no_lease=false",
+    "scenario.counterfactuals.withhold_levels=[]",
+    "scenario.counterfactuals.landlord_first=false",
+    "scenario.counterfactuals.non_renew=false",
+]
+PEAK_TFLOPS = 1000.0  # a made-up accelerator with a round peak, added to the catalogue
+MFU = 0.5
+GPN = 8
+LEASE = {"start": "2026-01-01", "end": "2027-01-01", "annual_usd": 1.0e6}
+
+
+def _config(overrides: list[str], pools: dict, jobs: dict, leases: dict | None = None,
+            counterfactuals: bool = False) -> SimgpuConfig:
+    """Compose the default experiment with ``overrides``, then swap in small pools, jobs
+    and leases (the default scenario's sizes are far too big for a unit test)."""
+    base = [] if counterfactuals else list(NO_COUNTERFACTUALS)
+    tree = OmegaConf.to_container(compose([*base, "sim.start=2026-01-01", *overrides]),
+                                  resolve=True, enum_to_str=True)
+    tree.pop("hydra", None)
+    tree["gpus"]["round"] = {"peak_tflops": PEAK_TFLOPS}
+    tree["pools"] = pools
+    tree["jobs"] = jobs
+    tree["leases"] = leases or {}
+    return load(tree)
+
+
+def _node_flop_h() -> float:
+    return GPN * PEAK_TFLOPS * 1e12 * 3600.0 * MFU
+
+
+def _job(party: str, pools: list[str], nodes: int, min_nodes: int, compute_hours: float,
+         **kw: Any) -> dict[str, Any]:
+    """A job of ``compute_hours`` failure-free compute on ``nodes`` nodes."""
+    j = {"party": party, "pools": pools, "target_gpus": GPN * nodes,
+         "min_gpus": GPN * min_nodes, "mfu": MFU,
+         "flops": compute_hours * nodes * _node_flop_h(),
+         "checkpoint_interval_hours": 0.5, "checkpoint_write_hours": 0.02,
+         "restart_hours": 0.25}
+    j.update(kw)
+    return j
+
+
+def _reliability(per_1000_node_days: float, repair_mean_h: float, **kw: Any) -> dict:
+    r = {"failures_per_1000_node_days": per_1000_node_days,
+         "repair": {"distribution": "lognormal", "mean_hours": repair_mean_h, "cv": 1.0,
+                    "max_hours": 48.0},
+         "lemon_fraction": 0.0, "lemon_factor": 1.0, "domains": {}}
+    r.update(kw)
+    return r
+
+
+def _pool(owner: str, nodes: int, reliability: dict, **kw: Any) -> dict[str, Any]:
+    p = {"owner": owner, "gpu": "round", "gpus_per_node": GPN, "nodes": nodes,
+         "capacity": [], "reliability": reliability}
+    p.update(kw)
+    return p
+
+
+def _single_job(step_hours: float, counterfactuals: bool = False) -> SimgpuConfig:
+    """One job on 32 of 64 failure-prone nodes, leased (75 %, delivered) to its party."""
+    return _config(
+        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"],
+        {"c1": _pool("xai", 64, _reliability(1000.0, 3.0))},
+        {"a1": _job("anthropic", ["c1"], 32, 16, 40.0)},
+        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.75}},
+        counterfactuals=counterfactuals,
+    )
+
+
+def _roadmap(step_hours: float) -> SimgpuConfig:
+    """Two pools, four jobs: a landlord job, a tenant chain (a2 after a1) that moves
+    between pools, a late starter; a replaced-burden lease, a growing then shrinking
+    schedule, a facility outage and rack outages."""
+    site = {"kind": "facility", "nodes": 1, "outages_per_domain_year": 60.0,
+            "duration": {"distribution": "fixed", "mean_hours": 2.0, "max_hours": 2.0}}
+    rack = {"kind": "rack", "nodes": 4, "outages_per_domain_year": 40.0,
+            "duration": {"distribution": "exponential", "mean_hours": 3.0, "max_hours": 24.0}}
+    schedule = [{"at": "2026-01-01", "nodes": 16}, {"at": "2026-01-03", "nodes": 32},
+                {"at": "2026-01-05", "nodes": 24}]
+    return _config(
+        ["sim.horizon_days=6", f"sim.step_hours={step_hours}"],
+        {"c1": _pool("xai", 48, _reliability(600.0, 4.0, domains={"site": site})),
+         "c2": _pool("anthropic", 32, _reliability(600.0, 4.0, domains={"rack": rack}),
+                     capacity=schedule)},
+        {"x1": _job("xai", ["c1"], 20, 8, 30.0),
+         "a1": _job("anthropic", ["c1", "c2"], 24, 12, 20.0, priority=5),
+         "a2": _job("anthropic", ["c2", "c1"], 32, 8, 25.0, after=["a1"], priority=5),
+         "a3": _job("anthropic", ["c2", "c1"], 16, 8, 20.0, earliest_start="2026-01-02")},
+        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.5,
+                "failure_burden": "replaced"}},
+    )
+
+
+def _assert_agree(what: str, engine: np.ndarray, ref: np.ndarray, names: list[str]) -> None:
+    """Means per job agree within 3 combined standard errors."""
+    engine = np.asarray(engine, np.float64)
+    ref = np.asarray(ref, np.float64)
+    m_e, m_d = engine.mean(axis=0), ref.mean(axis=0)
+    se_e = engine.std(axis=0, ddof=1) / math.sqrt(len(engine))
+    se_d = ref.std(axis=0, ddof=1) / math.sqrt(len(ref))
+    se = np.sqrt(se_e**2 + se_d**2)
+    for j, name in enumerate(names):
+        diff = m_e[j] - m_d[j]
+        assert abs(diff) <= 3.0 * se[j] + 1e-12, (
+            f"{what} of {name}: engine {m_e[j]:.4f} +- {se_e[j]:.4f} (n={len(engine)}) vs "
+            f"DES {m_d[j]:.4f} +- {se_d[j]:.4f} (n={len(ref)}); difference {diff:.4f} "
+            f"exceeds 3 combined standard errors ({3.0 * se[j]:.4f})")
+
+
+def _compare(plan: Plan, n_engine: int, n_des: int) -> None:
+    eng = simulate(plan, 0, n_engine, daily=False)
+    ref = simulate_des(plan, n_des)
+    names = plan.job_names
+    H = plan.horizon_hours
+    # every job must have been interrupted many times, or the test says little
+    assert (ref["interruptions"].mean(axis=0) > 5).all(), ref["interruptions"].mean(axis=0)
+    _assert_agree("interruptions", eng.job_interruptions[0], ref["interruptions"], names)
+    _assert_agree("finish hour (capped at the horizon)", np.minimum(eng.job_finish_h[0], H),
+                  np.minimum(ref["finish_h"], H), names)
+    _assert_agree("lost FLOPs (1e18)", eng.job_lost_flops[0] / 1e18, ref["lost_flops"] / 1e18,
+                  names)
+    _assert_agree("node failures", eng.pool_failures, ref["pool_failures"], plan.pool_names)
+
+
+@pytest.mark.parametrize("compute_hours", [10.3, 10.0])
+def test_single_job_closed_form(compute_hours: float) -> None:
+    """Alone in its pool without failures, a job finishes at restart + compute + the
+    checkpoint writes of its completed cycles (no write after the last compute)."""
+    nodes, tau, write, restart = 4, 0.5, 0.01, 0.25
+    cfg = _config(
+        ["sim.horizon_days=1", "sim.step_hours=0.25"],
+        {"c1": _pool("anthropic", nodes, _reliability(0.0, 3.0))},
+        {"a1": _job("anthropic", ["c1"], nodes, nodes, compute_hours,
+                    checkpoint_interval_hours=tau, checkpoint_write_hours=write,
+                    restart_hours=restart)},
+    )
+    plan = compile_plan(cfg)
+    # 10.3 h of compute: 20 full cycles (10 h + 20 writes), then 0.3 h; 10.0 h: 19 full
+    # cycles, then the 20th cycle's 0.5 h of compute, whose write is not needed
+    writes = {10.3: 20, 10.0: 19}[compute_hours]
+    expected = restart + compute_hours + writes * write
+    ref = simulate_des(plan, 3)
+    np.testing.assert_allclose(ref["finish_h"], expected, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(ref["start_h"], 0.0)
+    np.testing.assert_array_equal(ref["interruptions"], 0)
+    np.testing.assert_array_equal(ref["lost_flops"], 0.0)
+    np.testing.assert_array_equal(ref["pool_failures"], 0)
+    # the stepped engine's closed form gives the same hour
+    eng = simulate(plan, 0, 1, daily=False)
+    np.testing.assert_allclose(eng.job_finish_h[0, 0, 0], expected, rtol=0, atol=1e-9)
+
+
+def test_agrees_with_engine_single_job() -> None:
+    """Node failures and repairs only: interruptions, finish hour, lost work, failures."""
+    _compare(compile_plan(_single_job(0.1)), n_engine=150, n_des=150)
+
+
+def test_agrees_with_engine_roadmap() -> None:
+    """Several parties and pools, a lease, dependencies, an earliest start, pool moves,
+    schedule changes, facility and rack outages."""
+    plan = compile_plan(_roadmap(0.1))
+    _compare(plan, n_engine=150, n_des=150)
+
+
+def test_variant_selection() -> None:
+    """A counterfactual variant changes the lease fraction: with all of it withheld the
+    tenant's job never starts; the baseline starts it at once."""
+    plan = compile_plan(_single_job(0.5, counterfactuals=True))
+    names = [v.name for v in plan.variants]
+    full = simulate_des(plan, 2, variant=names.index("withhold_100"))
+    assert np.isinf(full["start_h"]).all()
+    np.testing.assert_array_equal(full["interruptions"], 0)
+    base = simulate_des(plan, 2, variant=0)
+    np.testing.assert_array_equal(base["start_h"], 0.0)
+    with pytest.raises(NotImplementedError, match="landlord-first"):
+        simulate_des(plan, 1, variant=names.index("landlord_first"))
+    with pytest.raises(ValueError, match="variant"):
+        simulate_des(plan, 1, variant=len(names))
+
+
+def test_reproducible_and_replica_keyed() -> None:
+    """Replica ``r`` depends only on (seed, seed_offset + r)."""
+    plan = compile_plan(_single_job(0.5))
+    a = simulate_des(plan, 3)
+    b = simulate_des(plan, 2, seed_offset=1)
+    for key in ("finish_h", "interruptions", "lost_flops", "pool_failures"):
+        np.testing.assert_array_equal(a[key][1:], b[key])
+    assert a["interruptions"][0, 0] != a["interruptions"][1, 0] or \
+        a["finish_h"][0, 0] != a["finish_h"][1, 0]
+
+
+def test_independent_of_engine_code() -> None:
+    """The reference imports neither the stepped engine nor its progress closed form."""
+    tree = ast.parse(inspect.getsource(des))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+            imported.update(f"{node.module}.{a.name}" for a in node.names)
+    assert not {"simgpu.engine.numpy_engine", "simgpu.engine.progress"} & imported
