@@ -400,15 +400,22 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             times = times[..., :n_max] * dt
         else:
             times = np.zeros((B, J, 0))
-        out = advance(dt, has.ravel(), rate.ravel(), flops_bj, total.ravel(), unc.ravel(),
-                      since.ravel(), restart_left.ravel(), rst, tau, cyc,
-                      times.reshape(B * J, -1))
-        shape = (B, J)
-        total, unc = out.total.reshape(shape), out.uncommitted.reshape(shape)
-        since, restart_left = out.since.reshape(shape), out.restart_left.reshape(shape)
-        gained, lost = out.gained.reshape(shape), out.lost.reshape(shape)
-        fin_off = out.finish_offset.reshape(shape)
-        n_int += out.interruptions.reshape(shape)
+        # only the jobs that hold GPUs move; the others keep their state
+        act = np.flatnonzero(has.ravel())
+        hits_act = times.reshape(B * J, -1)[act]
+        hits_act = hits_act[:, : int(np.isfinite(hits_act).sum(1).max(initial=0))]
+        out = advance(dt, np.ones(act.size, bool), rate.ravel()[act], flops_bj[act],
+                      total.ravel()[act], unc.ravel()[act], since.ravel()[act],
+                      restart_left.ravel()[act], rst[act], tau[act], cyc[act], hits_act)
+        for name, arr in (("total", total), ("uncommitted", unc), ("since", since),
+                          ("restart_left", restart_left)):
+            arr.ravel()[act] = getattr(out, name)
+        gained, lost = np.zeros((B, J)), np.zeros((B, J))
+        fin_off = np.full((B, J), INF)
+        gained.ravel()[act] = out.gained
+        lost.ravel()[act] = out.lost
+        fin_off.ravel()[act] = out.finish_offset
+        n_int.ravel()[act] += out.interruptions
         safe_rate = np.where(rate > 0, rate, 1.0)
         lost_f += lost
         lost_gh += lost / safe_rate * gpus
