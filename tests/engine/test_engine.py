@@ -166,3 +166,61 @@ def test_injected_failure_exact_rollback_and_restart():
     kept = 8 * RATE_PER_GPU * (k + float(after))
     np.testing.assert_allclose(raw.job_lost_flops[0, 0, 0], first_lost, rtol=1e-9)
     np.testing.assert_allclose(raw.job_flops_pool[0, 0, 0, 0], kept, rtol=1e-9)
+
+
+def test_renewals_extend_the_lease_and_non_renew_ends_it_at_term():
+    cfg = landlord_tenant(share=0.5, nodes=10, start="2026-01-01", end="2026-01-01T12:00",
+                          renewals=2)
+    cfg["sim"]["horizon_days"] = 2.0
+    plan, raw = _run(cfg)
+    tn = plan.party_names.index("tn")
+    names = [v.name for v in plan.variants]
+    # three 12 h terms = 36 h of 5 nodes; without renewal 12 h
+    np.testing.assert_allclose(raw.party_cap_gpu_h[0, :, tn, 0], 5 * 8 * 36.0)
+    np.testing.assert_allclose(raw.party_cap_gpu_h[names.index("non_renew"), :, tn, 0],
+                               5 * 8 * 12.0)
+
+
+def test_story_actions_withhold_after_notice_and_change_the_price():
+    cfg = landlord_tenant(share=0.5, nodes=10, notice_days=0.25)  # 6 h notice
+    cfg["scenario"] = {"actions": [
+        {"kind": "withhold", "lease": "l", "at": "2026-01-01T04:00", "until":
+         "2026-01-01T14:00", "fraction": 0.6},
+        {"kind": "price_change", "lease": "l", "at": "2026-01-01T18:00",
+         "price_factor": 2.0}]}
+    plan, raw = _run(cfg)
+    tn = plan.party_names.index("tn")
+    hours = plan.n_steps * plan.dt  # 48
+    # withheld 60 % of 5 nodes -> 2 nodes from 10:00 to 20:00 (announced + 6 h notice)
+    np.testing.assert_allclose(raw.party_cap_gpu_h[0, :, tn, 0],
+                               8 * (5 * (hours - 10.0) + 2 * 10.0))
+    # $1000/h; withheld hours pay 40 %; price doubles from 24:00 (18:00 + notice)
+    paid = 1000.0 * (10.0 + 0.4 * 10.0 + 4.0) + 2000.0 * (hours - 24.0)
+    np.testing.assert_allclose(raw.lease_paid_usd[0, 0], paid, rtol=1e-12)
+
+
+def test_capacity_schedule_in_megawatts_and_linear_ramp():
+    cfg = one_pool(nodes=200, horizon_days=1.0)
+    # 1.2 MW at 1.5 kW per GPU = 800 GPUs = 100 nodes, from hour 6; then 150 nodes
+    cfg["pools"]["p"]["capacity"] = [{"at": "2026-01-01T06:00", "mw": 1.2},
+                                     {"at": "2026-01-01T12:00", "nodes": 150}]
+    plan, raw = _run(cfg)
+    np.testing.assert_array_equal(plan.online_normal[0, :6], 0)
+    np.testing.assert_array_equal(plan.online_normal[0, 6:12], 100)
+    np.testing.assert_array_equal(plan.online_normal[0, 12:], 150)
+    np.testing.assert_allclose(raw.pool_online_gpu_h[:, 0], 8 * (100 * 6 + 150 * 12))
+    cfg["pools"]["p"]["interpolation"] = "linear"
+    plan = compile_plan(load(cfg))
+    np.testing.assert_array_equal(plan.online_normal[0, 6:13],
+                                  [100, 108, 116, 125, 133, 141, 150])
+
+
+def test_lemon_nodes_fail_more_and_raise_the_pool_failure_count():
+    base = one_pool(nodes=200, horizon_days=5.0, replicas=4)
+    base["pools"]["p"]["reliability"] = {"failures_per_1000_node_days": 20.0}
+    _, plain = _run(base)
+    base["pools"]["p"]["reliability"].update({"lemon_fraction": 0.1, "lemon_factor": 10.0})
+    _, lemons = _run(base)
+    # expected rate multiplier 0.9 + 0.1 * 10 = 1.9
+    ratio = lemons.pool_failures.sum() / plain.pool_failures.sum()
+    assert 1.5 < ratio < 2.4, ratio
