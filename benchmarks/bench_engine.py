@@ -10,7 +10,7 @@ slightly: the numbers are reported as measured.
 
 Usage::
 
-    python benchmarks/bench_engine.py [--replicas 32] [--des-replicas 16]
+    python benchmarks/bench_engine.py [--replicas 64] [--des-replicas 16]
                                       [--horizon-days 90] [--step-hours H] [--out DIR]
 
 The JSON goes to ``--out``, else ``$SIMGPU_BENCH_OUT``, else ``benchmarks/results/``, as
@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import logging
 import math
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ import numpy as np
 from simgpu.config.load import compose, load
 from simgpu.engine.numpy_engine import simulate
 from simgpu.engine.plan import compile_plan
+from simgpu.io import atomic_write_json
 from simgpu.reference.des import simulate_des
 
 log = logging.getLogger("bench_engine")
@@ -102,24 +101,6 @@ def _welch(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return res
 
 
-def _write_json(data: dict[str, Any], out_dir: Path, stamp: str) -> Path:
-    """Write ``data`` to ``out_dir`` atomically (temp file in the same folder, then
-    ``os.replace``)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"bench_engine_{stamp}.json"
-    fd, tmp = tempfile.mkstemp(prefix=".bench_engine_", suffix=".tmp", dir=out_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float | None,
         out_dir: Path) -> tuple[dict[str, Any], Path]:
     """Run both simulators and write the JSON; returns the data and its path."""
@@ -144,6 +125,18 @@ def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float
     eng = simulate(plan, 0, replicas, daily=False, progress=progress)
     t_eng = time.perf_counter() - t0
     log.info("engine: %.2f s", t_eng)
+
+    # like for like with the DES: the engine on the baseline alone (no counterfactuals)
+    solo_cfg = load(compose(overrides + [
+        "scenario.counterfactuals.no_lease=false", "scenario.counterfactuals.withhold_levels=[]",
+        "scenario.counterfactuals.landlord_first=false",
+        "scenario.counterfactuals.non_renew=false"]))
+    solo_plan = compile_plan(solo_cfg)
+    log.info("engine, baseline only: %d replicas x %d variant", replicas, len(solo_plan.variants))
+    t0 = time.perf_counter()
+    simulate(solo_plan, 0, replicas, daily=False)
+    t_solo = time.perf_counter() - t0
+    log.info("engine, baseline only: %.2f s", t_solo)
 
     des_walls = []
     parts = []
@@ -202,6 +195,12 @@ def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float
             "s_per_history": t_eng / eng_hist if eng_hist else None,
             "daily_series": False,
         },
+        "engine_baseline_only": {
+            "replicas": replicas,
+            "variants": len(solo_plan.variants),
+            "wall_s": t_solo,
+            "replicas_per_s": replicas / t_solo if t_solo > 0 else None,
+        },
         "des": {
             "variant": plan.variants[0].name,
             "replicas": des_replicas,
@@ -213,6 +212,8 @@ def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float
         },
         "ratio_engine_over_des_histories_per_s": (eng_hps / des_hps
                                                   if eng_hps and des_hps else None),
+        "ratio_engine_baseline_only_over_des_replicas_per_s": (
+            replicas / t_solo / des_hps if t_solo > 0 and des_hps else None),
         "baseline_finish_h": finish,
         "baseline_finish_welch": agree,
         "baseline_mean_interruptions": interruptions,
@@ -230,14 +231,13 @@ def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float
             "the Welch test is given on finished histories only and with unfinished ones "
             "counted at the horizon (censoring makes the first biased when the finished "
             "fractions differ)",
-            "the engine allocates at step boundaries: when restart_hours < step_hours a hit "
-            "job can finish its restart before the boundary and is then shrunk (a capacity "
-            "preemption with a free checkpoint and a second restart) for the node that "
-            "failed; the DES re-allocates at the hit, so its preemption counts are near 0",
+            "engine_baseline_only runs the engine with the counterfactuals switched off, "
+            "one variant like the DES: its replicas per second over the DES's is the "
+            "like-for-like per-replica speed-up",
         ],
     }
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    return data, _write_json(data, out_dir, stamp)
+    return data, atomic_write_json(out_dir / f"bench_engine_{stamp}.json", data)
 
 
 def _fmt(x: float | None, spec: str = ".1f") -> str:
@@ -254,6 +254,9 @@ def _table(data: dict[str, Any]) -> str:
         f"{_fmt(d['histories_per_s'], '.3f'):>10s} {_fmt(d['s_per_history'], '.4f'):>10s}",
         f"engine / DES histories per second: "
         f"{_fmt(data['ratio_engine_over_des_histories_per_s'], '.2f')}",
+        f"engine (baseline only, {data['engine_baseline_only']['replicas']} replicas) / DES "
+        f"replicas per second: "
+        f"{_fmt(data['ratio_engine_baseline_only_over_des_replicas_per_s'], '.2f')}",
         "",
         f"{'job':12s} {'eng done':>8s} {'eng mean':>9s} {'eng p50':>9s} {'DES done':>8s} "
         f"{'DES mean':>9s} {'DES p50':>9s} {'Welch t':>8s} {'p':>6s} {'t cap':>7s}",
@@ -274,7 +277,7 @@ def _table(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--replicas", type=int, default=32, help="engine replicas (default 32)")
+    ap.add_argument("--replicas", type=int, default=64, help="engine replicas (default 64)")
     ap.add_argument("--des-replicas", type=int, default=16, help="DES replicas (default 16)")
     ap.add_argument("--horizon-days", type=float, default=90.0,
                     help="simulated days (default 90)")

@@ -200,6 +200,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     pool_j = np.full((B, J), -1, np.int64)
     nodes_j = np.zeros((B, J), np.int64)
     restart_left = np.zeros((B, J))
+    hit_last = np.zeros((B, J), bool)  # interrupted during the previous step
     total = np.zeros((B, J))
     unc = np.zeros((B, J))  # uncheckpointed FLOPs
     since = np.zeros((B, J))  # hours into the current checkpoint cycle
@@ -299,7 +300,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             if not run.any() and not (cur >= 0).any():
                 continue  # waiting or finished in every history
             held = nodes_j[:, j]
-            resize = (restart_left[:, j] > 0) | (held == 0)
+            # a job sizes itself when it (re)starts: after a hit it restarts on the nodes
+            # left, so a shrink then costs no second restart
+            resize = (restart_left[:, j] > 0) | (held == 0) | hit_last[:, j]
             curc = np.maximum(cur, 0)
             want = np.where(resize, plan.job_tgt_nodes[j, curc], held)
             got = np.minimum(want, av[ar_b, curc])
@@ -416,6 +419,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         lost.ravel()[act] = out.lost
         fin_off.ravel()[act] = out.finish_offset
         n_int.ravel()[act] += out.interruptions
+        hit_last[:] = False
+        hit_last.ravel()[act] = out.interruptions > 0
         safe_rate = np.where(rate > 0, rate, 1.0)
         lost_f += lost
         lost_gh += lost / safe_rate * gpus
