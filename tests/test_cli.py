@@ -32,7 +32,7 @@ def _get(doc: dict, dotted: str):
 
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory):
-    from tests.conftest import TINY_OVERRIDES
+    from tiny_config import TINY_OVERRIDES
 
     tmp = tmp_path_factory.mktemp("cli")
     out = tmp / "out"

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from omegaconf import OmegaConf
+from tiny_config import TINY_OVERRIDES
 
 from simgpu.config import compose, load
 from simgpu.config import schema as S
 from simgpu.errors import ConfigError
 from simgpu.run import prepare
-from tests.conftest import TINY_OVERRIDES
 
 DELETE = object()  # edit value: remove the key
 

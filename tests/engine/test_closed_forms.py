@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from engine_cases import one_pool
 
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
-
-from .cases import one_pool
 
 LLAMA3_RATE = 3.79  # unexpected interruptions per 1000 node-days (arXiv:2407.21783, derived)
 

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from engine_cases import landlord_tenant, one_pool, with_
 
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
@@ -13,8 +14,6 @@ from simgpu.engine.numpy_engine import STREAM_COUNT, STREAM_FAIL_EVENT, event_dr
 from simgpu.engine.progress import compute_time
 from simgpu.rng import uniform
 from simgpu.rng.distributions import poisson_small_from_uniform
-
-from .cases import landlord_tenant, one_pool, with_
 
 RATE_PER_GPU = 1000e12 * 0.5 * 3600.0  # round GPU at MFU 0.5, FLOPs per GPU-hour
 

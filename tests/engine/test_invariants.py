@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from engine_cases import ROUND_GPU, one_pool
 
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
-
-from .cases import ROUND_GPU, one_pool
 
 
 def random_config(rng: np.random.Generator) -> dict:
