@@ -42,10 +42,11 @@ import numpy as np
 
 from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_LOGNORMAL, Plan
 from simgpu.engine.progress import advance
-from simgpu.rng import bits, detmath, uniform, uniform_from_words
+from simgpu.rng import bits, uniform, uniform_from_words
 from simgpu.rng.distributions import (
     POISSON_PTRS_MIN_LAM,
-    normal_ppf,
+    exponential_from_uniform,
+    lognormal_from_uniform,
     poisson,
     poisson_small_from_uniform,
 )
@@ -122,9 +123,9 @@ def draw_duration(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, cap: np.ndar
     kind = np.asarray(kind)
     d = np.broadcast_to(np.asarray(p1, np.float64), np.broadcast(kind, u).shape)
     if (kind == DIST_EXPONENTIAL).any():
-        d = np.where(kind == DIST_EXPONENTIAL, -p1 * detmath.log(u), d)
+        d = np.where(kind == DIST_EXPONENTIAL, exponential_from_uniform(u, p1), d)
     if (kind == DIST_LOGNORMAL).any():
-        d = np.where(kind == DIST_LOGNORMAL, detmath.exp(p1 + p2 * normal_ppf(u)), d)
+        d = np.where(kind == DIST_LOGNORMAL, lognormal_from_uniform(u, p1, p2), d)
     return np.minimum(d, cap)
 
 

@@ -27,7 +27,9 @@ __all__ = [
     "POISSON_MAX_ATTEMPTS",
     "POISSON_PTRS_MIN_LAM",
     "exponential",
+    "exponential_from_uniform",
     "lognormal",
+    "lognormal_from_uniform",
     "normal",
     "normal_ppf",
     "poisson",
@@ -118,8 +120,19 @@ def exponential(
         x = (-mean) * log(u)        # detmath.log; u never 0 or 1
     """
     mean_ = _param("mean", mean, nonneg=True)
-    u = uniform(seed, replica, stream, step, index, sub, word)
-    return (-mean_) * detmath.log(u)
+    return exponential_from_uniform(uniform(seed, replica, stream, step, index, sub, word), mean_)
+
+
+def exponential_from_uniform(u: ArrayLike, mean: ArrayLike) -> NDArray[np.float64]:
+    """The transform of :func:`exponential`: ``(-mean) * log(u)`` for uniforms in (0, 1)."""
+    return (-np.asarray(mean, dtype=np.float64)) * detmath.log(u)
+
+
+def lognormal_from_uniform(u: ArrayLike, mu: ArrayLike, sigma: ArrayLike
+                           ) -> NDArray[np.float64]:
+    """The transform of :func:`lognormal`: ``exp(mu + (sigma * normal_ppf(u)))``."""
+    mu_ = np.asarray(mu, dtype=np.float64)
+    return detmath.exp(mu_ + (np.asarray(sigma, dtype=np.float64) * normal_ppf(u)))
 
 
 # Wichura (1988), Algorithm AS 241 PPND16, Appl. Statist. 37(3), 477-484.
@@ -343,8 +356,8 @@ def lognormal(
     """
     mu_ = _param("mu", mu)
     sigma_ = _param("sigma", sigma, nonneg=True)
-    z = normal_ppf(uniform(seed, replica, stream, step, index, sub, word))
-    return detmath.exp(mu_ + (sigma_ * z))
+    return lognormal_from_uniform(uniform(seed, replica, stream, step, index, sub, word), mu_,
+                                  sigma_)
 
 
 def weibull(
