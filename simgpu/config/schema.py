@@ -343,6 +343,31 @@ class LeaseConfig:
 
 
 @dataclass
+class CheckpointConfig:
+    """How a job checkpoints."""
+
+    # compute hours between checkpoints, or "auto": the Daly (2006) higher-order optimum for
+    # the job's expected failure rate on its current allocation, recomputed when it changes
+    interval_hours: Any = "auto"
+    write_hours: float = 0.05  # blocking checkpoint write, hours
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        v = self.interval_hours
+        ok = v == "auto" or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                             and math.isfinite(v) and v > 0)
+        if not ok:
+            c.add("interval_hours", "must be 'auto' or a number of hours > 0")
+        c.positive("write_hours", allow_zero=True)
+        c.done()
+
+    @property
+    def auto(self) -> bool:
+        """Whether the interval is chosen by the engine."""
+        return self.interval_hours == "auto"
+
+
+@dataclass
 class JobConfig:
     """A training run of a roadmap (``jobs.<name>``)."""
 
@@ -358,8 +383,7 @@ class JobConfig:
     deadline: str | None = None  # ISO date, recorded as met or missed
     priority: int = 0  # higher runs first within its party
     after: list[str] = field(default_factory=list)  # jobs that must finish first
-    checkpoint_interval_hours: float = 2.0  # compute time between checkpoints, hours
-    checkpoint_write_hours: float = 0.05  # blocking checkpoint write, hours
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     restart_hours: float = 0.25  # start-up / restart time after any (re)start, hours
 
     def __post_init__(self) -> None:
@@ -376,8 +400,7 @@ class JobConfig:
         if (self.min_gpus or 0) > 0 and (self.target_gpus or 0) > 0:
             if self.min_gpus > self.target_gpus:
                 c.add("min_gpus", f"must be <= target_gpus ({self.target_gpus})")
-        c.positive("checkpoint_interval_hours")
-        c.positive("checkpoint_write_hours", "restart_hours", allow_zero=True)
+        c.positive("restart_hours", allow_zero=True)
         c.date("earliest_start", "deadline")
         if not self.pools:
             c.add("pools", "must list at least one allowed pool")

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simgpu.engine.checkpoint import daly_interval
 from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_LOGNORMAL, Plan
 from simgpu.engine.progress import advance
 from simgpu.rng import bits, uniform, uniform_from_words
@@ -225,8 +226,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     owner_onehot[ar_p, plan.pool_owner] = 1.0
 
     gpn = plan.pool_gpn.astype(np.float64)
-    tau = np.broadcast_to(plan.job_tau, (B, J)).ravel()
-    cyc = np.broadcast_to(plan.job_tau + plan.job_write, (B, J)).ravel()
+    tau = np.broadcast_to(plan.job_tau, (B, J)).copy()  # nan until an auto job is placed
+    write = np.broadcast_to(plan.job_write, (B, J))
+    auto = np.isnan(plan.job_tau)
     rst = np.broadcast_to(plan.job_restart, (B, J)).ravel()
     flops_bj = np.broadcast_to(plan.job_flops, (B, J)).ravel()
     n_rank0 = int((plan.party_rank[plan.job_party] == 0).sum()) if J else 0
@@ -331,6 +333,12 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             restart = (new_pool >= 0) & (moved | shrink)
             restart_left[:, j] = np.where(restart, plan.job_restart[j],
                                           np.where(new_pool < 0, 0.0, restart_left[:, j]))
+            if auto[j]:  # the Daly interval for the failure rate of the new allocation
+                changed = (new_pool >= 0) & ((new_pool != cur) | (new_n != held))
+                if changed.any():
+                    mtbf = plan.job_mtbf_hours(np.maximum(new_pool, 0), new_n, t)
+                    tau[:, j] = np.where(changed, daly_interval(plan.job_write[j], mtbf),
+                                         tau[:, j])
             pool_j[:, j] = new_pool
             nodes_j[:, j] = new_n
             start_h[:, j] = np.where(np.isinf(start_h[:, j]) & (new_n > 0), h, start_h[:, j])
@@ -410,7 +418,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         hits_act = hits_act[:, : int(np.isfinite(hits_act).sum(1).max(initial=0))]
         out = advance(dt, np.ones(act.size, bool), rate.ravel()[act], flops_bj[act],
                       total.ravel()[act], unc.ravel()[act], since.ravel()[act],
-                      restart_left.ravel()[act], rst[act], tau[act], cyc[act], hits_act)
+                      restart_left.ravel()[act], rst[act], tau.ravel()[act],
+                      (tau + write).ravel()[act], hits_act)
         for name, arr in (("total", total), ("uncommitted", unc), ("since", since),
                           ("restart_left", restart_left)):
             arr.ravel()[act] = getattr(out, name)

@@ -105,10 +105,35 @@ class Plan:
     job_earliest_h: np.ndarray
     job_deadline_h: np.ndarray  # inf when none
     job_deps: np.ndarray  # (J, J) bool: job i waits for job j
-    job_tau: np.ndarray  # checkpoint interval (compute hours)
+    job_tau: np.ndarray  # checkpoint interval (compute hours); nan = auto (Daly)
     job_write: np.ndarray  # checkpoint write, hours
+    pool_node_rate: np.ndarray  # (P,) expected failures per node-hour (lemons included)
     job_restart: np.ndarray  # restart time, hours
     party_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def job_mtbf_hours(self, pool: np.ndarray, nodes: np.ndarray, t: int) -> np.ndarray:
+        """Mean time between failures of jobs holding ``nodes`` nodes of ``pool`` at step ``t``.
+
+        Node failures at the pool's expected per-node rate, plus correlated outages: a
+        contiguous range of ``n`` nodes meets on average ``(n + k - 1) / k`` domains of
+        ``k`` nodes (at most all of them); a facility outage hits every job. Hours;
+        ``inf`` where nothing can fail.
+        """
+        pool = np.asarray(pool)
+        n = np.asarray(nodes, float)
+        lam = n * self.pool_node_rate[pool]
+        online = self.online_normal[:, t] + self.online_lemon[:, t]
+        for d in range(len(self.dom_pool)):
+            k = self.dom_nodes[d]
+            here = pool == self.dom_pool[d]
+            if k == 0:
+                lam = lam + np.where(here, self.dom_rate[d], 0.0)
+            else:
+                n_dom = -(-online[self.dom_pool[d]] // k)
+                lam = lam + np.where(here, self.dom_rate[d] * np.minimum(n_dom, (n + k - 1) / k),
+                                     0.0)
+        with np.errstate(divide="ignore"):
+            return np.where(lam > 0, 1.0 / np.where(lam > 0, lam, 1.0), np.inf)
 
     @property
     def horizon_hours(self) -> float:
@@ -325,8 +350,10 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
         job_earliest_h=np.array([max(0.0, _h(j.earliest_start, 0.0)) for j in jobs]),
         job_deadline_h=np.array([_h(j.deadline, np.inf) for j in jobs]),
         job_deps=deps,
-        job_tau=np.array([j.checkpoint_interval_hours for j in jobs]),
-        job_write=np.array([j.checkpoint_write_hours for j in jobs]),
+        job_tau=np.array([np.nan if j.checkpoint.auto else float(j.checkpoint.interval_hours)
+                          for j in jobs]),
+        job_write=np.array([j.checkpoint.write_hours for j in jobs]),
+        pool_node_rate=per_node_h * (1.0 + lemon_frac[:, 0] * (lemon_factor - 1.0)),
         job_restart=np.array([j.restart_hours for j in jobs]),
         party_rank=party_rank,
     )

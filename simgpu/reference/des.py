@@ -102,6 +102,7 @@ import math
 import numpy as np
 import simpy
 
+from simgpu.engine.checkpoint import daly_interval
 from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_FIXED, DIST_LOGNORMAL, Plan
 
 __all__ = ["simulate_des"]
@@ -218,8 +219,9 @@ class _Replica:
         # job table (plain lists: scalar access in the event loop)
         self.party = plan.job_party.tolist()
         self.flops = plan.job_flops.astype(float).tolist()
-        self.tau = plan.job_tau.astype(float).tolist()
+        self.tau = plan.job_tau.astype(float).tolist()  # nan: auto, set at each placement
         self.cyc = (plan.job_tau + plan.job_write).astype(float).tolist()
+        self.write = plan.job_write.astype(float).tolist()
         self.rst = plan.job_restart.astype(float).tolist()
         self.earliest = plan.job_earliest_h.astype(float).tolist()
         self.deps = [np.flatnonzero(plan.job_deps[j]).tolist() for j in range(J)]
@@ -591,6 +593,12 @@ class _Replica:
                 self.restart_left[j] = 0.0
             if moved or new_n != held:
                 self._touched[j] = True
+                if new_pool >= 0 and math.isnan(self.plan.job_tau[j]):  # auto: Daly (2006)
+                    step = min(int(now // self.plan.dt), self.plan.n_steps - 1)
+                    mtbf = self.plan.job_mtbf_hours(np.array([new_pool]), np.array([new_n]),
+                                                    step)
+                    self.tau[j] = float(daly_interval(self.write[j], mtbf)[0])
+                    self.cyc[j] = self.tau[j] + self.write[j]
             self.jpool[j], self.jn[j] = new_pool, new_n
             if new_n > 0 and self.start_h[j] == _INF:
                 self.start_h[j] = now

@@ -211,10 +211,12 @@ LAYER2 = [
     ("job-mfu-above-one", {f"{JOB}.mfu": 40.0}, f"{JOB}.mfu", 40.0, "(0, 1]"),
     ("job-min-above-target", {f"{JOB}.min_gpus": 2000}, f"{JOB}.min_gpus", 2000,
      "must be <= target_gpus"),
-    ("job-checkpoint-interval", {f"{JOB}.checkpoint_interval_hours": 0.0},
-     f"{JOB}.checkpoint_interval_hours", 0.0, "must be > 0"),
-    ("job-checkpoint-write", {f"{JOB}.checkpoint_write_hours": -0.1},
-     f"{JOB}.checkpoint_write_hours", -0.1, "must be >= 0"),
+    ("job-checkpoint-interval", {f"{JOB}.checkpoint.interval_hours": 0.0},
+     f"{JOB}.checkpoint.interval_hours", 0.0, "must be 'auto' or a number of hours > 0"),
+    ("job-checkpoint-interval-word", {f"{JOB}.checkpoint.interval_hours": "often"},
+     f"{JOB}.checkpoint.interval_hours", "often", "must be 'auto' or a number of hours > 0"),
+    ("job-checkpoint-write", {f"{JOB}.checkpoint.write_hours": -0.1},
+     f"{JOB}.checkpoint.write_hours", -0.1, "must be >= 0"),
     ("job-restart", {f"{JOB}.restart_hours": -1.0}, f"{JOB}.restart_hours", -1.0,
      "must be >= 0"),
     ("job-earliest-start", {f"{JOB}.earliest_start": "next year"}, f"{JOB}.earliest_start",
@@ -283,7 +285,8 @@ def test_every_schema_post_init_is_exercised():
                if isinstance(cls, type) and "__post_init__" in vars(cls)}
     assert checked == {"GpuConfig", "DurationConfig", "DomainConfig", "ReliabilityConfig",
                        "CapacityPoint", "PoolConfig", "LeaseConfig", "JobConfig",
-                       "ActionConfig", "CounterfactualConfig", "SimConfig", "ReportConfig"}
+                       "CheckpointConfig", "ActionConfig", "CounterfactualConfig",
+                       "SimConfig", "ReportConfig"}
 
 
 @pytest.mark.parametrize(("cls", "kwargs", "key"), [

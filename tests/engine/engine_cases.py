@@ -15,9 +15,11 @@ def one_pool(nodes: int = 10, horizon_days: float = 2.0, step_hours: float = 1.0
              replicas: int = 2, **job: Any) -> dict[str, Any]:
     """One party, one pool of ``nodes`` x 8 round GPUs, one job (overridable fields)."""
     j = {"party": "lab", "flops": 1e21, "mfu": 0.5, "target_gpus": 80, "min_gpus": 8,
-         "pools": ["p"], "checkpoint_interval_hours": 1.0, "checkpoint_write_hours": 0.1,
+         "pools": ["p"], "checkpoint": {"interval_hours": 1.0, "write_hours": 0.1},
          "restart_hours": 0.25}
+    ckpt = job.pop("checkpoint", {})
     j.update(job)
+    j["checkpoint"] = {**j["checkpoint"], **ckpt}
     return {
         "name": "test",
         "gpus": {"round": dict(ROUND_GPU)},
@@ -58,3 +60,6 @@ def with_(cfg: dict[str, Any], **sections: Any) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+#: FLOPs per GPU-hour of a round GPU at the default MFU of these cases (0.5).
+RATE_PER_GPU_HOUR = ROUND_GPU["peak_tflops"] * 1e12 * 0.5 * 3600.0

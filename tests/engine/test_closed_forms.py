@@ -14,8 +14,8 @@ LLAMA3_RATE = 3.79  # unexpected interruptions per 1000 node-days (arXiv:2407.21
 def llama3_like(replicas: int = 16) -> dict:
     """2,048 nodes of 8 GPUs for 54 days, one job on all of them (the Llama 3 405B setting)."""
     cfg = one_pool(nodes=2048, horizon_days=54.0, replicas=replicas, target_gpus=16384,
-                   min_gpus=8, flops=1e30, checkpoint_interval_hours=1.0,
-                   checkpoint_write_hours=0.0, restart_hours=0.0)
+                   min_gpus=8, flops=1e30,
+                   checkpoint={"interval_hours": 1.0, "write_hours": 0.0}, restart_hours=0.0)
     cfg["pools"]["p"]["reliability"] = {
         "failures_per_1000_node_days": LLAMA3_RATE,
         "repair": {"distribution": "fixed", "mean_hours": 1e-6, "max_hours": 1.0}}

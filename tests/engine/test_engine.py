@@ -39,7 +39,7 @@ def test_one_pool_one_job_no_failures_exact_finish():
 
 def test_job_takes_target_not_more_and_waits_for_its_minimum():
     cfg = one_pool(nodes=10, target_gpus=44, min_gpus=40, flops=40 * RATE_PER_GPU * 3.0,
-                   checkpoint_write_hours=0.0)
+                   checkpoint={"write_hours": 0.0})
     plan, raw = _run(cfg)
     # target 44 GPUs -> 5 nodes (whole nodes, floor); 3 h x 40 GPUs of work at 40 GPUs
     np.testing.assert_allclose(raw.job_alloc_gpu_h_pool[0, 0, 0, 0],
@@ -50,7 +50,7 @@ def test_job_takes_target_not_more_and_waits_for_its_minimum():
 
 
 def test_dependency_chain_starts_at_the_next_step_boundary():
-    base = one_pool(flops=80 * RATE_PER_GPU * 2.0, checkpoint_write_hours=0.0)
+    base = one_pool(flops=80 * RATE_PER_GPU * 2.0, checkpoint={"write_hours": 0.0})
     job = dict(base["jobs"]["a"])
     cfg = with_(base, jobs={"a": job, "b": {**job, "after": ["a"]},
                             "c": {**job, "after": ["b"]}})

@@ -58,8 +58,9 @@ def random_config(rng: np.random.Generator) -> dict:
             "target_gpus": int(mn * rng.integers(1, 4)), "min_gpus": mn,
             "pools": allowed, "priority": int(rng.integers(0, 3)),
             "after": [names[-1]] if names and rng.random() < 0.4 else [],
-            "checkpoint_interval_hours": float(rng.uniform(0.2, 3)),
-            "checkpoint_write_hours": float(rng.uniform(0, 0.2)),
+            "checkpoint": {"interval_hours": (float(rng.uniform(0.2, 3)) if rng.random() < 0.7
+                                              else "auto"),
+                           "write_hours": float(rng.uniform(0, 0.2))},
             "restart_hours": float(rng.uniform(0, 0.5))}
         names.append(name)
     if not jobs:

@@ -62,7 +62,7 @@ def _job(party: str, pools: list[str], nodes: int, min_nodes: int, compute_hours
     j = {"party": party, "pools": pools, "target_gpus": GPN * nodes,
          "min_gpus": GPN * min_nodes, "mfu": MFU,
          "flops": compute_hours * nodes * _node_flop_h(),
-         "checkpoint_interval_hours": 0.5, "checkpoint_write_hours": 0.02,
+         "checkpoint": {"interval_hours": 0.5, "write_hours": 0.02},
          "restart_hours": 0.25}
     j.update(kw)
     return j
@@ -161,7 +161,7 @@ def test_single_job_closed_form(compute_hours: float) -> None:
         ["sim.horizon_days=1", "sim.step_hours=0.25"],
         {"c1": _pool("anthropic", nodes, _reliability(0.0, 3.0))},
         {"a1": _job("anthropic", ["c1"], nodes, nodes, compute_hours,
-                    checkpoint_interval_hours=tau, checkpoint_write_hours=write,
+                    checkpoint={"interval_hours": tau, "write_hours": write},
                     restart_hours=restart)},
     )
     plan = compile_plan(cfg)
