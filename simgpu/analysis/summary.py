@@ -145,6 +145,9 @@ def summarize(plan: Plan, raw: RawResults, meta: dict[str, Any]) -> dict[str, An
             "finish_day": dist(fin / 24.0),
             "finished_fraction": float(np.isfinite(fin).mean()),
             "interruptions": dist(raw.job_interruptions[base, :, j]),
+            "interruptions_by_cause": {
+                c: dist(raw.job_interruptions_by_cause[base, :, j, ci])
+                for ci, c in enumerate(plan.cause_names)},
             "preemptions": dist(raw.job_preemptions[base, :, j]),
             "lost_gpu_hours": dist(raw.job_lost_gpu_h[base, :, j]),
             "ettr": dist(ettr[np.isfinite(ettr)]) if np.isfinite(ettr).any() else dist([]),
@@ -189,6 +192,10 @@ def summarize(plan: Plan, raw: RawResults, meta: dict[str, Any]) -> dict[str, An
         pools[name] = {
             "owner": plan.party_names[plan.pool_owner[p]],
             "node_failures": dist(raw.pool_failures[:, p]),
+            "node_failures_by_cause": {
+                c: dist(raw.pool_failures_by_cause[:, p, ci])
+                for ci, c in enumerate(plan.cause_names[:plan.n_node_causes])
+                if plan.cause_cum[p, ci] > (plan.cause_cum[p, ci - 1] if ci else 0.0)},
             "domain_outages": dist(raw.pool_outages[:, p]),
             "availability": dist(np.where(on > 0, raw.pool_healthy_gpu_h[:, p] /
                                           np.where(on > 0, on, 1), 1.0)),

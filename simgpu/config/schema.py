@@ -245,6 +245,19 @@ class DomainConfig:
 
 
 @dataclass
+class CauseConfig:
+    """One cause of node failures: its share of the pool's failures and its repair time."""
+
+    share: float = 1.0  # fraction of the pool's node failures with this cause
+    repair: DurationConfig = field(default_factory=DurationConfig)  # node down time
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.fraction("share")
+        c.done()
+
+
+@dataclass
 class ReliabilityConfig:
     """Failure and repair process of a pool's nodes."""
 
@@ -255,6 +268,9 @@ class ReliabilityConfig:
     lemon_fraction: float = 0.0  # fraction of nodes that fail more often ("lemon" nodes)
     lemon_factor: float = 1.0  # failure-rate multiplier of a lemon node
     domains: dict[str, DomainConfig] = field(default_factory=dict)  # correlated outages
+    # node failures by cause (shares summing to 1, each with its own repair time); empty:
+    # one cause, "node", repaired as ``repair`` says
+    causes: dict[str, CauseConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = _Checks(self)
@@ -262,7 +278,18 @@ class ReliabilityConfig:
         c.fraction("lemon_fraction")
         if self.lemon_factor is not None and not self.lemon_factor >= 1.0:
             c.add("lemon_factor", "must be >= 1")
+        if self.causes:
+            total = sum(x.share for x in self.causes.values() if x.share is not None)
+            if abs(total - 1.0) > 1e-6:
+                c.add_value("causes", {k: x.share for k, x in self.causes.items()},
+                            f"shares must sum to 1 (they sum to {total:.6g})")
         c.done()
+
+    def cause_table(self) -> dict[str, tuple[float, DurationConfig]]:
+        """``{cause: (share, repair)}``, with the single default cause when none is given."""
+        if not self.causes:
+            return {"node": (1.0, self.repair)}
+        return {k: (x.share, x.repair) for k, x in self.causes.items()}
 
 
 @dataclass

@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 STREAM_COUNT = 1  # index: pool (normal nodes), P + pool (lemon nodes), 2P + domain kind
 STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step (event_draws)
 STREAM_DOM_EVENT = 3  # index: i * D + domain kind, i-th outage of the step (event_draws)
+STREAM_FAIL_CAUSE = 4  # index: i * P + pool; drawn only where a pool has several causes
 
 INF = np.inf
 BLOCK = 256  # steps whose count uniforms are drawn together (no effect on values)
@@ -71,6 +72,7 @@ class RawResults:
     job_start_h: np.ndarray  # (V, R, J) float64
     job_finish_h: np.ndarray  # (V, R, J) float64
     job_interruptions: np.ndarray  # (V, R, J) int64 failure hits
+    job_interruptions_by_cause: np.ndarray  # (V, R, J, C) int64, causes as plan.cause_names
     job_preemptions: np.ndarray  # (V, R, J) int64 stops or shrinks forced by capacity
     job_lost_flops: np.ndarray  # (V, R, J) float64 work rolled back
     job_lost_gpu_h: np.ndarray  # (V, R, J) float64 compute GPU-hours rolled back
@@ -82,6 +84,7 @@ class RawResults:
     lease_delivered_gpu_h: np.ndarray  # (V, R, L) float64 healthy GPU-hours delivered
     lease_paid_usd: np.ndarray  # (V, L) float64 payments (deterministic)
     pool_failures: np.ndarray  # (R, P) int64 node failures
+    pool_failures_by_cause: np.ndarray  # (R, P, C) int64 node failures by node cause
     pool_outages: np.ndarray  # (R, P) int64 domain outages
     pool_online_gpu_h: np.ndarray  # (R, P) float64 installed-and-online GPU-hours
     pool_healthy_gpu_h: np.ndarray  # (R, P) float64 healthy GPU-hours
@@ -209,6 +212,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     start_h = np.full((B, J), INF)
     fin_h = np.full((B, J), INF)
     n_int = np.zeros((B, J), np.int64)
+    NC, NCT = plan.n_node_causes, len(plan.cause_names)
+    int_cause = np.zeros((B, J, NCT), np.int64)
+    fails_cause = np.zeros((R, P, NC), np.int64)
     n_pre = np.zeros((B, J), np.int64)
     lost_f = np.zeros((B, J))
     lost_gh = np.zeros((B, J))
@@ -357,6 +363,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
 
         # ---- 4. failures during the step
         hits: list[np.ndarray] = []  # (B, J, M) hit times as fractions of the step, or inf
+        hit_cause: list[np.ndarray] = []  # (B, J, M) the cause of each
         lam = np.concatenate([plan.fail_rate_normal * hn * dt, plan.fail_rate_lemon * hl * dt,
                               np.broadcast_to(plan.dom_rate * dom_units[:, t] * dt, (R, ND))],
                              axis=1)
@@ -381,8 +388,14 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             rr, pp, mm = np.nonzero(live)  # one entry per failed node
             ur, pos, phi = event_draws(seed, rep[rr, 0], STREAM_FAIL_EVENT, t, mm * P + pp,
                                        H[rr, pp])
-            d = draw_duration(plan.repair_kind[pp], plan.repair_p1[pp], plan.repair_p2[pp],
-                              plan.repair_max[pp], ur)
+            if NC > 1:  # the failure's cause, by its pool's shares
+                uc = uniform(seed, rep[rr, 0], STREAM_FAIL_CAUSE, t, mm * P + pp)
+                cz_ev = (uc[:, None] > plan.cause_cum[pp, :-1]).sum(axis=1)
+            else:
+                cz_ev = np.zeros(rr.size, np.int64)
+            np.add.at(fails_cause, (rr, pp, cz_ev), 1)
+            d = draw_duration(plan.repair_kind[pp, cz_ev], plan.repair_p1[pp, cz_ev],
+                              plan.repair_p2[pp, cz_ev], plan.repair_max[pp, cz_ev], ur)
             back = np.maximum(1, np.ceil((phi * dt + d) / dt - 1e-9)).astype(np.int64)
             cls = (mm >= kn[rr, pp]).astype(np.int64)
             np.add.at(ring, (rr, pp, cls, (t + back) % G), 1)
@@ -390,9 +403,12 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             x[rr, pp, mm] = pos
             ph = np.full((R, P, m_ev), INF)
             ph[rr, pp, mm] = phi
+            cz = np.zeros((R, P, m_ev), np.int64)
+            cz[rr, pp, mm] = cz_ev
             xj = x[rb[:, None], pjc]  # (B, J, M)
             hit = has[..., None] & (offs[..., None] <= xj) & (xj < ends[..., None])
             hits.append(np.where(hit, ph[rb[:, None], pjc], INF))
+            hit_cause.append(cz[rb[:, None], pjc])
         hn_left = hn - kn
         hl_left = hl - kl
         for di in range(ND):
@@ -400,22 +416,24 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             if kd.any():
                 hits.append(_domain_outages(plan, di, kd, t, rep[:, 0], H, hn_left, hl_left,
                                             ring, down, outages, pool_j, offs, nodes_j, rb))
+                hit_cause.append(np.full(hits[-1].shape, plan.dom_cause[di], np.int64))
 
         # ---- 5. progress
         gpus = nodes_j * gpn[pjc]
         rate = gpus * plan.pool_peak_flop_h[pjc] * plan.job_mfu
         if hits:
             times = np.concatenate(hits, axis=-1)
-            n_max = int(np.isfinite(times).sum(-1).max(initial=0))
-            if times.shape[-1] > 1:
-                times = np.sort(times, axis=-1)
-            times = times[..., :n_max] * dt
+            causes = np.concatenate(hit_cause, axis=-1)
+            order = np.argsort(times, axis=-1, kind="stable")
+            times = np.take_along_axis(times, order, axis=-1) * dt
+            causes = np.take_along_axis(causes, order, axis=-1)
         else:
             times = np.zeros((B, J, 0))
+            causes = np.zeros((B, J, 0), np.int64)
         # only the jobs that hold GPUs move; the others keep their state
         act = np.flatnonzero(has.ravel())
-        hits_act = times.reshape(B * J, -1)[act]
-        hits_act = hits_act[:, : int(np.isfinite(hits_act).sum(1).max(initial=0))]
+        n_max = int(np.isfinite(times.reshape(B * J, -1)[act]).sum(1).max(initial=0))
+        hits_act = times.reshape(B * J, -1)[act, :n_max]
         out = advance(dt, np.ones(act.size, bool), rate.ravel()[act], flops_bj[act],
                       total.ravel()[act], unc.ravel()[act], since.ravel()[act],
                       restart_left.ravel()[act], rst[act], tau.ravel()[act],
@@ -428,6 +446,11 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         gained.ravel()[act] = out.gained
         lost.ravel()[act] = out.lost
         fin_off.ravel()[act] = out.finish_offset
+        if n_max:  # interruptions by cause
+            ib, im = np.nonzero(out.interrupted_by)
+            flat = act[ib]
+            np.add.at(int_cause.reshape(B * J, NCT), (flat, causes.reshape(B * J, -1)[flat, im]),
+                      1)
         n_int.ravel()[act] += out.interruptions
         hit_last[:] = False
         hit_last.ravel()[act] = out.interruptions > 0
@@ -454,6 +477,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
 
     return RawResults(
         job_start_h=vr(start_h), job_finish_h=vr(fin_h), job_interruptions=vr(n_int),
+        job_interruptions_by_cause=vr(int_cause), pool_failures_by_cause=fails_cause,
         job_preemptions=vr(n_pre), job_lost_flops=vr(lost_f), job_lost_gpu_h=vr(lost_gh),
         job_useful_gpu_h=vr(useful_gh), job_alloc_gpu_h=vr(alloc_pool_gh.sum(axis=2)),
         job_flops_pool=vr(flops_pool), job_alloc_gpu_h_pool=vr(alloc_pool_gh),

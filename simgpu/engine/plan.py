@@ -71,12 +71,16 @@ class Plan:
     online_lemon: np.ndarray  # (P, T) int64 lemon nodes online
     fail_rate_normal: np.ndarray  # (P,) failures per node-hour
     fail_rate_lemon: np.ndarray  # (P,) failures per node-hour
-    repair_kind: np.ndarray  # (P,) int64 distribution code
-    repair_p1: np.ndarray  # (P,) mean (fixed/exponential) or mu (lognormal), hours / log-hours
-    repair_p2: np.ndarray  # (P,) 0 or sigma (lognormal)
-    repair_max: np.ndarray  # (P,) cap, hours
+    cause_names: list[str]  # node-failure causes, then one per failure-domain name
+    n_node_causes: int  # C: the first C causes are node-failure causes
+    cause_cum: np.ndarray  # (P, C) cumulative share of each node cause in each pool
+    repair_kind: np.ndarray  # (P, C) int64 distribution code of the repair time
+    repair_p1: np.ndarray  # (P, C) mean (fixed/exponential) or mu (lognormal), hours
+    repair_p2: np.ndarray  # (P, C) 0 or sigma (lognormal)
+    repair_max: np.ndarray  # (P, C) cap, hours
     # failure domains (D,)
     dom_pool: np.ndarray
+    dom_cause: np.ndarray  # cause index of each domain's outages
     dom_nodes: np.ndarray  # nodes per domain; facility = 0 (the whole pool)
     dom_rate: np.ndarray  # outages per domain-hour
     dom_kind: np.ndarray
@@ -233,12 +237,23 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     per_node_h = np.array([p.reliability.failures_per_1000_node_days / 1000.0 / 24.0
                            for p in pools])
     lemon_factor = np.array([p.reliability.lemon_factor for p in pools])
-    rep = np.array([_duration_params(p.reliability.repair) for p in pools]).reshape(P, 4)
-
-    doms = [(i, d) for i, p in enumerate(pools) for d in p.reliability.domains.values()
-            if d.outages_per_domain_year > 0]
-    dpar = np.array([_duration_params(d.duration) for _, d in doms]).reshape(len(doms), 4)
-    max_cap = max([float(x) for x in rep[:, 3]] + [float(x) for x in dpar[:, 3]] + [dt])
+    tables = [p.reliability.cause_table() for p in pools]
+    node_causes = list(dict.fromkeys(c for tab in tables for c in tab))
+    C = len(node_causes)
+    cause_cum = np.zeros((P, C))
+    rep = np.zeros((P, C, 4))
+    for pi, tab in enumerate(tables):
+        shares = np.array([tab[c][0] if c in tab else 0.0 for c in node_causes])
+        cause_cum[pi] = np.cumsum(shares) / max(shares.sum(), 1e-300)
+        for ci, c in enumerate(node_causes):
+            rep[pi, ci] = _duration_params(tab[c][1] if c in tab else
+                                           pools[pi].reliability.repair)
+    doms = [(i, name, d) for i, p in enumerate(pools)
+            for name, d in p.reliability.domains.items() if d.outages_per_domain_year > 0]
+    dom_names = list(dict.fromkeys(f"outage:{name}" for _, name, _ in doms))
+    dpar = np.array([_duration_params(d.duration) for _, _, d in doms]).reshape(len(doms), 4)
+    max_cap = max([float(x) for x in rep[..., 3].ravel()] + [float(x) for x in dpar[:, 3]]
+                  + [dt])
     ring = int(math.ceil(max_cap / dt)) + 2
 
     # leases
@@ -329,12 +344,14 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
         pool_owner=pool_owner, pool_gpn=pool_gpn, pool_peak_flop_h=pool_peak,
         online_normal=online_normal, online_lemon=online_lemon,
         fail_rate_normal=per_node_h, fail_rate_lemon=per_node_h * lemon_factor,
-        repair_kind=rep[:, 0].astype(np.int64), repair_p1=rep[:, 1], repair_p2=rep[:, 2],
-        repair_max=rep[:, 3],
-        dom_pool=np.array([i for i, _ in doms], np.int64),
+        cause_names=node_causes + dom_names, n_node_causes=C, cause_cum=cause_cum,
+        repair_kind=rep[..., 0].astype(np.int64), repair_p1=rep[..., 1],
+        repair_p2=rep[..., 2], repair_max=rep[..., 3],
+        dom_pool=np.array([i for i, _, _ in doms], np.int64),
+        dom_cause=np.array([C + dom_names.index(f"outage:{n}") for _, n, _ in doms], np.int64),
         dom_nodes=np.array([0 if d.kind == S.DomainKind.facility else d.nodes
-                            for _, d in doms], np.int64),
-        dom_rate=np.array([d.outages_per_domain_year / (365.25 * 24.0) for _, d in doms]),
+                            for _, _, d in doms], np.int64),
+        dom_rate=np.array([d.outages_per_domain_year / (365.25 * 24.0) for _, _, d in doms]),
         dom_kind=dpar[:, 0].astype(np.int64), dom_p1=dpar[:, 1], dom_p2=dpar[:, 2],
         dom_max=dpar[:, 3], ring=ring,
         lease_pool=lease_pool, lease_tenant=lease_tenant, lease_owner=lease_owner,

@@ -43,6 +43,7 @@ class StepOutcome:
     gained: np.ndarray  # change of ``total`` in the step, FLOPs
     lost: np.ndarray  # FLOPs rolled back in the step
     interruptions: np.ndarray  # hits that interrupted the job (before it finished)
+    interrupted_by: np.ndarray  # (N, M) bool: which of the sorted hits interrupted it
     finish_offset: np.ndarray  # hours into the step when it finished, inf if it did not
 
 
@@ -130,5 +131,6 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
         gained=np.where(finishes, flops - total, np.where(alloc, end_total - total, 0.0)),
         lost=lost,
         interruptions=interruptions,
+        interrupted_by=counted[:, :m_max],
         finish_offset=fin_off,
     )

@@ -212,8 +212,11 @@ class _Replica:
                    for p in range(P)]
         self.rate = [[float(plan.fail_rate_normal[p]), float(plan.fail_rate_lemon[p])]
                      for p in range(P)]
-        self.rep = [(int(plan.repair_kind[p]), float(plan.repair_p1[p]),
-                     float(plan.repair_p2[p]), float(plan.repair_max[p])) for p in range(P)]
+        C = plan.n_node_causes  # repair time by (pool, cause); causes drawn by their shares
+        self.rep = [[(int(plan.repair_kind[p, c]), float(plan.repair_p1[p, c]),
+                      float(plan.repair_p2[p, c]), float(plan.repair_max[p, c]))
+                     for c in range(C)] for p in range(P)]
+        self.cause_cum = plan.cause_cum.tolist()
         self.failures = [0] * P
         self.outages = [0] * P
         # job table (plain lists: scalar access in the event loop)
@@ -350,7 +353,10 @@ class _Replica:
         j = self._take_down(pool, i)
         if j >= 0:
             self._hit(j)
-        self._at(self.draw.duration(*self.rep[p]), self._on_repair, (p, (i,)))
+        u = self.draw.uniform()
+        cum = self.cause_cum[p]
+        c = next((k for k, x in enumerate(cum) if u <= x), len(cum) - 1)
+        self._at(self.draw.duration(*self.rep[p][c]), self._on_repair, (p, (i,)))
         self._mark()
 
     def _on_repair(self, ev: simpy.Event) -> None:

@@ -150,6 +150,11 @@ LAYER2 = [
     # ReliabilityConfig
     ("failure-rate", {"pools.colossus1.reliability.failures_per_1000_node_days": -3.79},
      "pools.colossus1.reliability.failures_per_1000_node_days", -3.79, "must be >= 0"),
+    ("cause-share", {"pools.colossus1.reliability.causes": {"gpu": {"share": 1.5}}},
+     "pools.colossus1.reliability.causes.gpu.share", 1.5, "fraction in [0, 1]"),
+    ("cause-shares-sum", {"pools.colossus1.reliability.causes": {
+        "gpu": {"share": 0.5}, "net": {"share": 0.2}}},
+     "pools.colossus1.reliability.causes", {"gpu": 0.5, "net": 0.2}, "must sum to 1"),
     ("lemon-fraction", {"pools.colossus1.reliability.lemon_fraction": 1.5},
      "pools.colossus1.reliability.lemon_fraction", 1.5, "fraction in [0, 1]"),
     ("lemon-factor", {"pools.colossus1.reliability.lemon_factor": 0.5},
@@ -285,7 +290,7 @@ def test_every_schema_post_init_is_exercised():
                if isinstance(cls, type) and "__post_init__" in vars(cls)}
     assert checked == {"GpuConfig", "DurationConfig", "DomainConfig", "ReliabilityConfig",
                        "CapacityPoint", "PoolConfig", "LeaseConfig", "JobConfig",
-                       "CheckpointConfig", "ActionConfig", "CounterfactualConfig",
+                       "CheckpointConfig", "CauseConfig", "ActionConfig", "CounterfactualConfig",
                        "SimConfig", "ReportConfig"}
 
 

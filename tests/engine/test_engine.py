@@ -223,3 +223,28 @@ def test_lemon_nodes_fail_more_and_raise_the_pool_failure_count():
     # expected rate multiplier 0.9 + 0.1 * 10 = 1.9
     ratio = lemons.pool_failures.sum() / plain.pool_failures.sum()
     assert 1.5 < ratio < 2.4, ratio
+
+
+def test_failure_causes_split_by_share_with_their_own_repair_times():
+    cfg = one_pool(nodes=500, horizon_days=10.0, replicas=4, target_gpus=2000, min_gpus=8,
+                   flops=1e30)
+    cfg["pools"]["p"]["reliability"] = {
+        "failures_per_1000_node_days": 100.0,
+        "causes": {"gpu": {"share": 0.7, "repair": {"distribution": "fixed",
+                                                      "mean_hours": 48.0}},
+                   "software": {"share": 0.3, "repair": {"distribution": "fixed",
+                                                           "mean_hours": 0.01}}}}
+    plan, raw = _run(cfg)
+    assert plan.cause_names == ["gpu", "software"]
+    by = raw.pool_failures_by_cause[:, 0, :].sum(axis=0)
+    n = by.sum()
+    assert n == raw.pool_failures.sum()
+    # binomial split: within 4 standard deviations of 70 / 30
+    assert abs(by[0] / n - 0.7) < 4 * np.sqrt(0.21 / n), by
+    # the job (on 250 of the nodes) is interrupted by both causes, in about the same split
+    hits = raw.job_interruptions_by_cause[0, :, 0].sum(axis=0)
+    assert hits.sum() == raw.job_interruptions[0, :, 0].sum() and hits.min() > 0
+    # gpu failures keep nodes down for 48 h: healthy GPU-hours drop by about that much
+    down = raw.pool_online_gpu_h - raw.pool_healthy_gpu_h
+    lost_node_h = down.sum() / 8
+    assert 0.5 * by[0] * 48 < lost_node_h < 1.1 * by[0] * 48, (lost_node_h, by[0] * 48)
