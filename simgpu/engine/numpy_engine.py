@@ -56,9 +56,8 @@ log = logging.getLogger(__name__)
 
 #: Stream ids of the counter-based generator (shared with the CUDA kernels).
 STREAM_COUNT = 1  # index: pool (normal nodes), P + pool (lemon nodes), 2P + domain kind
-STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step (event_draws)
+STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step; sub 0, 1
 STREAM_DOM_EVENT = 3  # index: i * D + domain kind, i-th outage of the step (event_draws)
-STREAM_FAIL_CAUSE = 4  # index: i * P + pool; drawn only where a pool has several causes
 
 INF = np.inf
 BLOCK = 256  # steps whose count uniforms are drawn together (no effect on values)
@@ -134,25 +133,32 @@ def draw_duration(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, cap: np.ndar
 
 
 def event_draws(seed: int, replica: np.ndarray, stream: int, step: int, index: np.ndarray,
-                healthy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three draws of one failure event from one Philox block.
+                healthy: np.ndarray, cause: bool = False
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """The draws of one failure event: one Philox block, two when it has a cause to draw.
 
-    Words ``(r0, r1)`` give the repair-time uniform ``u`` on the 52-bit grid
-    (:func:`simgpu.rng.uniform`); ``r2`` the failed node's position
+    Block ``sub=0``: words ``(r0, r1)`` give the repair-time uniform ``u`` on the 52-bit
+    grid (:func:`simgpu.rng.uniform`); ``r2`` the failed node's position
     ``(r2 * healthy) >> 32`` in ``[0, healthy)``; ``r3`` the time in the step as a fraction
-    ``(r3 + 0.5) / 2**32``. All exact in integer or float64 arithmetic.
+    ``(r3 + 0.5) / 2**32``. Block ``sub=1`` (only with ``cause``): words ``(r0, r1)`` give
+    the uniform that picks the failure's cause. All exact in integer or float64 arithmetic.
 
     Returns
     -------
     u : ndarray of float64
     position : ndarray of int64
     phase : ndarray of float64
+    u_cause : ndarray of float64, or None
     """
-    r0, r1, r2, r3 = bits(seed, replica, stream, step, index)
+    sub = np.array([0, 1])[:, None] if cause else 0
+    r0, r1, r2, r3 = bits(seed, replica, stream, step, index, sub)
     u = uniform_from_words(r0, r1)
+    u_cause = u[1] if cause else None
+    if cause:
+        u, r2, r3 = u[0], r2[0], r3[0]
     pos = ((r2.astype(np.uint64) * np.asarray(healthy).astype(np.uint64)) >> np.uint64(32))
     phase = (r3.astype(np.float64) + 0.5) * 2.0**-32
-    return u, pos.astype(np.int64), phase
+    return u, pos.astype(np.int64), phase, u_cause
 
 
 def _overlap(off: np.ndarray, n: np.ndarray, x: np.ndarray, k: np.ndarray,
@@ -386,10 +392,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         if m_ev:
             live = np.arange(m_ev)[None, None, :] < kall[..., None]  # (R, P, M)
             rr, pp, mm = np.nonzero(live)  # one entry per failed node
-            ur, pos, phi = event_draws(seed, rep[rr, 0], STREAM_FAIL_EVENT, t, mm * P + pp,
-                                       H[rr, pp])
+            ur, pos, phi, uc = event_draws(seed, rep[rr, 0], STREAM_FAIL_EVENT, t,
+                                           mm * P + pp, H[rr, pp], cause=NC > 1)
             if NC > 1:  # the failure's cause, by its pool's shares
-                uc = uniform(seed, rep[rr, 0], STREAM_FAIL_CAUSE, t, mm * P + pp)
                 cz_ev = (uc[:, None] > plan.cause_cum[pp, :-1]).sum(axis=1)
             else:
                 cz_ev = np.zeros(rr.size, np.int64)
@@ -501,7 +506,7 @@ def _domain_outages(plan: Plan, di: int, kd: np.ndarray, t: int, rep: np.ndarray
     xs, phis, sizes = [], [], []
     for i in range(int(kd.max())):  # outages of one domain kind in one step: rarely > 1
         idx = i * ND + di
-        ur, pos, phi = event_draws(seed, rep, STREAM_DOM_EVENT, t, idx, Hp)
+        ur, pos, phi, _ = event_draws(seed, rep, STREAM_DOM_EVENT, t, idx, Hp)
         d = draw_duration(plan.dom_kind[di], plan.dom_p1[di], plan.dom_p2[di],
                           plan.dom_max[di], ur)
         back = np.maximum(1, np.ceil((phi * dt + d) / dt - 1e-9)).astype(np.int64)

@@ -50,8 +50,19 @@ def test_every_experiment_composes_and_validates(experiment):
 @pytest.mark.parametrize(("group", "option"), GROUP_OPTIONS,
                          ids=[f"{g}={o}" for g, o in GROUP_OPTIONS])
 def test_every_group_option_composes_when_selected(group, option):
-    cfg = load(compose([f"{group}={option}"]))
+    # reliability presets are placed under a pool: select them at that package
+    target = "reliability@pools.colossus1.reliability" if group == "reliability" else group
+    cfg = load(compose([f"{target}={option}"]))
     assert isinstance(cfg, SimgpuConfig)
+    if group == "reliability":
+        rates = {"hopper": 3.509, "ampere": 6.019, "blackwell": 3.509}
+        rel = cfg.pools["colossus1"].reliability
+        assert rel.failures_per_1000_node_days == rates[option]
+        # the lemons keep the pool-average rate at the published one
+        avg = rel.failures_per_1000_node_days * (1 + rel.lemon_fraction *
+                                                 (rel.lemon_factor - 1))
+        assert avg == pytest.approx({"hopper": 3.79, "ampere": 6.50,
+                                     "blackwell": 3.79}[option], abs=1e-3)
 
 
 def test_default_experiment_is_colossus_lease(default):

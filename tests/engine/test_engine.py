@@ -152,7 +152,7 @@ def test_injected_failure_exact_rollback_and_restart():
         if poisson_small_from_uniform(u, lam) > 0:
             break
         t += 1
-    _, _, phase = event_draws(seed, np.array([0]), STREAM_FAIL_EVENT, t, np.array([0]), 1)
+    _, _, phase, _ = event_draws(seed, np.array([0]), STREAM_FAIL_EVENT, t, np.array([0]), 1)
     t_hit = t + float(phase[0])
     # before the hit: start-up 0.25 h, then compute in cycles of 1 h + 0.1 h write
     run = t_hit - 0.25
