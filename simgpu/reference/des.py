@@ -240,6 +240,8 @@ class _Replica:
         self.jnodes: list[set[int]] = [set() for _ in range(J)]  # node ids held
         self.t_u = [0.0] * J  # time the progress state below refers to
         self.total = [0.0] * J  # FLOPs done and not lost (committed + uncommitted)
+        self.held_gh = [0.0] * J  # GPU-hours held (restarts and writes included)
+        self.useful_gh = [0.0] * J  # GPU-hours of compute whose work was kept
         self.unc = [0.0] * J  # FLOPs since the last committed checkpoint
         self.since = [0.0] * J  # hours into the current checkpoint cycle
         self.restart_left = [0.0] * J
@@ -448,6 +450,8 @@ class _Replica:
         self.t_u[j] = now
         if dtt <= 0.0 or self.jn[j] == 0:
             return
+        gpus = self.jn[j] * self.pool_gpn[self.jpool[j]]
+        self.held_gh[j] += dtt * gpus
         r = self.restart_left[j]
         if r > 0.0:
             if dtt <= r:
@@ -465,6 +469,7 @@ class _Replica:
         c1 = k1 * tau + min(s1 - k1 * cyc, tau)
         gain = rate * (c1 - c0)
         self.total[j] += gain
+        self.useful_gh[j] += (c1 - c0) * gpus
         if k1 >= 1:  # a checkpoint write completed: commit, keep only the current cycle
             rem = s1 - k1 * cyc
             self.unc[j] = rate * min(rem, tau)
@@ -477,6 +482,7 @@ class _Replica:
         """A failure hit job ``j``: roll back to the last checkpoint and restart."""
         now = self.env.now
         self._advance(j, now)
+        self.useful_gh[j] -= self.unc[j] / self._flop_per_gpu_h(j)
         self.lost[j] += self.unc[j]
         self.total[j] -= self.unc[j]
         self.unc[j] = 0.0
@@ -485,6 +491,10 @@ class _Replica:
         self.n_int[j] += 1
         self.version[j] += 1
         self._touched[j] = True
+
+    def _flop_per_gpu_h(self, j: int) -> float:
+        p = self.jpool[j]
+        return self.flop_per_node_h[j][p] / self.pool_gpn[p]
 
     def _predict_finish(self, j: int) -> None:
         """Schedule the finish of job ``j`` if nothing interrupts it."""
@@ -508,6 +518,7 @@ class _Replica:
             return
         now = self.env.now
         self._advance(j, now)
+        self.useful_gh[j] += (self.flops[j] - self.total[j]) / self._flop_per_gpu_h(j)
         self.total[j] = self.flops[j]
         self.unc[j] = 0.0
         self.fin_h[j] = now
@@ -657,6 +668,8 @@ class _Replica:
                 self._at(self.earliest[j], self._on_wake, j)
         self.env.process(self._schedule_proc())
         self.env.run(until=self.horizon)
+        for j in range(self.J):  # account for the time since each job's last event
+            self._advance(j, self.horizon)
 
 
 def _change_steps(plan: Plan, variant: int) -> list[int]:
@@ -692,7 +705,8 @@ def simulate_des(plan: Plan, replicas: int, variant: int = 0,
     dict of str to ndarray
         ``start_h``, ``finish_h`` (hours since ``sim.start``, ``inf`` = never),
         ``interruptions`` (failure hits), ``lost_flops`` (work rolled back) and
-        ``preemptions`` (stops or shrinks forced by capacity), each shaped
+        ``preemptions`` (stops or shrinks forced by capacity) and ``ettr`` (compute
+        GPU-hours whose work was kept over GPU-hours held; nan if never held), each shaped
         ``(replicas, J)`` in plan job order; ``pool_failures`` and ``pool_outages``,
         shaped ``(replicas, P)``.
 
@@ -720,6 +734,7 @@ def simulate_des(plan: Plan, replicas: int, variant: int = 0,
         "preemptions": np.zeros((replicas, J), np.int64),
         "pool_failures": np.zeros((replicas, P), np.int64),
         "pool_outages": np.zeros((replicas, P), np.int64),
+        "ettr": np.full((replicas, J), np.nan),
     }
     steps = _change_steps(plan, variant)
     for r in range(replicas):
@@ -734,4 +749,7 @@ def simulate_des(plan: Plan, replicas: int, variant: int = 0,
         out["preemptions"][r] = rep.n_pre
         out["pool_failures"][r] = rep.failures
         out["pool_outages"][r] = rep.outages
+        held = np.asarray(rep.held_gh)
+        out["ettr"][r] = np.where(held > 0, np.asarray(rep.useful_gh) / np.where(
+            held > 0, held, 1.0), np.nan)
     return out
