@@ -346,11 +346,10 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             restart_left[:, j] = np.where(restart, plan.job_restart[j],
                                           np.where(new_pool < 0, 0.0, restart_left[:, j]))
             if auto[j]:  # the Daly interval for the failure rate of the new allocation
-                changed = (new_pool >= 0) & ((new_pool != cur) | (new_n != held))
-                if changed.any():
-                    mtbf = plan.job_mtbf_hours(np.maximum(new_pool, 0), new_n, t)
-                    tau[:, j] = np.where(changed, daly_interval(plan.job_write[j], mtbf),
-                                         tau[:, j])
+                ch = np.flatnonzero((new_pool >= 0) & ((new_pool != cur) | (new_n != held)))
+                if ch.size:
+                    mtbf = plan.job_mtbf_hours(new_pool[ch], new_n[ch], t)
+                    tau[ch, j] = daly_interval(plan.job_write[j], mtbf)
             pool_j[:, j] = new_pool
             nodes_j[:, j] = new_n
             start_h[:, j] = np.where(np.isinf(start_h[:, j]) & (new_n > 0), h, start_h[:, j])
@@ -427,11 +426,12 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         gpus = nodes_j * gpn[pjc]
         rate = gpus * plan.pool_peak_flop_h[pjc] * plan.job_mfu
         if hits:
-            times = np.concatenate(hits, axis=-1)
+            times = np.concatenate(hits, axis=-1) * dt
             causes = np.concatenate(hit_cause, axis=-1)
-            order = np.argsort(times, axis=-1, kind="stable")
-            times = np.take_along_axis(times, order, axis=-1) * dt
-            causes = np.take_along_axis(causes, order, axis=-1)
+            if times.shape[-1] > 1:
+                order = np.argsort(times, axis=-1, kind="stable")
+                times = np.take_along_axis(times, order, axis=-1)
+                causes = np.take_along_axis(causes, order, axis=-1)
         else:
             times = np.zeros((B, J, 0))
             causes = np.zeros((B, J, 0), np.int64)
