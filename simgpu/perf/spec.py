@@ -336,7 +336,10 @@ def check_layout(m: ModelSpec, p: ParallelSpec, where: str = "parallel",
     if dp is None and p.gpus is None:
         dp = 1
     stages = p.pp * p.virtual_stages
-    if p.pp > m.layers:
+    if p.virtual_stages > 1 and p.pp == 1:
+        out.append(Problem(f"{where}.virtual_stages", p.virtual_stages,
+                           "interleaving needs pipeline parallelism (pp > 1)"))
+    elif p.pp > m.layers:
         out.append(Problem(f"{where}.pp", p.pp, f"exceeds the model's {m.layers} layers"))
     elif m.layers % stages and not p.uneven_pipeline:
         what = "pp" if p.virtual_stages == 1 else "pp*virtual_stages"

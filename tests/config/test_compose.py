@@ -21,6 +21,7 @@ EXPERIMENTS = sorted(f.name[: -len(".yaml")] for f in CONF.joinpath("experiment"
 GROUP_OPTIONS = [
     (g, f.name[: -len(".yaml")])
     for g in GROUPS
+    if g != "model"  # model presets belong to simgpu-perf's config (tests/perf)
     for f in sorted(CONF.joinpath(g).iterdir(), key=lambda f: f.name)
     if f.name.endswith(".yaml")
 ]

@@ -1,0 +1,649 @@
+"""Step time, MFU and memory of dense transformer training (DESIGN §3).
+
+One training step of a model on a ``tp x pp x cp x dp`` layout is priced from first
+principles, per GPU of the busiest pipeline stage:
+
+* **compute**: matmul FLOPs per layer at an efficiency that rises with the size of the
+  sharded GEMMs (``frac * x / (x + x0)``, ``x = hidden / tp``); attention core either
+  fused (flash: causal half skipped) or as batched GEMMs plus the memory traffic of the
+  score matrix; norms, residuals, dropout and activation functions at HBM bandwidth;
+* **recomputation**: none, selective (attention core) or full (the whole forward again);
+* **tensor parallelism**: ring all-reduces (or reduce-scatter + all-gather under sequence
+  parallelism, same bytes) of the activations, 2 per layer forward and 2 backward (one
+  each with a parallel block), ``2 (t-1)/t * bytes / bandwidth`` on NVLink;
+* **context parallelism**: all-gather of keys and values forward, reduce-scatter of
+  their gradients backward (Llama 3's scheme);
+* **pipeline**: 1F1B with bubble ``(p-1)/(v m)`` of the stage time, point-to-point
+  transfers of boundary activations, the busiest stage (most layers, or the output
+  layer and loss) sets the pace;
+* **data parallelism**: gradient reduce-scatter (all-reduce without a distributed
+  optimizer) and parameter all-gather over the scale-out network, hierarchical within
+  an NVLink domain, overlapped with the last micro-batch's backward when enabled;
+* **optimizer step**: memory-bound Adam update of the GPU's shard.
+
+FLOP conventions (Megatron-LM / PaLM): *model* FLOPs count every matmul of forward and
+backward once, attention scores over the full ``s x s`` matrix (no causal discount);
+*hardware* FLOPs add what recomputation executes again. For a GPT with ``f = 4h`` the
+two reduce to ``72 B s l h^2 (1 + s/6h + V/12lh)`` and, with full recomputation,
+Megatron's ``96 B s l h^2 (1 + s/6h + V/16lh)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from simgpu.errors import ConfigError, Problem
+from simgpu.perf.hardware import CALIBRATION, Calibration, Gpu, resolve_gpu
+from simgpu.perf.spec import ModelSpec, ParallelSpec, check_layout, model_spec, parallel_spec
+
+#: Bytes per parameter of mixed-precision Adam: BF16 weight, FP32 main gradient, FP32
+#: master weight, first and second moment (Megatron-LM; 16 with BF16 gradients).
+WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0
+#: Bytes moved per parameter by the Adam update (FP32 master, moments and gradient read
+#: and written, BF16 weight written).
+ADAM_TRAFFIC_BYTES = 32.0
+#: HBM reserved for the CUDA context, NCCL buffers and allocator fragmentation, bytes.
+MEMORY_RESERVE_BYTES = 3.0 * 2**30
+
+
+# ------------------------------------------------------------------ closed forms
+
+
+def model_flops(model: Any, global_batch: int) -> float:
+    """Model FLOPs of one step (forward + backward, no recomputation).
+
+    ``F = 3 B s [ l (2h(q + 2kv) + 2qh + 2 n h f + 4 s q) + 2 h V ]`` with ``q = a d_h``
+    query width, ``kv = k d_h`` key/value width and ``n`` MLP matrices (2 GeLU, 3
+    SwiGLU); attention scores count the full ``s x s`` matrix. For ``k = a``,
+    ``d_h = h/a``, ``f = 4h``, ``n = 2`` this is ``72 B s l h^2 (1 + s/6h + V/12lh)``.
+
+    Parameters
+    ----------
+    model : mapping, dataclass or ModelSpec
+        Model shape (see :class:`~simgpu.perf.spec.ModelSpec`).
+    global_batch : int
+        Sequences per step ``B``.
+
+    Returns
+    -------
+    float
+        FLOPs per step.
+    """
+    m = model_spec(model)
+    return 3.0 * global_batch * m.seq_len * (m.layers * _layer_fwd_flops(m)
+                                              + 2.0 * m.hidden * m.vocab)
+
+
+def hardware_flops(model: Any, global_batch: int, recompute: str = "full") -> float:
+    """FLOPs executed per step including recomputation (Megatron's convention).
+
+    ``full`` adds one more forward of every layer (Megatron's
+    ``96 B s l h^2 (1 + s/6h + V/16lh)`` for a standard GPT); ``selective`` adds the
+    attention core ``4 B s^2 l q``; ``none`` equals :func:`model_flops`.
+    """
+    m = model_spec(model)
+    base = model_flops(m, global_batch)
+    bs = global_batch * m.seq_len
+    if recompute == "full":
+        return base + bs * m.layers * _layer_fwd_flops(m)
+    if recompute == "selective":
+        return base + bs * m.layers * 4.0 * m.seq_len * m.heads * m.dh
+    if recompute == "none":
+        return base
+    raise ValueError(f"recompute must be none, selective or full, not {recompute!r}")
+
+
+def bubble_fraction(pp: int, microbatches: int, virtual_stages: int = 1) -> float:
+    """Pipeline bubble as a fraction of the ideal compute time: ``(p-1) / (v m)``."""
+    return (pp - 1) / (virtual_stages * microbatches)
+
+
+def ring_allreduce_seconds(nbytes: float, ranks: int, bandwidth: float,
+                           latency: float = 0.0) -> float:
+    """Ring all-reduce: ``2 (n-1)/n * bytes / bandwidth + latency`` (0 for one rank).
+
+    Parameters
+    ----------
+    nbytes : float
+        Size of the buffer each rank holds, bytes.
+    ranks : int
+        Ranks in the ring.
+    bandwidth : float
+        Achieved per-rank bandwidth in one direction, bytes/s.
+    latency : float
+        Fixed cost, seconds.
+    """
+    if ranks <= 1:
+        return 0.0
+    return 2.0 * (ranks - 1) / ranks * nbytes / bandwidth + latency
+
+
+def ring_allgather_seconds(nbytes: float, ranks: int, bandwidth: float,
+                           latency: float = 0.0) -> float:
+    """Ring all-gather or reduce-scatter of a buffer of ``nbytes`` in total:
+    ``(n-1)/n * bytes / bandwidth + latency`` (0 for one rank)."""
+    if ranks <= 1:
+        return 0.0
+    return (ranks - 1) / ranks * nbytes / bandwidth + latency
+
+
+def _layer_fwd_flops(m: ModelSpec) -> float:
+    """Forward FLOPs of one layer per token (GEMMs and attention core)."""
+    return _gemm_fwd_flops(m) + 4.0 * m.seq_len * m.heads * m.dh
+
+
+def _gemm_fwd_flops(m: ModelSpec) -> float:
+    """Forward FLOPs of one layer's weight GEMMs per token."""
+    h, q, kv = m.hidden, m.heads * m.dh, m.k * m.dh
+    return 2.0 * (h * (q + 2 * kv) + q * h + m.mlp_matrices * h * m.f)
+
+
+# ---------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Throughput of one configuration.
+
+    Attributes
+    ----------
+    step_seconds : float
+        Wall time of one optimizer step, s.
+    model_tflops_per_gpu, hardware_tflops_per_gpu : float
+        Model FLOPs (no recomputation) and hardware FLOPs (with recomputation) per
+        second per GPU, TFLOP/s.
+    mfu, hfu : float
+        The same as fractions of the GPU's dense BF16 peak.
+    tokens_per_second : float
+        Training tokens per second, whole job.
+    gpus, microbatches, micro_batch : int
+        Job size, micro-batches per replica per step, sequences per micro-batch.
+    breakdown : dict of str to float
+        Seconds per step: ``compute`` (of which ``recompute``), ``bubble``,
+        ``tp_comm_exposed``/``tp_comm_overlapped``, ``cp_comm_*``, ``pp_comm_*``,
+        ``dp_comm_*``, ``overlap_slowdown``, ``optimizer``. The exposed parts, compute,
+        bubble, slowdown and optimizer add up to ``step_seconds``.
+    memory_gib : dict of str to float
+        Peak memory per GPU on the fullest stage: ``weights``, ``gradients``,
+        ``optimizer``, ``activations``, ``reserve``, ``total``, ``capacity``.
+    model, parallel : ModelSpec, ParallelSpec
+        The resolved inputs (``dp``, ``gpus`` and ``micro_batch`` filled in).
+    gpu : str
+        GPU name.
+    """
+
+    step_seconds: float
+    model_tflops_per_gpu: float
+    hardware_tflops_per_gpu: float
+    mfu: float
+    hfu: float
+    tokens_per_second: float
+    gpus: int
+    microbatches: int
+    micro_batch: int
+    breakdown: dict[str, float] = field(default_factory=dict)
+    memory_gib: dict[str, float] = field(default_factory=dict)
+    model: ModelSpec | None = None
+    parallel: ParallelSpec | None = None
+    gpu: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary of every field."""
+        out = {k: getattr(self, k) for k in (
+            "step_seconds", "model_tflops_per_gpu", "hardware_tflops_per_gpu", "mfu", "hfu",
+            "tokens_per_second", "gpus", "microbatches", "micro_batch", "gpu")}
+        out["breakdown_seconds"] = dict(self.breakdown)
+        out["memory_gib"] = dict(self.memory_gib)
+        out["model"] = dataclasses.asdict(self.model) if self.model else None
+        out["parallel"] = dataclasses.asdict(self.parallel) if self.parallel else None
+        return out
+
+
+# ------------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class _Stages:
+    """Layers per pipeline stage: the busiest (``mid``), ``first`` and ``last``."""
+
+    mid: int
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, layers: int, pp: int) -> _Stages:
+        if pp == 1:
+            return cls(layers, layers, layers)
+        mid = math.ceil(layers / pp)
+        rest = layers - (pp - 2) * mid
+        if layers % pp == 0 or rest < 0:
+            # even split, or the plain remainder split: first stages take the ceiling
+            return cls(mid, mid, layers // pp)
+        # Llama 3's balance: the remainder is taken out of the first and last stages
+        return cls(mid, rest // 2, rest - rest // 2)
+
+
+def _stage_params(m: ModelSpec, p: ParallelSpec, st: _Stages) -> float:
+    """Weights on one GPU of the fullest stage (embedding and output included)."""
+    pl, emb = m.params_per_layer, m.vocab * m.hidden
+    if p.pp == 1:
+        total = m.layers * pl + emb * (1 if m.tied_embeddings else 2)
+    else:
+        total = max(st.first * pl + emb, st.mid * pl, st.last * pl + emb)
+    return total / p.tp
+
+
+def _activation_bytes(m: ModelSpec, p: ParallelSpec, b: int) -> float:
+    """Activation memory of one layer for one micro-batch on one GPU, bytes.
+
+    Korthikanti et al. 2022 (arXiv:2205.05198) eq. 1-5, generalised: per token, the
+    TP-replicated part ``(10h)`` (norm, attention and MLP inputs, dropout masks) is split
+    by ``tp`` only under sequence parallelism; queries, keys, values, attention output
+    and MLP intermediates (``4f`` GeLU, ``6f`` SwiGLU) are split by ``tp``; the score
+    matrix (``5 a s`` bytes with dropout) exists only without fused attention and
+    without selective/full recomputation. Full recomputation keeps the layer input.
+    """
+    h, t = m.hidden, p.tp
+    tokens = b * m.seq_len / p.cp
+    if p.recompute == "full":
+        return tokens * 2.0 * h / (t if p.sp else 1)
+    rep = (8.0 + (2.0 if m.dropout else 0.0)) * h
+    q, kv = m.heads * m.dh, m.k * m.dh
+    split = 4.0 * q + 4.0 * max(kv, t * m.dh) + 4.0 * m.f
+    scores = 0.0
+    if not p.flash_attention and p.recompute == "none":
+        scores = (5.0 if m.dropout else 4.0) * m.heads * m.seq_len
+    return tokens * (rep / (t if p.sp else 1) + split / t + scores / t)
+
+
+def _rank_layers(st: _Stages, pp: int, i: int) -> int:
+    if pp == 1:
+        return st.mid
+    return st.first if i == 0 else st.last if i == pp - 1 else st.mid
+
+
+def _inflight_layers(p: ParallelSpec, i: int, layers: int) -> float:
+    """Layer-activations (one layer, one micro-batch) rank ``i`` holds at its peak.
+
+    1F1B: rank ``i`` has ``min(p - i, m)`` micro-batches in flight. Interleaved (Megatron
+    schedule): ``2 (p - i - 1) + (v - 1) p + 1`` model chunks of ``layers / v`` layers.
+    """
+    pp, v, mb = p.pp, p.virtual_stages, p.microbatches
+    if pp == 1:
+        return float(layers)
+    if v == 1:
+        return float(min(pp - i, mb) * layers)
+    chunks = min(2 * (pp - i - 1) + (v - 1) * pp + 1, mb * v)
+    return chunks * layers / v
+
+
+def memory(m: ModelSpec, p: ParallelSpec, g: Gpu) -> dict[str, float]:
+    """Peak memory per GPU on the fullest pipeline rank, bytes.
+
+    Per rank: weights (BF16), gradients (FP32 main grads) and Adam states (FP32 master +
+    two moments) of its layers and embeddings, sharded over ``dp`` as ``zero_stage``
+    says; activations of the micro-batches it holds in flight (:func:`_inflight_layers`)
+    times the per-layer size (:func:`_activation_bytes`); one layer's full activations
+    while it is recomputed; FP32 logits and their gradient on the last rank; a fixed
+    reserve. Returns the parts of the fullest rank.
+    """
+    st = _Stages.of(m.layers, p.pp)
+    pl, emb = m.params_per_layer, m.vocab * m.hidden
+    d = p.dp or 1
+    b = p.micro_batch or 1
+    per_layer = _activation_bytes(m, p, b)
+    work = (_activation_bytes(m, dataclasses.replace(p, recompute="none"), b)
+            if p.recompute != "none" else 0.0)
+    logits = b * m.seq_len / p.cp * m.vocab / p.tp * 4.0 * 2
+    best: dict[str, float] = {}
+    for i in range(p.pp):
+        layers = _rank_layers(st, p.pp, i)
+        params = layers * pl
+        if i == 0:
+            params += emb
+        if i == p.pp - 1 and (p.pp > 1 or not m.tied_embeddings):
+            params += emb
+        params /= p.tp
+        w = params * WEIGHT_BYTES / (d if p.zero_stage >= 3 else 1)
+        gr = params * GRAD_BYTES / (d if p.zero_stage >= 2 else 1)
+        opt = params * OPTIMIZER_BYTES / (d if p.zero_stage >= 1 else 1)
+        act = per_layer * _inflight_layers(p, i, layers) + work
+        if i == p.pp - 1:
+            act += logits
+        total = w + gr + opt + act + MEMORY_RESERVE_BYTES
+        if total > best.get("total", -1.0):
+            best = {"weights": w, "gradients": gr, "optimizer": opt, "activations": act,
+                    "reserve": MEMORY_RESERVE_BYTES, "total": total}
+    best["capacity"] = g.hbm_bytes
+    return best
+
+
+def _gemm_eff(g: Gpu, cal: Calibration, width: float) -> float:
+    return g.arch.gemm_fraction * width / (width + cal.gemm_half_width)
+
+
+def _overlap(comm: float, window: float, cal: Calibration) -> tuple[float, float, float]:
+    """Split ``comm`` seconds into (exposed, overlapped, slowdown) given a compute window."""
+    hidden = min(comm, window)
+    return comm - hidden, hidden, cal.overlap_cost * hidden
+
+
+def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, float]:
+    """Seconds per step and its parts for a fully resolved layout."""
+    h, t, c, s = m.hidden, p.tp, p.cp, m.seq_len
+    b = p.micro_batch or 1
+    d = p.dp or 1
+    mb = p.microbatches
+    v = p.virtual_stages
+    peak, mem_bw = g.peak_flops, g.hbm_bw * cal.hbm_fraction
+    domain = g.arch.nvlink_domain
+    nv_bw = g.nvlink_bw * cal.nvlink_fraction
+    net_bw = g.scaleout_bw * cal.scaleout_fraction
+    lat = cal.latency_s
+    tokens = b * s / c  # query tokens per GPU per micro-batch
+    q = m.heads * m.dh
+
+    # --- one layer, one micro-batch, forward pass (compute) -----------------------
+    gemm_f = tokens * _gemm_fwd_flops(m) / t / (peak * _gemm_eff(g, cal, h / t))
+    attn_counted = tokens * 4.0 * s * q / t
+    rep_bytes = (20.0 + (2.0 if m.dropout else 0.0)) * h / (t if p.sp else 1)
+    act_bytes = (4.0 if m.mlp_matrices == 2 else 6.0) * m.f / t
+    if p.flash_attention:
+        attn_f = 0.5 * attn_counted / (peak * g.arch.attention_fraction)
+        score_f = 0.0
+    else:
+        attn_f = attn_counted / (peak * _gemm_eff(g, cal, m.dh))
+        score_bytes = (13.0 if m.dropout else 8.0) * m.heads * s / t
+        score_f = tokens * score_bytes / mem_bw
+    elem_f = tokens * (rep_bytes + act_bytes) / mem_bw
+    fwd = gemm_f + attn_f + score_f + elem_f
+    # backward: twice the matmul FLOPs; memory-bound kernels move about as many bytes
+    # as forward (LayerNorm and activation backward read more, dropout-add less)
+    bwd = 2.0 * (gemm_f + attn_f) + score_f + elem_f
+    if p.recompute == "full":
+        recomp = fwd
+    elif p.recompute == "selective":
+        recomp = attn_f + score_f
+    else:
+        recomp = 0.0
+    layer_compute = fwd + bwd + recomp
+    gemm_window = 3.0 * gemm_f + (gemm_f if p.recompute == "full" else 0.0)
+
+    # --- tensor-parallel collectives, per layer per micro-batch --------------------
+    coll = 1.0 if m.parallel_block else 2.0
+    n_ar = 2.0 * coll + (coll if p.recompute == "full" else 0.0)
+    if p.recompute == "selective" and p.sp:
+        n_ar += 0.5 * coll  # all-gathers redone in backward instead of stored
+    tp_bw = nv_bw if t <= domain else net_bw
+    tp_comm = n_ar * ring_allreduce_seconds(tokens * h * 2.0, t, tp_bw, lat)
+    if p.tp_overlap:
+        tp_exp, tp_hid, tp_slow = _overlap(tp_comm, gemm_window, cal)
+    else:
+        tp_exp, tp_hid, tp_slow = tp_comm, 0.0, 0.0
+
+    # --- context-parallel K/V all-gather and dK/dV reduce-scatter ------------------
+    kv_local = max(m.k * m.dh / t, m.dh)
+    kv_bytes = b * s * 2.0 * kv_local * 2.0  # K and V of the whole sequence, BF16
+    cp_bw = nv_bw if t * c <= domain else net_bw
+    n_cp = 2.0 + (1.0 if p.recompute == "full" else 0.0)
+    cp_comm = n_cp * ring_allgather_seconds(kv_bytes, c, cp_bw, lat)
+    if p.cp_overlap:
+        cp_exp, cp_hid, cp_slow = _overlap(cp_comm, 3.0 * attn_f, cal)
+    else:
+        cp_exp, cp_hid, cp_slow = cp_comm, 0.0, 0.0
+
+    layer_total = layer_compute + tp_exp + tp_slow + cp_exp + cp_slow
+
+    # --- output layer and loss (last stage) ---------------------------------------
+    logit_gemm = 3.0 * tokens * 2.0 * h * m.vocab / t / (peak * _gemm_eff(g, cal, h))
+    logit_mem = tokens * 40.0 * m.vocab / t / mem_bw
+    logits = logit_gemm + logit_mem
+
+    st = _Stages.of(m.layers, p.pp)
+    if p.pp == 1:
+        stage_layers, stage_extra = m.layers, logits
+    elif st.last * layer_total + logits >= st.mid * layer_total:
+        stage_layers, stage_extra = st.last, logits
+    else:
+        stage_layers, stage_extra = st.mid, 0.0
+
+    # --- pipeline point-to-point (boundary activations, sequence-sharded) ----------
+    if p.pp > 1:
+        pp_bw = nv_bw if t * c * p.pp <= domain else net_bw
+        msg = tokens * h * 2.0 / t
+        pp_comm = 2.0 * v * (msg / pp_bw + lat)
+    else:
+        pp_comm = 0.0
+    if p.pp_overlap:
+        pp_exp, pp_hid, pp_slow = 0.0, pp_comm, cal.overlap_cost * pp_comm
+    else:
+        pp_exp, pp_hid, pp_slow = pp_comm, 0.0, 0.0
+
+    mb_compute = stage_layers * layer_compute + stage_extra
+    t_mb = stage_layers * layer_total + stage_extra + pp_exp + pp_slow
+    bubble = (p.pp - 1) / v * t_mb
+
+    # --- data parallelism --------------------------------------------------------
+    params = _stage_params(m, p, st)
+    grad_bytes = params * 2.0  # BF16 gradients and weights on the wire
+    d_in = min(d, max(1, domain // (t * c))) if t * c < domain else 1
+    while d % d_in:
+        d_in -= 1
+    d_out = d // d_in
+
+    def _hier(nbytes: float, allreduce: bool) -> float:
+        k = 2.0 if allreduce else 1.0
+        if d <= 1:
+            return 0.0
+        intra = k * (d_in - 1) / d_in * nbytes / nv_bw if d_in > 1 else 0.0
+        inter = k * (d_out - 1) / d_out * nbytes / d_in / net_bw if d_out > 1 else 0.0
+        return intra + inter + lat
+
+    bwd_window = stage_layers * (bwd + (recomp if p.recompute != "none" else 0.0))
+    fwd_window = stage_layers * fwd
+    if p.zero_stage == 0:
+        dp_parts = [(_hier(grad_bytes, True), bwd_window)]
+    else:
+        n_ag = 2 if p.zero_stage >= 3 else 1
+        dp_parts = [(_hier(grad_bytes, False), bwd_window)]
+        dp_parts += [(_hier(grad_bytes, False), fwd_window)] * n_ag
+    dp_exp = dp_hid = dp_slow = 0.0
+    for comm, window in dp_parts:
+        if p.dp_overlap:
+            e, hdn, sl = _overlap(comm, window, cal)
+        else:
+            e, hdn, sl = comm, 0.0, 0.0
+        dp_exp, dp_hid, dp_slow = dp_exp + e, dp_hid + hdn, dp_slow + sl
+
+    # --- optimizer ---------------------------------------------------------------
+    shard = d if p.zero_stage >= 1 else 1
+    optimizer = ADAM_TRAFFIC_BYTES * params / shard / mem_bw
+
+    recompute_s = mb * stage_layers * recomp
+    return {
+        "compute": mb * mb_compute,
+        "recompute": recompute_s,
+        "bubble": bubble,
+        "tp_comm_exposed": mb * stage_layers * tp_exp,
+        "tp_comm_overlapped": mb * stage_layers * tp_hid,
+        "cp_comm_exposed": mb * stage_layers * cp_exp,
+        "cp_comm_overlapped": mb * stage_layers * cp_hid,
+        "pp_comm_exposed": mb * pp_exp,
+        "pp_comm_overlapped": mb * pp_hid,
+        "dp_comm_exposed": dp_exp,
+        "dp_comm_overlapped": dp_hid,
+        "overlap_slowdown": mb * (stage_layers * (tp_slow + cp_slow) + pp_slow) + dp_slow,
+        "optimizer": optimizer,
+    }
+
+
+_SUMMED = ("compute", "bubble", "tp_comm_exposed", "cp_comm_exposed", "pp_comm_exposed",
+           "dp_comm_exposed", "overlap_slowdown", "optimizer")
+
+
+def _fits(m: ModelSpec, p: ParallelSpec, g: Gpu) -> bool:
+    mem = memory(m, p, g)
+    return mem["total"] <= mem["capacity"]
+
+
+def _memory_problem(m: ModelSpec, p: ParallelSpec, g: Gpu, where: str) -> Problem:
+    mem = memory(m, p, g)
+    gib = {k: v / 2**30 for k, v in mem.items()}
+    layout = (f"tp={p.tp} pp={p.pp} cp={p.cp} dp={p.dp} micro_batch={p.micro_batch} "
+              f"recompute={p.recompute} zero_stage={p.zero_stage}")
+    hints = []
+    if p.recompute != "full":
+        hints.append("recompute=full")
+    if p.zero_stage < 1 and (p.dp or 1) > 1:
+        hints.append("zero_stage=1")
+    if (p.micro_batch or 1) > 1:
+        hints.append("a smaller micro_batch")
+    hints.append("more tp or pp")
+    return Problem(where, layout,
+                   f"does not fit in {g.name} memory: needs {gib['total']:.1f} GiB per GPU "
+                   f"(weights {gib['weights']:.1f}, gradients {gib['gradients']:.1f}, "
+                   f"optimizer {gib['optimizer']:.1f}, activations {gib['activations']:.1f}, "
+                   f"reserve {gib['reserve']:.1f}) but has {gib['capacity']:.1f} GiB; "
+                   f"try {', '.join(hints)}")
+
+
+def resolve(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
+            check_memory: bool = True, prefix: str = "") -> tuple[ModelSpec, ParallelSpec,
+                                                                   Gpu]:
+    """Check the inputs and fill in ``dp``, ``gpus`` and ``micro_batch``.
+
+    Raises
+    ------
+    ConfigError
+        Every problem, each with its dotted key (after ``prefix``) and value.
+    """
+    problems: list[Problem] = []
+    m = p = g = None
+    for fn in (lambda: model_spec(model, f"{prefix}model"),
+               lambda: parallel_spec(parallel, f"{prefix}parallel"),
+               lambda: resolve_gpu(gpu, f"{prefix}gpu")):
+        try:
+            r = fn()
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        if isinstance(r, ModelSpec):
+            m = r
+        elif isinstance(r, ParallelSpec):
+            p = r
+        else:
+            g = r
+    if problems:
+        raise ConfigError(problems)
+    assert m is not None and p is not None and g is not None
+    if gpus is not None:
+        p = dataclasses.replace(p, gpus=int(gpus), dp=None)
+    p = check_layout(m, p, f"{prefix}parallel", f"{prefix}model")
+    where = f"{prefix}parallel"
+    if p.micro_batch is None:
+        per_replica = p.global_batch // (p.dp or 1)
+        choices = [1] if p.pp > 1 else [4, 2, 1]
+        choices = [b for b in choices if per_replica % b == 0
+                   and (p.virtual_stages == 1 or (per_replica // b) % p.pp == 0)] or [1]
+        trial = [dataclasses.replace(p, micro_batch=b) for b in choices]
+        fitting = [x for x in trial if _fits(m, x, g)]
+        p = fitting[0] if fitting else trial[-1]
+        if check_memory and not fitting:
+            raise ConfigError([_memory_problem(m, p, g, where)])
+    elif check_memory and not _fits(m, p, g):
+        raise ConfigError([_memory_problem(m, p, g, where)])
+    return m, p, g
+
+
+def estimate(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
+             calibration: Calibration | None = None, check_memory: bool = True,
+             prefix: str = "") -> Estimate:
+    """Step time, TFLOP/s per GPU, MFU and HFU of one training configuration.
+
+    Parameters
+    ----------
+    model : mapping, dataclass or ModelSpec
+        ``layers, hidden, heads, kv_heads, ffn_hidden, vocab, seq_len`` (and optional
+        ``activation`` = gelu/swiglu, ``dropout``, ``parallel_block``, ...).
+    parallel : mapping, dataclass or ParallelSpec
+        ``tp, pp, dp, cp, micro_batch, global_batch`` (sequences), ``recompute`` and
+        optional settings (see :class:`~simgpu.perf.spec.ParallelSpec`).
+    gpu : str, mapping or GpuConfig
+        Catalogue name (``a100``, ``h100``, ``h200``, ``b200``, ``gb200``) or entry.
+    gpus : int, optional
+        Job size; overrides ``parallel.gpus`` and derives ``dp`` from it.
+    calibration : Calibration, optional
+        Model constants; the shipped calibration by default.
+    check_memory : bool
+        Raise when the configuration does not fit in GPU memory.
+    prefix : str
+        Prefix of the dotted keys in errors (e.g. ``"jobs.llama."``).
+
+    Returns
+    -------
+    Estimate
+
+    Raises
+    ------
+    ConfigError
+        Bad or inconsistent input (parallel degrees that do not divide the GPU count,
+        the layers or the heads; a micro-batch that does not divide the per-replica
+        batch; a model that does not fit in memory ...), every problem at once.
+    """
+    cal = calibration or CALIBRATION
+    m, p, g = resolve(model, parallel, gpu, gpus=gpus, check_memory=check_memory,
+                      prefix=prefix)
+    parts = _step(m, p, g, cal)
+    step = sum(parts[k] for k in _SUMMED)
+    n = p.gpus or p.world
+    mf = model_flops(m, p.global_batch)
+    hf = hardware_flops(m, p.global_batch, p.recompute)
+    mem = {k: v / 2**30 for k, v in memory(m, p, g).items()}
+    return Estimate(
+        step_seconds=step,
+        model_tflops_per_gpu=mf / n / step / 1e12,
+        hardware_tflops_per_gpu=hf / n / step / 1e12,
+        mfu=mf / n / step / g.peak_flops,
+        hfu=hf / n / step / g.peak_flops,
+        tokens_per_second=p.global_batch * m.seq_len / step,
+        gpus=n,
+        microbatches=p.microbatches,
+        micro_batch=p.micro_batch or 1,
+        breakdown=parts,
+        memory_gib=mem,
+        model=m,
+        parallel=p,
+        gpu=g.name,
+    )
+
+
+def mfu_for(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
+            prefix: str = "") -> float:
+    """Model FLOPs utilisation (fraction of dense peak) for the simulator's progress.
+
+    The hook the config layer calls for jobs that give a model shape and parallelism:
+    ``progress = GPUs x peak x mfu_for(...) x step``.
+
+    Parameters
+    ----------
+    model, parallel, gpu
+        As for :func:`estimate`.
+    gpus : int, optional
+        GPUs the job runs on; ``dp`` follows as ``gpus / (tp pp cp)``.
+    prefix : str
+        Prefix of dotted keys in errors, e.g. ``"jobs.next_model."``.
+
+    Returns
+    -------
+    float
+        MFU in (0, 1).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`estimate`.
+    """
+    return estimate(model, parallel, gpu, gpus=gpus, prefix=prefix).mfu
