@@ -402,7 +402,11 @@ class JobConfig:
     flops: float | None = None  # total training FLOPs (or give params and tokens)
     params: float | None = None  # parameters N, for FLOPs = 6 N D
     tokens: float | None = None  # training tokens D, for FLOPs = 6 N D
-    mfu: float = 0.40  # model FLOPs utilisation, fraction of dense peak
+    # model FLOPs utilisation (fraction of dense peak) as measured, or leave it out and give
+    # model and parallel: simgpu.perf then estimates it for each allowed pool's GPU type
+    mfu: float | None = None
+    model: Any = None  # shape: layers, hidden, heads, kv_heads, ffn_hidden, vocab, seq_len...
+    parallel: Any = None  # tp, pp, cp, global_batch (sequences), micro_batch, recompute...
     target_gpus: int = 8  # GPUs the run asks for
     min_gpus: int = 8  # fewest GPUs it runs on (gang scheduling)
     pools: list[str] = field(default_factory=list)  # allowed pools, in order of preference
@@ -424,6 +428,16 @@ class JobConfig:
         c.positive("flops", "params", "tokens", "target_gpus", "min_gpus")
         if self.mfu is not None and not (0.0 < self.mfu <= 1.0):
             c.add("mfu", "must be a fraction in (0, 1]")
+        shaped = self.model is not None or self.parallel is not None
+        if (self.mfu is None) == (not shaped):
+            c.add_value("mfu", self.mfu, "give mfu, or model and parallel (not both)")
+        elif shaped and (self.model is None or self.parallel is None):
+            c.add_value("model" if self.model is None else "parallel", None,
+                        "give both model and parallel")
+        for key in ("model", "parallel"):
+            v = getattr(self, key)
+            if v is not None and not isinstance(v, dict):
+                c.add(key, "must be a mapping of settings")
         if (self.min_gpus or 0) > 0 and (self.target_gpus or 0) > 0:
             if self.min_gpus > self.target_gpus:
                 c.add("min_gpus", f"must be <= target_gpus ({self.target_gpus})")

@@ -150,10 +150,37 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
             else:
                 ref(f"{key}.after[{i}]", dep, jobs, "job")
     p.extend(_cycles(jobs))
+    if not p:
+        p.extend(job_mfu_table(cfg)[1])
 
     for i, act in enumerate(cfg.scenario.actions):
         ref(f"scenario.actions[{i}].lease", act.lease, leases, "lease")
     return p
+
+
+def job_mfu_table(cfg: S.SimgpuConfig) -> tuple[dict[tuple[str, str], float], list[Problem]]:
+    """MFU of every job in every pool it may use, and the problems found computing it.
+
+    A job with a measured ``mfu`` has it everywhere; one with ``model`` and ``parallel``
+    gets :func:`simgpu.perf.mfu_for` for the pool's GPU type at its target GPU count.
+    """
+    table: dict[tuple[str, str], float] = {}
+    problems: list[Problem] = []
+    for name, job in cfg.jobs.items():
+        for pool_name in job.pools:
+            if job.mfu is not None:
+                table[name, pool_name] = float(job.mfu)
+                continue
+            from simgpu.errors import ConfigError
+            from simgpu.perf import mfu_for
+
+            gpu = cfg.gpus[cfg.pools[pool_name].gpu]
+            try:
+                table[name, pool_name] = mfu_for(job.model, job.parallel, gpu,
+                                                 gpus=job.target_gpus, prefix=f"jobs.{name}.")
+            except ConfigError as exc:
+                problems.extend(q for q in exc.problems if q not in problems)
+    return table, problems
 
 
 def _cycles(jobs: dict[str, S.JobConfig]) -> list[Problem]:

@@ -202,6 +202,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     vb = np.repeat(np.arange(V), R)  # (B,) variant of each history
     ar_b = np.arange(B)
     ar_p = np.arange(P)
+    ar_j = np.arange(J)
     ar_p[None, :]
 
     # physical state, per replica
@@ -424,7 +425,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
 
         # ---- 5. progress
         gpus = nodes_j * gpn[pjc]
-        rate = gpus * plan.pool_peak_flop_h[pjc] * plan.job_mfu
+        rate = gpus * plan.pool_peak_flop_h[pjc] * plan.job_mfu[ar_j, pjc]
         if hits:
             times = np.concatenate(hits, axis=-1) * dt
             causes = np.concatenate(hit_cause, axis=-1)

@@ -28,7 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simgpu.config import schema as S
-from simgpu.config.validate import capacity_point_nodes, hours_since, topological_order
+from simgpu.config.validate import (
+    capacity_point_nodes,
+    hours_since,
+    job_mfu_table,
+    topological_order,
+)
 
 #: Distribution codes shared with the kernels.
 DIST_FIXED, DIST_EXPONENTIAL, DIST_LOGNORMAL = 0, 1, 2
@@ -102,7 +107,7 @@ class Plan:
     # jobs (J,) in allocation order
     job_party: np.ndarray
     job_flops: np.ndarray
-    job_mfu: np.ndarray
+    job_mfu: np.ndarray  # (J, P) MFU of each job in each pool it may use (0 elsewhere)
     job_pref: np.ndarray  # (J, K) pool indices, -1 padding
     job_tgt_nodes: np.ndarray  # (J, P) nodes wanted in each pool (0 if not allowed)
     job_min_nodes: np.ndarray  # (J, P) fewest nodes in each pool
@@ -327,6 +332,10 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
             g = pools[pi].gpus_per_node
             mn[ji, pi] = max(1, -(-job.min_gpus // g))
             tgt[ji, pi] = max(mn[ji, pi], job.target_gpus // g)
+    mfu_table, _ = job_mfu_table(cfg)
+    mfu = np.zeros((J, P))
+    for (jn, pn), v in mfu_table.items():
+        mfu[jidx[jn], poolidx[pn]] = v
     deps = np.zeros((J, J), bool)
     for ji, job in enumerate(jobs):
         for d in job.after:
@@ -362,7 +371,7 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
         lease_cf=lease_cf, lease_frac=frac, lease_lf=lf, lease_usd_h=usd_h,
         job_party=np.array([pidx[j.party] for j in jobs], np.int64),
         job_flops=np.array([j.total_flops for j in jobs]),
-        job_mfu=np.array([j.mfu for j in jobs]),
+        job_mfu=mfu,
         job_pref=pref, job_tgt_nodes=tgt, job_min_nodes=mn,
         job_earliest_h=np.array([max(0.0, _h(j.earliest_start, 0.0)) for j in jobs]),
         job_deadline_h=np.array([_h(j.deadline, np.inf) for j in jobs]),

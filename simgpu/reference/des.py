@@ -232,7 +232,7 @@ class _Replica:
         self.tgt = plan.job_tgt_nodes.tolist()
         self.mn = plan.job_min_nodes.tolist()
         self.flop_per_node_h = [
-            [float(plan.pool_gpn[p] * plan.pool_peak_flop_h[p] * plan.job_mfu[j])
+            [float(plan.pool_gpn[p] * plan.pool_peak_flop_h[p] * plan.job_mfu[j, p])
              for p in range(P)] for j in range(J)]
         # job state
         self.jpool = [-1] * J

@@ -298,7 +298,7 @@ def test_every_schema_post_init_is_exercised():
     (S.SimConfig, {"replicas": 0}, "replicas"),
     (S.LeaseConfig, {"pool": "p", "tenant": "t", "share": 2.0, "start": "2026-01-01",
                      "end": "2027-01-01", "annual_usd": 1.0}, "share"),
-    (S.JobConfig, {"party": "a", "flops": 1e20, "pools": []}, "pools"),
+    (S.JobConfig, {"party": "a", "flops": 1e20, "mfu": 0.4, "pools": []}, "pools"),
 ])
 def test_dataclass_built_by_hand_raises_at_once(cls, kwargs, key):
     with pytest.raises(ConfigError) as ei:

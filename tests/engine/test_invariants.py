@@ -64,7 +64,7 @@ def random_config(rng: np.random.Generator) -> dict:
             "restart_hours": float(rng.uniform(0, 0.5))}
         names.append(name)
     if not jobs:
-        jobs["j0"] = {"party": "ll", "flops": 1e20, "target_gpus": 8, "min_gpus": 4,
+        jobs["j0"] = {"party": "ll", "flops": 1e20, "mfu": 0.4, "target_gpus": 8, "min_gpus": 4,
                       "pools": ["p0"]}
     return {
         "gpus": {"round": dict(ROUND_GPU)},
