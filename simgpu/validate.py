@@ -51,6 +51,23 @@ from typing import Any
 import numpy as np
 
 from simgpu._version import __version__
+from simgpu.cases import (
+    LLAMA3_DAYS,
+    LLAMA3_NODES,
+    LLAMA3_PUBLISHED,
+    LLAMA3_RATE,
+    MTBF_H,
+    RESTART_H,
+    WRITE_H,
+    des_config,
+    des_job,
+    des_pool,
+    des_reliability,
+    llama3_like,
+    roadmap,
+    single_job,
+    spare_pool_job,
+)
 from simgpu.engine.checkpoint import daly_interval, expected_ettr, young_interval
 from simgpu.io import atomic_write_json, atomic_write_text
 
@@ -61,10 +78,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "docs" / "validation.md"
 DEFAULT_BENCH_DIR = REPO_ROOT / "benchmarks" / "results"
 
-#: Llama 3 405B (arXiv:2407.21783 s3.3.4): unexpected interruptions per 1000 node-days,
-#: derived as 419 / (2,048 nodes x 54 days).
-LLAMA3_RATE = 3.79
-LLAMA3_NODES, LLAMA3_DAYS, LLAMA3_PUBLISHED = 2048, 54.0, 419
+#: Sources of the published references (the numbers are in simgpu.cases).
 LLAMA3_SOURCE = "Llama 3, arXiv:2407.21783 s3.3.4"
 #: Table 5 of arXiv:2407.21783, unexpected interruptions grouped by the causes of the
 #: ``llama3_405b`` preset (conf/experiment/llama3_405b.yaml).
@@ -78,9 +92,6 @@ LLAMA3_TABLE5 = {
 LLAMA3_TABLE5_SOURCE = "Llama 3, arXiv:2407.21783 Table 5"
 KOKOLIS_SOURCE = "Kokolis et al., arXiv:2410.21680"
 DALY_SOURCE = "Daly 2006, FGCS 22:303, eq. 11"
-
-#: The spare-pool job of tests/engine/test_checkpoint.py: MTBF and costs, hours.
-MTBF_H, WRITE_H, RESTART_H = 2.0, 0.05, 0.1
 
 SECTION_TITLES = {
     "closed_forms": "Closed forms",
@@ -289,155 +300,6 @@ def _ettr(raw, j: int = 0) -> np.ndarray:
     """Per-replica ETTR (useful over held GPU-hours) of job ``j``, baseline variant."""
     held = raw.job_alloc_gpu_h[0, :, j]
     return raw.job_useful_gpu_h[0, :, j] / np.where(held > 0, held, np.nan)
-
-
-# ------------------------------------------------------------ configuration builders
-# Copied from tests/engine/engine_cases.py, tests/engine/test_checkpoint.py,
-# tests/engine/test_closed_forms.py and tests/reference/test_des.py (tests are not part
-# of the installed package); keep them in step with the tests.
-
-ROUND_GPU = {"peak_tflops": 1000.0, "hbm_gib": 80.0, "hbm_tb_s": 3.0, "nvlink_gb_s": 900.0,
-             "scaleout_gbit_s": 400.0, "tdp_w": 700.0, "facility_kw": 1.5}
-
-
-def one_pool(nodes: int = 10, horizon_days: float = 2.0, step_hours: float = 1.0,
-             replicas: int = 2, **job: Any) -> dict[str, Any]:
-    """One party, one pool of ``nodes`` x 8 round GPUs, one job (overridable fields)."""
-    j = {"party": "lab", "flops": 1e21, "mfu": 0.5, "target_gpus": 80, "min_gpus": 8,
-         "pools": ["p"], "checkpoint": {"interval_hours": 1.0, "write_hours": 0.1},
-         "restart_hours": 0.25}
-    ckpt = job.pop("checkpoint", {})
-    j.update(job)
-    j["checkpoint"] = {**j["checkpoint"], **ckpt}
-    return {
-        "name": "validate",
-        "gpus": {"round": dict(ROUND_GPU)},
-        "parties": {"lab": {"role": "other"}},
-        "pools": {"p": {"owner": "lab", "gpu": "round", "gpus_per_node": 8, "nodes": nodes,
-                        "reliability": {"failures_per_1000_node_days": 0.0}}},
-        "jobs": {"a": j},
-        "sim": {"seed": 1, "start": "2026-01-01", "horizon_days": horizon_days,
-                "step_hours": step_hours, "replicas": replicas, "progress": False},
-        "report": {"daily_series": False},
-    }
-
-
-def llama3_like(replicas: int) -> dict[str, Any]:
-    """2,048 nodes of 8 GPUs for 54 days, one job on all of them, 1 h checkpoints with no
-    write or restart cost (the Llama 3 405B setting of tests/engine/test_closed_forms.py)."""
-    cfg = one_pool(nodes=LLAMA3_NODES, horizon_days=LLAMA3_DAYS, replicas=replicas,
-                   target_gpus=8 * LLAMA3_NODES, min_gpus=8, flops=1e30,
-                   checkpoint={"interval_hours": 1.0, "write_hours": 0.0}, restart_hours=0.0)
-    cfg["pools"]["p"]["reliability"] = {
-        "failures_per_1000_node_days": LLAMA3_RATE,
-        "repair": {"distribution": "fixed", "mean_hours": 1e-6, "max_hours": 1.0}}
-    return cfg
-
-
-def spare_pool_job(tau: float | str, replicas: int, horizon_days: float = 30.0
-                   ) -> dict[str, Any]:
-    """A 50-node job in a 100-node pool: spares absorb failures, its MTBF stays
-    ``MTBF_H`` (tests/engine/test_checkpoint.py)."""
-    per_node_h = 1.0 / (MTBF_H * 50)
-    cfg = one_pool(nodes=100, horizon_days=horizon_days, replicas=replicas, target_gpus=400,
-                   min_gpus=400, flops=1e30, restart_hours=RESTART_H,
-                   checkpoint={"interval_hours": tau, "write_hours": WRITE_H})
-    cfg["pools"]["p"]["reliability"] = {
-        "failures_per_1000_node_days": per_node_h * 24 * 1000,
-        "repair": {"distribution": "fixed", "mean_hours": 1e-6, "max_hours": 1.0}}
-    return cfg
-
-
-_NO_COUNTERFACTUALS = [
-    "scenario.counterfactuals.no_lease=false",
-    "scenario.counterfactuals.withhold_levels=[]",
-    "scenario.counterfactuals.landlord_first=false",
-    "scenario.counterfactuals.non_renew=false",
-]
-_PEAK_TFLOPS, _MFU, _GPN = 1000.0, 0.5, 8
-_LEASE = {"start": "2026-01-01", "end": "2027-01-01", "annual_usd": 1.0e6}
-
-
-def _des_config(overrides: list[str], pools: dict, jobs: dict, leases: dict | None = None):
-    """The default experiment with ``overrides``, its pools, jobs and leases replaced by
-    small ones (tests/reference/test_des.py)."""
-    from omegaconf import OmegaConf
-
-    from simgpu.config.load import compose, load
-
-    tree = OmegaConf.to_container(
-        compose([*_NO_COUNTERFACTUALS, "sim.start=2026-01-01", *overrides]),
-        resolve=True, enum_to_str=True)
-    tree.pop("hydra", None)
-    tree["gpus"]["round"] = {"peak_tflops": _PEAK_TFLOPS}
-    tree["pools"] = pools
-    tree["jobs"] = jobs
-    tree["leases"] = leases or {}
-    return load(tree)
-
-
-def _des_job(party: str, pools: list[str], nodes: int, min_nodes: int, compute_hours: float,
-             **kw: Any) -> dict[str, Any]:
-    """A job of ``compute_hours`` failure-free compute on ``nodes`` nodes."""
-    node_flop_h = _GPN * _PEAK_TFLOPS * 1e12 * 3600.0 * _MFU
-    j = {"party": party, "pools": pools, "target_gpus": _GPN * nodes,
-         "min_gpus": _GPN * min_nodes, "mfu": _MFU,
-         "flops": compute_hours * nodes * node_flop_h,
-         "checkpoint": {"interval_hours": 0.5, "write_hours": 0.02},
-         "restart_hours": 0.25}
-    j.update(kw)
-    return j
-
-
-def _des_reliability(per_1000_node_days: float, repair_mean_h: float, **kw: Any) -> dict:
-    r = {"failures_per_1000_node_days": per_1000_node_days,
-         "repair": {"distribution": "lognormal", "mean_hours": repair_mean_h, "cv": 1.0,
-                    "max_hours": 48.0},
-         "lemon_fraction": 0.0, "lemon_factor": 1.0, "domains": {}}
-    r.update(kw)
-    return r
-
-
-def _des_pool(owner: str, nodes: int, reliability: dict, **kw: Any) -> dict[str, Any]:
-    p = {"owner": owner, "gpu": "round", "gpus_per_node": _GPN, "nodes": nodes,
-         "capacity": [], "reliability": reliability}
-    p.update(kw)
-    return p
-
-
-def single_job(step_hours: float, nodes: int = 32, share: float = 0.75, **reliability: Any):
-    """One job on ``nodes`` of 64 failure-prone nodes, leased (``share``, delivered) to
-    its party, 5 days (tests/reference/test_des.py)."""
-    return _des_config(
-        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"],
-        {"c1": _des_pool("xai", 64, _des_reliability(1000.0, 3.0, **reliability))},
-        {"a1": _des_job("anthropic", ["c1"], nodes, nodes // 2, 40.0)},
-        {"l1": {**_LEASE, "pool": "c1", "tenant": "anthropic", "share": share}},
-    )
-
-
-def roadmap(step_hours: float):
-    """Two pools, four jobs: a landlord job, a tenant chain (a2 after a1) that moves
-    between pools, a late starter; a replaced-burden lease, a growing then shrinking
-    schedule, a facility outage and rack outages (tests/reference/test_des.py)."""
-    site = {"kind": "facility", "nodes": 1, "outages_per_domain_year": 60.0,
-            "duration": {"distribution": "fixed", "mean_hours": 2.0, "max_hours": 2.0}}
-    rack = {"kind": "rack", "nodes": 4, "outages_per_domain_year": 40.0,
-            "duration": {"distribution": "exponential", "mean_hours": 3.0, "max_hours": 24.0}}
-    schedule = [{"at": "2026-01-01", "nodes": 16}, {"at": "2026-01-03", "nodes": 32},
-                {"at": "2026-01-05", "nodes": 24}]
-    return _des_config(
-        ["sim.horizon_days=6", f"sim.step_hours={step_hours}"],
-        {"c1": _des_pool("xai", 48, _des_reliability(600.0, 4.0, domains={"site": site})),
-         "c2": _des_pool("anthropic", 32, _des_reliability(600.0, 4.0, domains={"rack": rack}),
-                         capacity=schedule)},
-        {"x1": _des_job("xai", ["c1"], 20, 8, 30.0),
-         "a1": _des_job("anthropic", ["c1", "c2"], 24, 12, 20.0, priority=5),
-         "a2": _des_job("anthropic", ["c2", "c1"], 32, 8, 25.0, after=["a1"], priority=5),
-         "a3": _des_job("anthropic", ["c2", "c1"], 16, 8, 20.0, earliest_start="2026-01-02")},
-        {"l1": {**_LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.5,
-                "failure_burden": "replaced"}},
-    )
 
 
 def _simulate(cfg, replicas: int):
@@ -659,10 +521,10 @@ def des_lone_job(ctx: Context) -> list[dict[str, Any]]:
     from simgpu.reference.des import simulate_des
 
     nodes, tau, write, restart, compute = 4, 0.5, 0.01, 0.25, 10.3
-    cfg = _des_config(
+    cfg = des_config(
         ["sim.horizon_days=1", "sim.step_hours=0.25"],
-        {"c1": _des_pool("anthropic", nodes, _des_reliability(0.0, 3.0))},
-        {"a1": _des_job("anthropic", ["c1"], nodes, nodes, compute,
+        {"c1": des_pool("anthropic", nodes, des_reliability(0.0, 3.0))},
+        {"a1": des_job("anthropic", ["c1"], nodes, nodes, compute,
                         checkpoint={"interval_hours": tau, "write_hours": write},
                         restart_hours=restart)})
     plan = compile_plan(cfg)

@@ -7,12 +7,10 @@ import numpy as np
 import pytest
 from engine_cases import RATE_PER_GPU_HOUR, one_pool
 
+from simgpu.cases import MTBF_H, RESTART_H, WRITE_H, spare_pool_job
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
 from simgpu.engine.checkpoint import daly_interval, expected_ettr, young_interval
-
-MTBF_H = 2.0  # the job's mean time between failures in the cases below
-WRITE_H, RESTART_H = 0.05, 0.1
 
 
 def test_young_and_daly_by_hand():
@@ -30,18 +28,6 @@ def test_expected_ettr_limits():
     # small failure rate, to first order: tau / (tau + delta) (1 - R / M - (tau + delta) / 2M)
     e = expected_ettr(1.0, 0.01, 0.1, 1000.0)
     assert e == pytest.approx(1 / 1.01 * (1 - 0.1 / 1000 - 1.01 / 2000), abs=1e-6)
-
-
-def spare_pool_job(tau, horizon_days=30.0, replicas=8):
-    """A 50-node job in a 100-node pool: spares absorb failures, its MTBF stays MTBF_H."""
-    per_node_h = 1.0 / (MTBF_H * 50)
-    cfg = one_pool(nodes=100, horizon_days=horizon_days, replicas=replicas, target_gpus=400,
-                   min_gpus=400, flops=1e30, restart_hours=RESTART_H,
-                   checkpoint={"interval_hours": tau, "write_hours": WRITE_H})
-    cfg["pools"]["p"]["reliability"] = {
-        "failures_per_1000_node_days": per_node_h * 24 * 1000,
-        "repair": {"distribution": "fixed", "mean_hours": 1e-6, "max_hours": 1.0}}
-    return cfg
 
 
 def ettr_of(cfg) -> np.ndarray:

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from engine_cases import one_pool
 
+from simgpu.cases import LLAMA3_RATE, llama3_like
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
-
-LLAMA3_RATE = 3.79  # unexpected interruptions per 1000 node-days (arXiv:2407.21783, derived)
-
-
-def llama3_like(replicas: int = 16) -> dict:
-    """2,048 nodes of 8 GPUs for 54 days, one job on all of them (the Llama 3 405B setting)."""
-    cfg = one_pool(nodes=2048, horizon_days=54.0, replicas=replicas, target_gpus=16384,
-                   min_gpus=8, flops=1e30,
-                   checkpoint={"interval_hours": 1.0, "write_hours": 0.0}, restart_hours=0.0)
-    cfg["pools"]["p"]["reliability"] = {
-        "failures_per_1000_node_days": LLAMA3_RATE,
-        "repair": {"distribution": "fixed", "mean_hours": 1e-6, "max_hours": 1.0}}
-    return cfg
 
 
 def test_interruptions_of_a_whole_cluster_job_are_poisson_at_the_configured_rate():

@@ -12,113 +12,29 @@ from __future__ import annotations
 import ast
 import inspect
 import math
-from typing import Any
 
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
 
-from simgpu.config import SimgpuConfig
-from simgpu.config.load import compose, load
+from simgpu.cases import (
+    GPN,
+    MFU,
+    PEAK_TFLOPS,
+    des_config,
+    des_job,
+    des_pool,
+    des_reliability,
+    roadmap,
+    single_job,
+)
 from simgpu.engine.numpy_engine import simulate
 from simgpu.engine.plan import Plan, compile_plan
 from simgpu.reference import des
 from simgpu.reference.des import simulate_des
 
-NO_COUNTERFACTUALS = [
-    "scenario.counterfactuals.no_lease=false",
-    "scenario.counterfactuals.withhold_levels=[]",
-    "scenario.counterfactuals.landlord_first=false",
-    "scenario.counterfactuals.non_renew=false",
-]
-PEAK_TFLOPS = 1000.0  # a made-up accelerator with a round peak, added to the catalogue
-MFU = 0.5
-GPN = 8
-LEASE = {"start": "2026-01-01", "end": "2027-01-01", "annual_usd": 1.0e6}
-
-
-def _config(overrides: list[str], pools: dict, jobs: dict, leases: dict | None = None,
-            counterfactuals: bool = False) -> SimgpuConfig:
-    """Compose the default experiment with ``overrides``, then swap in small pools, jobs
-    and leases (the default scenario's sizes are far too big for a unit test)."""
-    base = [] if counterfactuals else list(NO_COUNTERFACTUALS)
-    tree = OmegaConf.to_container(compose([*base, "sim.start=2026-01-01", *overrides]),
-                                  resolve=True, enum_to_str=True)
-    tree.pop("hydra", None)
-    tree["gpus"]["round"] = {"peak_tflops": PEAK_TFLOPS}
-    tree["pools"] = pools
-    tree["jobs"] = jobs
-    tree["leases"] = leases or {}
-    return load(tree)
-
 
 def _node_flop_h() -> float:
     return GPN * PEAK_TFLOPS * 1e12 * 3600.0 * MFU
-
-
-def _job(party: str, pools: list[str], nodes: int, min_nodes: int, compute_hours: float,
-         **kw: Any) -> dict[str, Any]:
-    """A job of ``compute_hours`` failure-free compute on ``nodes`` nodes."""
-    j = {"party": party, "pools": pools, "target_gpus": GPN * nodes,
-         "min_gpus": GPN * min_nodes, "mfu": MFU,
-         "flops": compute_hours * nodes * _node_flop_h(),
-         "checkpoint": {"interval_hours": 0.5, "write_hours": 0.02},
-         "restart_hours": 0.25}
-    j.update(kw)
-    return j
-
-
-def _reliability(per_1000_node_days: float, repair_mean_h: float, **kw: Any) -> dict:
-    r = {"failures_per_1000_node_days": per_1000_node_days,
-         "repair": {"distribution": "lognormal", "mean_hours": repair_mean_h, "cv": 1.0,
-                    "max_hours": 48.0},
-         "lemon_fraction": 0.0, "lemon_factor": 1.0, "domains": {}}
-    r.update(kw)
-    return r
-
-
-def _pool(owner: str, nodes: int, reliability: dict, **kw: Any) -> dict[str, Any]:
-    p = {"owner": owner, "gpu": "round", "gpus_per_node": GPN, "nodes": nodes,
-         "capacity": [], "reliability": reliability}
-    p.update(kw)
-    return p
-
-
-def _single_job(step_hours: float, counterfactuals: bool = False, nodes: int = 32,
-                share: float = 0.75, **reliability: Any) -> SimgpuConfig:
-    """One job on ``nodes`` of 64 failure-prone nodes, leased (``share``, delivered) to
-    its party."""
-    return _config(
-        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"],
-        {"c1": _pool("xai", 64, _reliability(1000.0, 3.0, **reliability))},
-        {"a1": _job("anthropic", ["c1"], nodes, nodes // 2, 40.0)},
-        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": share}},
-        counterfactuals=counterfactuals,
-    )
-
-
-def _roadmap(step_hours: float) -> SimgpuConfig:
-    """Two pools, four jobs: a landlord job, a tenant chain (a2 after a1) that moves
-    between pools, a late starter; a replaced-burden lease, a growing then shrinking
-    schedule, a facility outage and rack outages."""
-    site = {"kind": "facility", "nodes": 1, "outages_per_domain_year": 60.0,
-            "duration": {"distribution": "fixed", "mean_hours": 2.0, "max_hours": 2.0}}
-    rack = {"kind": "rack", "nodes": 4, "outages_per_domain_year": 40.0,
-            "duration": {"distribution": "exponential", "mean_hours": 3.0, "max_hours": 24.0}}
-    schedule = [{"at": "2026-01-01", "nodes": 16}, {"at": "2026-01-03", "nodes": 32},
-                {"at": "2026-01-05", "nodes": 24}]
-    return _config(
-        ["sim.horizon_days=6", f"sim.step_hours={step_hours}"],
-        {"c1": _pool("xai", 48, _reliability(600.0, 4.0, domains={"site": site})),
-         "c2": _pool("anthropic", 32, _reliability(600.0, 4.0, domains={"rack": rack}),
-                     capacity=schedule)},
-        {"x1": _job("xai", ["c1"], 20, 8, 30.0),
-         "a1": _job("anthropic", ["c1", "c2"], 24, 12, 20.0, priority=5),
-         "a2": _job("anthropic", ["c2", "c1"], 32, 8, 25.0, after=["a1"], priority=5),
-         "a3": _job("anthropic", ["c2", "c1"], 16, 8, 20.0, earliest_start="2026-01-02")},
-        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.5,
-                "failure_burden": "replaced"}},
-    )
 
 
 def _assert_agree(what: str, engine: np.ndarray, ref: np.ndarray, names: list[str]) -> None:
@@ -163,7 +79,7 @@ def test_engine_converges_as_the_step_shrinks() -> None:
     (independent samples: the step changes every counter)."""
     runs = {}
     for dt in (1.0, 0.1):
-        plan = compile_plan(_single_job(dt))
+        plan = compile_plan(single_job(dt))
         runs[dt] = (plan, simulate(plan, 0, 150, daily=False))
     (p1, a), (_, b) = runs[1.0], runs[0.1]
     names = p1.job_names
@@ -181,10 +97,10 @@ def test_single_job_closed_form(compute_hours: float) -> None:
     """Alone in its pool without failures, a job finishes at restart + compute + the
     checkpoint writes of its completed cycles (no write after the last compute)."""
     nodes, tau, write, restart = 4, 0.5, 0.01, 0.25
-    cfg = _config(
+    cfg = des_config(
         ["sim.horizon_days=1", "sim.step_hours=0.25"],
-        {"c1": _pool("anthropic", nodes, _reliability(0.0, 3.0))},
-        {"a1": _job("anthropic", ["c1"], nodes, nodes, compute_hours,
+        {"c1": des_pool("anthropic", nodes, des_reliability(0.0, 3.0))},
+        {"a1": des_job("anthropic", ["c1"], nodes, nodes, compute_hours,
                     checkpoint={"interval_hours": tau, "write_hours": write},
                     restart_hours=restart)},
     )
@@ -206,7 +122,7 @@ def test_single_job_closed_form(compute_hours: float) -> None:
 
 def test_agrees_with_engine_single_job() -> None:
     """Node failures and repairs only: interruptions, finish hour, lost work, failures."""
-    _compare(compile_plan(_single_job(0.1)), n_engine=150, n_des=150)
+    _compare(compile_plan(single_job(0.1)), n_engine=150, n_des=150)
 
 
 def test_lemon_failures_agree_with_engine() -> None:
@@ -215,7 +131,7 @@ def test_lemon_failures_agree_with_engine() -> None:
     free) more often, the free nodes are enriched in lemons and the held ones depleted,
     so the DES's jobs are hit less often than under the engine's uniform failure
     positions (a documented model difference, not discretisation)."""
-    plan = compile_plan(_single_job(0.25, nodes=64, share=1.0,
+    plan = compile_plan(single_job(0.25, nodes=64, share=1.0,
                                     failures_per_1000_node_days=300.0,
                                     lemon_fraction=0.2, lemon_factor=6.0))
     eng = simulate(plan, 0, 100, daily=False)
@@ -232,14 +148,14 @@ def test_lemon_failures_agree_with_engine() -> None:
 def test_agrees_with_engine_roadmap() -> None:
     """Several parties and pools, a lease, dependencies, an earliest start, pool moves,
     schedule changes, facility and rack outages."""
-    plan = compile_plan(_roadmap(0.1))
+    plan = compile_plan(roadmap(0.1))
     _compare(plan, n_engine=150, n_des=150)
 
 
 def test_variant_selection() -> None:
     """A counterfactual variant changes the lease fraction: with all of it withheld the
     tenant's job never starts; the baseline starts it at once."""
-    plan = compile_plan(_single_job(0.5, counterfactuals=True))
+    plan = compile_plan(single_job(0.5, counterfactuals=True))
     names = [v.name for v in plan.variants]
     full = simulate_des(plan, 2, variant=names.index("withhold_100"))
     assert np.isinf(full["start_h"]).all()
@@ -254,7 +170,7 @@ def test_variant_selection() -> None:
 
 def test_reproducible_and_replica_keyed() -> None:
     """Replica ``r`` depends only on (seed, seed_offset + r)."""
-    plan = compile_plan(_single_job(0.5))
+    plan = compile_plan(single_job(0.5))
     a = simulate_des(plan, 3)
     b = simulate_des(plan, 2, seed_offset=1)
     for key in ("finish_h", "interruptions", "lost_flops", "pool_failures"):
