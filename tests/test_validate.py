@@ -140,3 +140,14 @@ def test_make_row_errors_and_goals():
 def test_check_ids_are_unique():
     ids = [c.id for c in CHECKS]
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.slow
+def test_full_validation_meets_every_goal(tmp_path: Path):
+    """The full run (about a minute on 2 cores; `pytest -m slow`): every goal met."""
+    md, js = tmp_path / "validation.md", tmp_path / "validation.json"
+    assert main(["--out", str(md), "--json", str(js)]) == 0
+    doc = json.loads(js.read_text())
+    missed = [r["id"] for r in doc["rows"] if r["goal_met"] is False]
+    failed = [r["id"] for r in doc["rows"] if r.get("status") == "error"]
+    assert not missed and not failed, (missed, failed)
