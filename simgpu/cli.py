@@ -78,9 +78,17 @@ def _main(cfg: DictConfig) -> None:
     except SimgpuError as exc:
         log.error("%s", exc)
         sys.exit(2)
+    written = []
+    if results.config.report.formats:  # before the summary, which marks a complete run
+        from simgpu.report import render_results
+
+        written = render_results(results, out)
     path = results.write(out)
     print(format_table(results.summary))
     print(f"\nsummary: {path}")
+    md = [p for p in written if p.name == "report.md"]
+    if md or written:
+        print(f"report: {md[0] if md else written[0].parent}")
 
 
 def main() -> None:
