@@ -37,7 +37,7 @@ def test_preset_composes_validates_and_is_described(name):
     assert len(cfg.description) > 100
     assert cfg.parties["xai"].role.value == "landlord"
     assert cfg.parties["anthropic"].role.value == "tenant"
-    # small enough to finish in about a minute on two cores (the default: 24 replicas)
+    # small enough to finish in about a minute on two cores (the default: 20 replicas)
     assert cfg.sim.replicas <= 24
 
 

@@ -54,7 +54,7 @@ def test_roadmap_has_a_bar_per_job_and_shown_variant(data):
     fig = F.roadmap(data)
     (ax,) = fig.get_axes()
     nv = len(F.gantt_variants(data))
-    assert nv >= 5  # baseline, no_lease, one withholding level, landlord_first, non_renew
+    assert nv >= 4  # baseline, no_lease, one withholding level, landlord_first
     assert len(ax.patches) == nv * len(data.plan.job_names)
     assert [t.get_text().split("\n")[0] for t in ax.get_yticklabels()][:4] == [
         "frontier_1", "frontier_2", "frontier_3", "product_1"]
