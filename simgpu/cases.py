@@ -6,6 +6,7 @@ sized so that their answers can be computed by hand or compared with the DES qui
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 #: The Llama 3 405B setting (arXiv:2407.21783 s3.3.4): unexpected interruptions per 1000
@@ -165,3 +166,32 @@ def roadmap(step_hours: float):
 
 #: FLOPs per GPU-hour of a round GPU at the default MFU of these cases (0.5).
 RATE_PER_GPU_HOUR = ROUND_GPU["peak_tflops"] * 1e12 * 0.5 * 3600.0
+
+
+def landlord_tenant(share: float = 0.35, nodes: int = 10, burden: str = "delivered",
+                    failures: float = 0.0, **lease: Any) -> dict[str, Any]:
+    """A landlord pool partly leased to a tenant; each party has one job on it."""
+    cfg = one_pool(nodes=nodes)
+    cfg["parties"] = {"ll": {"role": "landlord"}, "tn": {"role": "tenant"}}
+    cfg["pools"]["p"]["owner"] = "ll"
+    cfg["pools"]["p"]["reliability"] = {"failures_per_1000_node_days": failures,
+                                        "repair": {"distribution": "fixed", "mean_hours": 5.0}}
+    le = {"pool": "p", "tenant": "tn", "share": share, "start": "2026-01-01",
+          "end": "2027-01-01", "annual_usd": 8.766e6, "failure_burden": burden}
+    le.update(lease)
+    cfg["leases"] = {"l": le}
+    big = {"flops": 1e30, "target_gpus": 80, "min_gpus": 8, "pools": ["p"]}
+    cfg["jobs"] = {"own": {**cfg["jobs"]["a"], **big, "party": "ll"},
+                   "rent": {**cfg["jobs"]["a"], **big, "party": "tn"}}
+    return cfg
+
+
+def with_(cfg: dict[str, Any], **sections: Any) -> dict[str, Any]:
+    """Deep copy with top-level sections updated (dicts merged one level deep)."""
+    out = copy.deepcopy(cfg)
+    for k, v in sections.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k].update(v)
+        else:
+            out[k] = v
+    return out

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_cases import RATE_PER_GPU_HOUR, one_pool
 
-from simgpu.cases import MTBF_H, RESTART_H, WRITE_H, spare_pool_job
+from simgpu.cases import MTBF_H, RATE_PER_GPU_HOUR, RESTART_H, WRITE_H, one_pool, spare_pool_job
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
 from simgpu.engine.checkpoint import daly_interval, expected_ettr, young_interval

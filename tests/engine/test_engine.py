@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from engine_cases import landlord_tenant, one_pool, with_
 
+from simgpu.cases import landlord_tenant, one_pool, with_
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
 from simgpu.engine.numpy_engine import STREAM_COUNT, STREAM_FAIL_EVENT, event_draws

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from engine_cases import ROUND_GPU, one_pool
 
+from simgpu.cases import ROUND_GPU, one_pool
 from simgpu.config import load
 from simgpu.engine import compile_plan, simulate
 
