@@ -28,6 +28,11 @@ _SKIP_PREFLIGHT = ("-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg"
                    "--version", "-p", "--package")
 
 
+def wants_preflight(argv: list[str]) -> bool:
+    """Whether a command line runs a job (not help, config printing or a multirun)."""
+    return not any(a in _SKIP_PREFLIGHT or a.split("=")[0] in _SKIP_PREFLIGHT for a in argv)
+
+
 def _overrides(argv: list[str]) -> list[str]:
     return [a for a in argv if not a.startswith("-") and not a.startswith("hydra.")
             and not a.startswith("hydra/")]
@@ -95,7 +100,7 @@ def main() -> None:
     """Entry point of the ``simgpu`` console script."""
     register()
     argv = sys.argv[1:]
-    if not any(a in _SKIP_PREFLIGHT or a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
+    if wants_preflight(argv):
         code = preflight(argv)
         if code:
             sys.exit(code)

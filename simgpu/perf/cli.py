@@ -20,6 +20,7 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from simgpu.cli import wants_preflight
 from simgpu.config.schema import GpuConfig
 from simgpu.errors import ConfigError, Problem, SimgpuError
 
@@ -30,11 +31,6 @@ CONFIG_PATH = "pkg://" + CONFIG_MODULE
 CONFIG_NAME = "perf"
 SCHEMA_NAME = "simgpu_perf_schema"
 
-#: Hydra flags after which the pre-flight is skipped (help, config printing, multirun).
-_SKIP_PREFLIGHT = ("-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg",
-                   "--resolve", "--shell-completion", "-sc", "-m", "--multirun",
-                   "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
-                   "--version", "-p", "--package")
 
 
 @dataclass
@@ -266,7 +262,7 @@ def main() -> None:
     """Entry point of the ``simgpu-perf`` console script."""
     register()
     argv = sys.argv[1:]
-    if not any(a in _SKIP_PREFLIGHT or a.split("=")[0] in _SKIP_PREFLIGHT for a in argv):
+    if wants_preflight(argv):
         code = preflight(argv)
         if code:
             sys.exit(code)
