@@ -251,9 +251,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     step_report = max(1, T // 20)
     count_idx = np.arange(2 * P + ND, dtype=np.int64)[None, :]
     online_all = plan.online_normal + plan.online_lemon  # (P, T)
-    dom_units = (np.where(plan.dom_nodes[:, None] > 0,
-                          -(-online_all[plan.dom_pool] // np.maximum(plan.dom_nodes, 1)[:, None]),
-                          1) if ND else np.zeros((0, T), np.int64))
+    dom_units = plan.dom_units  # (D, T)
 
     for t in range(T):
         h = t * dt

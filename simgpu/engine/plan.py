@@ -92,6 +92,7 @@ class Plan:
     dom_p1: np.ndarray
     dom_p2: np.ndarray
     dom_max: np.ndarray
+    dom_units: np.ndarray  # (D, T) domains online per step (facility: 1)
     ring: int  # repair ring length, steps
     # leases (L,)
     lease_pool: np.ndarray
@@ -131,16 +132,14 @@ class Plan:
         pool = np.asarray(pool)
         n = np.asarray(nodes, float)
         lam = n * self.pool_node_rate[pool]
-        online = self.online_normal[:, t] + self.online_lemon[:, t]
         for d in range(len(self.dom_pool)):
             k = self.dom_nodes[d]
             here = pool == self.dom_pool[d]
             if k == 0:
                 lam = lam + np.where(here, self.dom_rate[d], 0.0)
             else:
-                n_dom = -(-online[self.dom_pool[d]] // k)
-                lam = lam + np.where(here, self.dom_rate[d] * np.minimum(n_dom, (n + k - 1) / k),
-                                     0.0)
+                lam = lam + np.where(here, self.dom_rate[d] *
+                                     np.minimum(self.dom_units[d, t], (n + k - 1) / k), 0.0)
         with np.errstate(divide="ignore"):
             return np.where(lam > 0, 1.0 / np.where(lam > 0, lam, 1.0), np.inf)
 
@@ -332,6 +331,11 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
             g = pools[pi].gpus_per_node
             mn[ji, pi] = max(1, -(-job.min_gpus // g))
             tgt[ji, pi] = max(mn[ji, pi], job.target_gpus // g)
+    dom_pool = np.array([i for i, _, _ in doms], np.int64)
+    dom_nodes = np.array([0 if d.kind == S.DomainKind.facility else d.nodes
+                          for _, _, d in doms], np.int64)
+    dom_units = np.where(dom_nodes[:, None] > 0,
+                         -(-online[dom_pool] // np.maximum(dom_nodes, 1)[:, None]), 1)
     mfu_table, _ = job_mfu_table(cfg)
     mfu = np.zeros((J, P))
     for (jn, pn), v in mfu_table.items():
@@ -356,13 +360,12 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
         cause_names=node_causes + dom_names, n_node_causes=C, cause_cum=cause_cum,
         repair_kind=rep[..., 0].astype(np.int64), repair_p1=rep[..., 1],
         repair_p2=rep[..., 2], repair_max=rep[..., 3],
-        dom_pool=np.array([i for i, _, _ in doms], np.int64),
+        dom_pool=dom_pool,
         dom_cause=np.array([C + dom_names.index(f"outage:{n}") for _, n, _ in doms], np.int64),
-        dom_nodes=np.array([0 if d.kind == S.DomainKind.facility else d.nodes
-                            for _, _, d in doms], np.int64),
+        dom_nodes=dom_nodes,
         dom_rate=np.array([d.outages_per_domain_year / (365.25 * 24.0) for _, _, d in doms]),
         dom_kind=dpar[:, 0].astype(np.int64), dom_p1=dpar[:, 1], dom_p2=dpar[:, 2],
-        dom_max=dpar[:, 3], ring=ring,
+        dom_max=dpar[:, 3], ring=ring, dom_units=dom_units,
         lease_pool=lease_pool, lease_tenant=lease_tenant, lease_owner=lease_owner,
         lease_share=np.array([np.nan if le.share is None else le.share for le in leases]),
         lease_gpus=np.array([le.gpus or 0 for le in leases], np.int64),
