@@ -17,11 +17,6 @@ from simgpu.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
-#: The CuPy step-loop kernels are not part of this release yet; until they are, the probe
-#: reports why ``cupy`` cannot run even where a GPU is present.
-CUPY_ENGINE_AVAILABLE = False
-
-
 @dataclass(frozen=True)
 class Probe:
     """Outcome of probing for a usable CUDA device."""
@@ -75,16 +70,31 @@ def select(backend: Backend, device_id: int = 0) -> tuple[str, str]:
     if backend == Backend.numpy:
         return "numpy", "cpu"
     p = probe_cuda(device_id)
-    reason = p.reason if not p.ok else (
-        f"found {p.device}, but the CuPy engine is not part of this version of simgpu")
-    usable = p.ok and CUPY_ENGINE_AVAILABLE
     if backend == Backend.cupy:
-        if not usable:
+        if not p.ok:
             raise BackendUnavailable(
-                f"sim.backend=cupy cannot run: {reason}. Use sim.backend=numpy (or auto).")
+                f"sim.backend=cupy cannot run: {p.reason}. Use sim.backend=numpy (or auto).")
         return "cupy", p.device
-    if usable:
+    if p.ok:
         log.info("backend auto: using CuPy on %s", p.device)
         return "cupy", p.device
-    log.info("backend auto: using NumPy (%s)", reason)
+    log.info("backend auto: using NumPy (%s)", p.reason)
     return "numpy", "cpu"
+
+
+def cupy_on(device_id: int = 0):
+    """The CuPy module with device ``device_id`` made current (after a successful probe).
+
+    The kernel engine receives CuPy from here, so no other module imports it.
+    """
+    import cupy  # noqa: PLC0415
+
+    cupy.cuda.Device(device_id).use()
+    return cupy
+
+
+def device_free_bytes(device_id: int = 0) -> int:
+    """Free memory on CUDA device ``device_id``, bytes."""
+    cupy = cupy_on(device_id)
+    free, _total = cupy.cuda.runtime.memGetInfo()
+    return int(free)

@@ -195,3 +195,222 @@ def with_(cfg: dict[str, Any], **sections: Any) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:
+    """A small landlord/tenant world that exercises every branch of the step loop: lemons,
+    several failure causes, rack and facility outages, a lease by share (delivered) and
+    one by GPU count (replaced), landlord priority, withholding and price actions, every
+    counterfactual, dependencies, automatic checkpoints, earliest starts, two allowed pools
+    per job and failure rates high enough for several hits per job and step. Used by the
+    kernel-engine parity tests (simgpu.engine.kernel_parity)."""
+    gpu = {"h": dict(ROUND_GPU)}
+    rel = {"failures_per_1000_node_days": 40.0, "lemon_fraction": 0.1, "lemon_factor": 6.0,
+           "repair": {"distribution": "lognormal", "mean_hours": 6.0, "cv": 1.0,
+                      "max_hours": 48.0},
+           "causes": {
+               "gpu": {"share": 0.6, "repair": {"distribution": "lognormal", "mean_hours": 12.0,
+                                                "cv": 1.0, "max_hours": 72.0}},
+               "software": {"share": 0.3, "repair": {"distribution": "fixed",
+                                                     "mean_hours": 0.05, "max_hours": 1.0}},
+               "network": {"share": 0.1, "repair": {"distribution": "exponential",
+                                                    "mean_hours": 3.0, "max_hours": 24.0}}},
+           "domains": {
+               "rack": {"kind": "rack", "nodes": 8, "outages_per_domain_year": 20.0,
+                        "duration": {"distribution": "lognormal", "mean_hours": 4.0, "cv": 0.5,
+                                     "max_hours": 24.0}},
+               "site": {"kind": "facility", "nodes": 1, "outages_per_domain_year": 6.0,
+                        "duration": {"distribution": "exponential", "mean_hours": 2.0,
+                                     "max_hours": 12.0}}}}
+    rel2 = {"failures_per_1000_node_days": 15.0,
+            "repair": {"distribution": "exponential", "mean_hours": 8.0, "max_hours": 96.0}}
+
+    def job(party, pools, gpus, mn, flops, **kw):
+        j = {"party": party, "pools": pools, "target_gpus": gpus, "min_gpus": mn, "mfu": 0.4,
+             "flops": flops, "checkpoint": {"interval_hours": "auto", "write_hours": 0.05},
+             "restart_hours": 0.3}
+        j.update(kw)
+        return j
+
+    return {
+        "name": "kernel_mix",
+        "gpus": gpu,
+        "parties": {"lord": {"role": "landlord"}, "ten": {"role": "tenant"},
+                    "third": {"role": "other"}},
+        "pools": {
+            "big": {"owner": "lord", "gpu": "h", "gpus_per_node": 8, "nodes": 120,
+                    "reliability": rel},
+            "ramp": {"owner": "lord", "gpu": "h", "gpus_per_node": 4, "nodes": 80,
+                     "interpolation": "linear", "reliability": rel2,
+                     "capacity": [{"at": "2026-01-03", "nodes": 10},
+                                  {"at": "2026-01-20", "nodes": 80}]},
+            "own": {"owner": "ten", "gpu": "h", "gpus_per_node": 8, "nodes": 40,
+                    "reliability": rel2},
+        },
+        "leases": {
+            "share": {"pool": "big", "tenant": "ten", "share": 0.6, "start": "2026-01-02",
+                      "end": "2026-01-25", "renewals": 1, "annual_usd": 3.0e8,
+                      "failure_burden": "delivered", "notice_days": 2,
+                      "landlord_priority": True},
+            "count": {"pool": "ramp", "tenant": "ten", "gpus": 160, "start": "2026-01-01",
+                      "end": "2026-02-15", "usd_per_gpu_hour": 2.5,
+                      "failure_burden": "replaced"},
+            "third": {"pool": "big", "tenant": "third", "gpus": 80, "start": "2026-01-05",
+                      "end": "2026-03-01", "usd_per_gpu_hour": 3.0},
+        },
+        "jobs": {
+            "t1": job("ten", ["big", "own"], 560, 160, 4e22),
+            "t2": job("ten", ["own", "ramp"], 320, 64, 3e22, after=["t1"],
+                      checkpoint={"interval_hours": 0.5, "write_hours": 0.02}),
+            "t3": job("ten", ["ramp", "big"], 200, 40, 2e22, earliest_start="2026-01-08",
+                      priority=3),
+            "l1": job("lord", ["big", "ramp"], 400, 120, 5e22, priority=2),
+            "l2": job("lord", ["ramp"], 120, 40, 1e22, after=["l1"]),
+            "x1": job("third", ["big"], 80, 40, 8e21, restart_hours=0.0,
+                      checkpoint={"interval_hours": 2.0, "write_hours": 0.0}),
+        },
+        "scenario": {
+            "actions": [
+                {"kind": "withhold", "lease": "share", "at": "2026-01-06",
+                 "until": "2026-01-12", "fraction": 0.5},
+                {"kind": "price_change", "lease": "count", "at": "2026-01-10",
+                 "price_factor": 1.5},
+                {"kind": "landlord_first", "lease": "count", "at": "2026-01-15"},
+            ],
+            "counterfactuals": {"no_lease": True, "withhold_levels": [0.5, 1.0],
+                                "withhold_start": "2026-01-04", "withhold_days": 10,
+                                "landlord_first": True, "non_renew": True},
+        },
+        "sim": {"seed": 11, "start": "2026-01-01", "horizon_days": horizon_days,
+                "step_hours": step_hours, "replicas": 3, "progress": False},
+        "report": {"daily_series": True},
+    }
+
+
+def random_config(seed: int) -> dict[str, Any]:
+    """A random valid configuration (1-3 pools, 0-3 leases, 1-5 jobs, random reliability,
+    actions and counterfactuals, step 0.5-6 h, 4-20 days), for the parity tests of the
+    kernel engine. Valid by construction: leases of one pool never over-commit it."""
+    import numpy as np
+
+    g = np.random.default_rng(seed)
+    parties = {"lord": {"role": "landlord"}, "ten": {"role": "tenant"},
+               "oth": {"role": "other"}}
+    start = "2026-01-01"
+
+    def day(d: float) -> str:
+        import datetime as _dt
+
+        t = _dt.datetime(2026, 1, 1) + _dt.timedelta(hours=round(float(d) * 24.0))
+        return t.strftime("%Y-%m-%dT%H:%M")
+
+    def duration() -> dict[str, Any]:
+        kind = str(g.choice(["fixed", "exponential", "lognormal"]))
+        mean = float(g.choice([0.2, 2.0, 9.0]))
+        d = {"distribution": kind, "mean_hours": mean,
+             "max_hours": mean * float(g.choice([1.0, 3.0, 12.0]))}
+        if kind == "lognormal":
+            d["cv"] = float(g.choice([0.3, 1.0, 2.0]))
+        return d
+
+    horizon = float(g.choice([4.0, 9.5, 20.0]))
+    n_pools = int(g.integers(1, 4))
+    pools: dict[str, Any] = {}
+    for i in range(n_pools):
+        owner = str(g.choice(["lord", "lord", "ten", "oth"]))
+        rel: dict[str, Any] = {
+            "failures_per_1000_node_days": float(g.choice([0.0, 5.0, 50.0, 400.0])),
+            "lemon_fraction": float(g.choice([0.0, 0.05, 0.3])),
+            "lemon_factor": float(g.choice([1.0, 4.0])),
+            "repair": duration()}
+        if g.random() < 0.5:
+            shares = g.dirichlet(np.ones(3))
+            rel["causes"] = {f"c{k}": {"share": float(shares[k]), "repair": duration()}
+                             for k in range(3)}
+        doms = {}
+        if g.random() < 0.6:
+            doms["rack"] = {"kind": str(g.choice(["rack", "switch", "power"])),
+                            "nodes": int(g.integers(1, 12)),
+                            "outages_per_domain_year": float(g.choice([2.0, 40.0])),
+                            "duration": duration()}
+        if g.random() < 0.4:
+            doms["site"] = {"kind": "facility", "nodes": 1,
+                            "outages_per_domain_year": float(g.choice([5.0, 50.0])),
+                            "duration": duration()}
+        rel["domains"] = doms
+        pool: dict[str, Any] = {"owner": owner, "gpu": "h", "gpus_per_node": int(g.choice([4, 8])),
+                                "nodes": int(g.integers(5, 150)), "reliability": rel}
+        if g.random() < 0.5:
+            a = float(g.uniform(0, horizon / 2))
+            pool["capacity"] = [{"at": day(a), "nodes": int(g.integers(1, pool["nodes"]))},
+                                {"at": day(a + g.uniform(0.5, horizon)), "nodes": pool["nodes"]}]
+            pool["interpolation"] = str(g.choice(["step", "linear"]))
+        pools[f"p{i}"] = pool
+    leases: dict[str, Any] = {}
+    for i, (pn, pool) in enumerate(pools.items()):
+        if pool["owner"] != "lord" or g.random() < 0.2:
+            continue
+        a = float(g.uniform(-2, horizon / 2))
+        le: dict[str, Any] = {"pool": pn, "tenant": str(g.choice(["ten", "ten", "oth"])),
+                              "start": day(a), "end": day(a + g.uniform(1, horizon)),
+                              "renewals": int(g.integers(0, 2)),
+                              "failure_burden": str(g.choice(["delivered", "replaced"])),
+                              "notice_days": float(g.choice([0.0, 1.0])),
+                              "landlord_priority": bool(g.random() < 0.3)}
+        if g.random() < 0.5:
+            le["share"] = float(g.choice([0.25, 0.5, 1.0]))
+            le["annual_usd"] = 1.0e8
+        else:
+            le["gpus"] = int(pool["gpus_per_node"] * g.integers(1, pool["nodes"] + 1))
+            le["usd_per_gpu_hour"] = 2.0
+        leases[f"l{i}"] = le
+    jobs: dict[str, Any] = {}
+    names = []
+    for i in range(int(g.integers(1, 6))):
+        allowed = [str(p) for p in g.permutation(list(pools))[: int(g.integers(1, n_pools + 1))]]
+        gpn = pools[allowed[0]]["gpus_per_node"]
+        tgt = int(gpn * g.integers(1, 120))
+        access = sorted({pools[p]["owner"] for p in allowed}
+                        | {le["tenant"] for le in leases.values() if le["pool"] in allowed})
+        j: dict[str, Any] = {
+            "party": str(g.choice(access)), "pools": allowed,
+            "target_gpus": tgt,
+            "min_gpus": int(min(max(1, tgt // int(g.choice([1, 2, 8]))),
+                                max(pools[p]["nodes"] * pools[p]["gpus_per_node"]
+                                    for p in allowed))),
+            "mfu": float(g.uniform(0.2, 0.6)),
+            "flops": float(tgt * 1e15 * 3600 * 0.4 * g.uniform(2, 24 * horizon)),
+            "priority": int(g.integers(0, 3)), "restart_hours": float(g.choice([0.0, 0.2, 1.5])),
+            "checkpoint": {"interval_hours": "auto" if g.random() < 0.5 else
+                           float(g.choice([0.3, 1.0, 4.0])),
+                           "write_hours": float(g.choice([0.0, 0.02, 0.3]))}}
+        if names and g.random() < 0.4:
+            j["after"] = [str(g.choice(names))]
+        if g.random() < 0.3:
+            j["earliest_start"] = day(g.uniform(0, horizon))
+        names.append(f"j{i}")
+        jobs[f"j{i}"] = j
+    actions = []
+    for ln in leases:
+        r = g.random()
+        if r < 0.3:
+            actions.append({"kind": "withhold", "lease": ln, "at": day(g.uniform(0, horizon)),
+                            "fraction": float(g.choice([0.3, 1.0]))})
+        elif r < 0.45:
+            actions.append({"kind": "landlord_first", "lease": ln,
+                            "at": day(g.uniform(0, horizon))})
+        elif r < 0.6:
+            actions.append({"kind": "price_change", "lease": ln,
+                            "at": day(g.uniform(0, horizon)), "price_factor": 2.0})
+    return {
+        "name": f"random_{seed}",
+        "gpus": {"h": dict(ROUND_GPU)},
+        "parties": parties, "pools": pools, "leases": leases, "jobs": jobs,
+        "scenario": {"actions": actions, "counterfactuals": {
+            "no_lease": True, "withhold_levels": [0.5], "landlord_first": bool(g.random() < 0.5),
+            "non_renew": bool(g.random() < 0.5)}},
+        "sim": {"seed": int(seed), "start": start, "horizon_days": horizon,
+                "step_hours": float(g.choice([0.5, 1.0, 6.0])), "replicas": 2,
+                "progress": False},
+        "report": {"daily_series": True},
+    }

@@ -7,6 +7,7 @@ written nothing.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -19,9 +20,10 @@ from omegaconf import OmegaConf
 
 from simgpu._version import __version__
 from simgpu.analysis.summary import summarize
-from simgpu.backend import select
+from simgpu.backend import cupy_on, device_free_bytes, select
 from simgpu.config.load import load
 from simgpu.config.schema import SimgpuConfig
+from simgpu.engine.cuda_engine import device_bytes_per_replica
 from simgpu.engine.numpy_engine import RawResults, bytes_per_replica, simulate
 from simgpu.engine.plan import Plan, compile_plan
 from simgpu.errors import ConfigError, Problem
@@ -81,20 +83,29 @@ def prepare(cfg: Any) -> Prepared:
     engine, device = select(config.sim.backend, config.sim.device_id)
     plan = compile_plan(config)
     sim = config.sim
-    per = bytes_per_replica(plan, config.report.daily_series)
     fixed = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4
     budget = sim.max_memory_gb * 1e9 - fixed
+    where = f"sim.max_memory_gb={sim.max_memory_gb}"
+    if engine == "cupy":  # the bound applies to device memory, and so does the free memory
+        per = device_bytes_per_replica(plan, config.report.daily_series)
+        free = device_free_bytes(sim.device_id)
+        if free - fixed < budget:
+            budget = free - fixed
+            where = f"the {free / 1e9:.2f} GB free on {device}"
+    else:
+        per = bytes_per_replica(plan, config.report.daily_series)
     fits = int(budget // per) if budget > 0 else 0
     if fits < 1:
         need = (fixed + per) / 1e9
         raise ConfigError([Problem("sim.max_memory_gb", sim.max_memory_gb,
-                                   f"too small: one replica needs about {need:.2f} GB "
-                                   f"(shorten sim.horizon_days or raise sim.max_memory_gb)")])
+                                   f"too small: one replica needs about {need:.2f} GB, more "
+                                   f"than {where} (shorten sim.horizon_days or raise "
+                                   "sim.max_memory_gb)")])
     if sim.chunk_replicas > 0:
         if sim.chunk_replicas > fits:
             raise ConfigError([Problem(
                 "sim.chunk_replicas", sim.chunk_replicas,
-                f"does not fit sim.max_memory_gb={sim.max_memory_gb}: about "
+                f"does not fit {where}: about "
                 f"{(fixed + per * sim.chunk_replicas) / 1e9:.2f} GB needed, at most {fits} "
                 "replicas fit; lower sim.chunk_replicas or raise sim.max_memory_gb")])
         chunk = min(sim.chunk_replicas, sim.replicas)
@@ -124,12 +135,19 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
     log.info("%s: %d replicas x %d variants x %d steps of %g h on %s (%d chunk%s)",
              plan.cfg.name, sim.replicas, len(plan.variants), plan.n_steps, plan.dt,
              p.device, n_chunks, "" if n_chunks == 1 else "s")
+    engine = simulate
+    if p.engine == "cupy":
+        from simgpu.engine import cuda_engine  # noqa: PLC0415
+        from simgpu.engine.launch import CupyLauncher  # noqa: PLC0415
+
+        launcher = CupyLauncher(cupy_on(sim.device_id), cuda_engine.gpu_defines(plan))
+        engine = functools.partial(cuda_engine.simulate, launcher=launcher)
     parts = []
     for c in range(n_chunks):
         off = c * p.chunk
         n = min(p.chunk, sim.replicas - off)
-        parts.append(simulate(plan, off, n, daily=p.config.report.daily_series,
-                              progress=_progress(c, n_chunks, t0) if sim.progress else None))
+        parts.append(engine(plan, off, n, daily=p.config.report.daily_series,
+                            progress=_progress(c, n_chunks, t0) if sim.progress else None))
     raw = RawResults.concat(parts) if len(parts) > 1 else parts[0]
     wall = time.perf_counter() - t0
     meta = {"backend": p.engine, "device": p.device, "wall_seconds": round(wall, 3),

@@ -77,3 +77,12 @@ def test_installed_package_sees_the_configs():
     conf = files("simgpu.conf")
     assert conf.joinpath("config.yaml").is_file()
     assert conf.joinpath("experiment", "colossus_lease.yaml").is_file()
+
+
+def test_every_kernel_source_is_package_data(setuptools_cfg):
+    data = setuptools_cfg["package-data"]
+    srcs = {p for p in (ROOT / "simgpu").rglob("*") if p.suffix in (".cu", ".cuh")}
+    assert srcs, "no CUDA sources under simgpu/"
+    for p in srcs:
+        pkg = ".".join(p.parent.relative_to(ROOT).parts)
+        assert any(p.match(g) for g in data.get(pkg, [])), f"{p} is not package data"

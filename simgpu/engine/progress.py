@@ -97,7 +97,9 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     delta = np.where(ends_in_hit,
                      np.where(committed, rate2 * (k * tau2 - c_sigma), -w_b),
                      np.where(valid, gross, 0.0))
-    before = total[:, None] + np.cumsum(delta, axis=1) - delta
+    # sums accumulate left to right (cumsum), as the scalar loop of the CUDA twin does
+    cum = np.cumsum(delta, axis=1)
+    before = total[:, None] + cum - delta
     fin_seg = valid & (rate2 > 0) & (before + gross >= flops[:, None])
     finishes = fin_seg.any(axis=1)
     f = np.argmax(fin_seg, axis=1)
@@ -113,7 +115,7 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     counted = ends_in_hit & (~finishes[:, None] | (seg[None, :] < f[:, None]))
     lost_seg = np.where(counted, w_b + gross - np.where(committed, w_b + rate2 *
                                                          (k * tau2 - c_sigma), 0.0), 0.0)
-    lost = lost_seg.sum(axis=1)
+    lost = np.cumsum(lost_seg, axis=1)[:, -1]
     interruptions = counted.sum(axis=1)
     # state after the last segment (for jobs that did not finish)
     last = n_hits
@@ -122,7 +124,7 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     new_unc = np.where(k_l >= 1.0, rate * np.minimum(rem, tau), w_l + gross[rows, last])
     new_since = np.where(k_l >= 1.0, rem, s_l)
     new_restart = np.maximum(r[rows, last] - length[rows, last], 0.0)
-    end_total = total + delta.sum(axis=1)
+    end_total = total + cum[:, -1]
     return StepOutcome(
         total=np.where(finishes, flops, np.where(alloc, end_total, total)),
         uncommitted=np.where(finishes, 0.0, np.where(alloc, new_unc, uncommitted)),

@@ -1,0 +1,246 @@
+"""The kernel engine (engine.cu) against the NumPy engine, the specification.
+
+On every machine the kernels run through the host C++ build (the same source with CUDA's
+qualifiers defined away); where a GPU is usable the ``gpu`` tests run them through CuPy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import numpy as np
+import pytest
+
+from simgpu.cases import kernel_mix, random_config
+from simgpu.config.load import compose, load
+from simgpu.engine import cuda_engine, kernel_parity, kernels
+from simgpu.engine.plan import compile_plan
+from simgpu.rng import kernel_parity as rng_parity
+
+needs_cxx = pytest.mark.skipif(kernels.find_host_compiler() is None,
+                               reason="no C++ compiler for the host build of the kernels")
+EXPERIMENTS = ["colossus_lease", "grok_priority", "llama3_405b", "saudi_500mw", "terafab_ramp"]
+#: Daily steps over the whole horizon (many hits per step, PTRS counts) and hourly steps
+#: over two weeks (the shipped step).
+GRIDS = {"daily-full": ["sim.step_hours=24"], "hourly-15d": ["sim.horizon_days=15"]}
+ALL_CASES = {**rng_parity.CASES, **kernel_parity.CASES}
+
+
+@pytest.fixture(scope="module")
+def host():
+    from simgpu.engine.launch import HostLauncher
+
+    return HostLauncher()
+
+
+def _preset_plan(experiment: str, grid: str):
+    return compile_plan(load(compose([f"experiment={experiment}", "sim.replicas=2",
+                                      "sim.progress=false", *GRIDS[grid]])))
+
+
+# ------------------------------------------------------------------ registry and sources
+
+
+def test_the_parameter_block_matches_the_kernel_source():
+    assert cuda_engine.PARAMS == cuda_engine.source_params()
+
+
+def test_every_registered_kernel_exists_and_has_a_parity_case():
+    for k in kernels.KERNELS:
+        src = k.path.read_text()
+        assert re.search(rf"SG_KERNEL void {k.name}\(", src), f"{k.name} not in {k.source}"
+        assert k.name in ALL_CASES, f"kernel {k.name} has no parity case"
+    assert set(ALL_CASES) == {k.name for k in kernels.KERNELS}
+
+
+def test_every_cu_source_opens_with_its_thread_mapping_and_determinism_guarantee():
+    for src in kernels.SOURCES:
+        head = kernels.source_text(src)[:2500].lower()
+        assert "thread" in head and "determinism" in head, src
+
+
+@pytest.mark.parametrize("arch", ["sm_80", "sm_90"])
+@pytest.mark.parametrize("source", kernels.SOURCES)
+def test_every_source_compiles_to_ptx(source, arch):
+    if kernels.shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not on the PATH")
+    ptx = kernels.compile_ptx(source, arch)
+    for k in kernels.KERNELS:
+        if k.source == source:
+            assert f".entry {k.name}(" in ptx, f"{k.name} missing from the {arch} PTX"
+
+
+def test_the_engine_compiles_to_ptx_with_a_plans_exact_sizes():
+    if kernels.shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not on the PATH")
+    plan = compile_plan(load(kernel_mix()))
+    ptx = kernels.compile_ptx("engine/engine.cu", "sm_90", cuda_engine.gpu_defines(plan))
+    assert ".entry sg_engine_run(" in ptx
+
+
+def test_a_source_that_does_not_compile_is_a_build_error_with_the_compiler_output(tmp_path,
+                                                                                 monkeypatch):
+    if kernels.shutil.which("nvcc") is None:
+        pytest.skip("nvcc is not on the PATH")
+    with pytest.raises(kernels.BuildError, match="nvcc failed"):
+        kernels.compile_ptx("engine/engine.cu", "sm_90", ("SG_MAXJ=(",))
+
+
+# ------------------------------------------------------------------ parity on the host
+
+
+@needs_cxx
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+def test_kernel_parity_on_the_host_build(host, name):
+    ALL_CASES[name](host)
+
+
+@needs_cxx
+@pytest.mark.parametrize("grid", sorted(GRIDS))
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_shipped_preset_matches_numpy_on_the_host_build(host, experiment, grid):
+    kernel_parity.run_parity(_preset_plan(experiment, grid), host, n_replicas=2)
+
+
+@needs_cxx
+@pytest.mark.parametrize("seed", range(12))
+def test_random_configs_match_numpy_on_the_host_build(host, seed):
+    plan = compile_plan(load(random_config(seed)))
+    kernel_parity.run_parity(plan, host, n_replicas=2, replica_offset=seed)
+
+
+@needs_cxx
+def test_the_kernel_engine_is_bit_identical_not_just_close(host):
+    from dataclasses import fields
+
+    from simgpu.engine import numpy_engine
+
+    plan = compile_plan(load(kernel_mix(horizon_days=10)))
+    want = numpy_engine.simulate(plan, 0, 2)
+    got = cuda_engine.simulate(plan, 0, 2, launcher=host)
+    for f in fields(want):
+        assert np.array_equal(getattr(want, f.name), getattr(got, f.name), equal_nan=True), f.name
+
+
+def test_parity_check_catches_a_difference():
+    from simgpu.engine import numpy_engine
+
+    plan = compile_plan(load(kernel_mix(horizon_days=3)))
+    want = numpy_engine.simulate(plan, 0, 1)
+    got = numpy_engine.simulate(plan, 0, 1)
+    got.job_lost_flops[0, 0, 0] = got.job_lost_flops[0, 0, 0] * (1 + 1e-8) + 1.0
+    got.pool_outages[0, 0] += 1
+    bad = kernel_parity.compare_raw(want, got)
+    assert len(bad) == 2 and "job_lost_flops" in bad[0] and "pool_outages" in bad[1]
+
+
+def test_the_host_build_refuses_plans_beyond_its_scratch_bounds():
+    cfg = kernel_mix()
+    for i in range(cuda_engine.HOST_MAX["P"]):
+        cfg["pools"][f"extra{i}"] = dict(cfg["pools"]["own"])
+    plan = compile_plan(load(cfg))
+    with pytest.raises(ValueError, match="at most 16 of P"):
+        cuda_engine.check_host_limits(plan)
+
+
+# ------------------------------------------------------------------ the GPU
+
+
+@pytest.fixture(scope="module")
+def gpu():
+    from simgpu.backend import cupy_on, probe_cuda
+    from simgpu.engine.launch import CupyLauncher
+
+    p = probe_cuda(0)
+    assert p.ok, p.reason
+    return CupyLauncher(cupy_on(0))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", sorted(ALL_CASES))
+def test_kernel_parity_on_the_gpu(gpu, name):
+    ALL_CASES[name](gpu)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("grid", sorted(GRIDS))
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_shipped_preset_matches_numpy_on_the_gpu(experiment, grid):
+    from simgpu.backend import cupy_on
+    from simgpu.engine.launch import CupyLauncher
+
+    plan = _preset_plan(experiment, grid)
+    launcher = CupyLauncher(cupy_on(0), cuda_engine.gpu_defines(plan))
+    kernel_parity.run_parity(plan, launcher, n_replicas=2)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("seed", range(12))
+def test_random_configs_match_numpy_on_the_gpu(gpu, seed):
+    plan = compile_plan(load(random_config(seed)))
+    kernel_parity.run_parity(plan, gpu, n_replicas=2, replica_offset=seed)
+
+
+@pytest.mark.gpu
+def test_default_run_on_the_gpu_summarises_like_numpy(tiny_overrides):
+    import simgpu
+
+    a = simgpu.run(simgpu.compose([*tiny_overrides, "sim.backend=numpy"]))
+    b = simgpu.run(simgpu.compose([*tiny_overrides, "sim.backend=cupy"]))
+    assert (a.summary["backend"], b.summary["backend"]) == ("numpy", "cupy")
+    assert kernel_parity.compare_raw(a.raw, b.raw) == []
+    run_facts = ("backend", "device", "wall_seconds")
+    assert ({k: v for k, v in a.summary.items() if k not in run_facts}
+            == {k: v for k, v in b.summary.items() if k not in run_facts})
+
+
+# ------------------------------------------------------------------ simgpu.run's GPU path
+
+
+@pytest.fixture
+def fake_gpu(monkeypatch):
+    """simgpu.run's CuPy path with the host build standing in for the device."""
+    from simgpu.engine import launch
+
+    run_mod = importlib.import_module("simgpu.run")  # the module, not simgpu.run()
+
+    monkeypatch.setattr(run_mod, "select", lambda backend, device_id=0: ("cupy", "cuda:0 fake"))
+    monkeypatch.setattr(run_mod, "cupy_on", lambda device_id=0: None)
+    monkeypatch.setattr(launch, "CupyLauncher", lambda cupy, defines=(): launch.HostLauncher())
+    free = {"bytes": 80e9}
+    monkeypatch.setattr(run_mod, "device_free_bytes", lambda device_id=0: free["bytes"])
+    return free
+
+
+@needs_cxx
+def test_the_gpu_path_of_run_gives_the_numpy_results_in_chunks(fake_gpu, tiny_overrides):
+    import simgpu
+
+    ov = [*tiny_overrides, "sim.replicas=3", "report.daily_series=true"]
+    want = simgpu.run(simgpu.compose([*ov, "sim.backend=numpy"]))
+    run_mod = importlib.import_module("simgpu.run")
+    prepared = run_mod.prepare(simgpu.compose([*ov, "sim.chunk_replicas=2"]))
+    assert (prepared.engine, prepared.chunk) == ("cupy", 2)
+    got = run_mod.run(prepared.config, prepared)
+    assert got.summary["backend"] == "cupy"
+    assert kernel_parity.compare_raw(want.raw, got.raw) == []
+
+
+def test_the_gpu_path_sizes_chunks_by_the_devices_free_memory(fake_gpu, tiny_overrides):
+    import simgpu
+    from simgpu.errors import ConfigError
+
+    run_mod = importlib.import_module("simgpu.run")
+    cfg = simgpu.compose([*tiny_overrides, "sim.replicas=1000"])
+    plan = run_mod.prepare(cfg).plan
+    per = cuda_engine.device_bytes_per_replica(plan, False)
+    fixed = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4
+    fake_gpu["bytes"] = fixed + 10.5 * per
+    assert run_mod.prepare(cfg).chunk == 10
+    with pytest.raises(ConfigError, match="free on cuda:0 fake") as err:
+        run_mod.prepare(simgpu.compose([*tiny_overrides, "sim.chunk_replicas=11"]))
+    assert "sim.chunk_replicas=11" in str(err.value)
+    fake_gpu["bytes"] = fixed + 0.5 * per
+    with pytest.raises(ConfigError, match="one replica needs"):
+        run_mod.prepare(cfg)
