@@ -201,7 +201,51 @@ def summarize(plan: Plan, raw: RawResults, meta: dict[str, Any]) -> dict[str, An
                                           np.where(on > 0, on, 1), 1.0)),
         }
     doc["pools"] = pools
+    if any(v.kind == "sweep" for v in plan.variants):
+        doc["sweeps"] = _sweeps(plan, raw, land_pool)
     return doc
+
+
+def _sweeps(plan: Plan, raw: RawResults, land_pool: np.ndarray) -> dict[str, Any]:
+    """The in-batch sweeps: per point, each tenant's roadmap, delay against the baseline,
+    dependency and capacity shares, and each swept lease's payments and price."""
+    from simgpu.config.validate import sweep_leases
+
+    H = plan.horizon_hours
+    out: dict[str, Any] = {}
+    for name, sw in plan.cfg.scenario.sweeps.items():
+        leases = sweep_leases(plan.cfg, sw)
+        points = []
+        for vi, v in enumerate(plan.variants):
+            if v.kind != "sweep" or v.sweep != name:
+                continue
+            ten = {}
+            for a in tenants(plan):
+                fm = final_milestone_h(plan, raw, a)
+                js = np.flatnonzero(plan.job_party == a)
+                fp = raw.job_flops_pool[vi][:, js]
+                total = fp.sum(axis=(1, 2))
+                dep = np.where(total > 0, fp[:, :, land_pool].sum(axis=(1, 2)) /
+                               np.where(total > 0, total, 1.0), 0.0)
+                cap = raw.party_cap_gpu_h[vi][:, a]
+                ct = cap.sum(axis=1)
+                ten[plan.party_names[a]] = {
+                    "final_milestone_day": dist(fm[vi] / 24.0),
+                    "delay_days": delay_dist(fm[vi], fm[0], H),
+                    "dependency_share": dist(dep),
+                    "capacity_share": dist(np.where(ct > 0, cap[:, land_pool].sum(axis=1) /
+                                                    np.where(ct > 0, ct, 1.0), 0.0)),
+                }
+            ls = {}
+            for ln in leases:
+                li = plan.lease_names.index(ln)
+                paid = float(raw.lease_paid_usd[vi, li])
+                deliv = raw.lease_delivered_gpu_h[vi, :, li]
+                ls[ln] = {"paid_usd": paid, "effective_usd_per_gpu_hour": dist(np.where(
+                    deliv > 0, paid / np.where(deliv > 0, deliv, 1.0), np.inf))}
+            points.append({"value": v.level, "variant": v.name, "tenants": ten, "leases": ls})
+        out[name] = {"lever": sw.lever.value, "leases": leases, "points": points}
+    return out
 
 
 def final_milestone_h(plan: Plan, raw: RawResults, party: int) -> np.ndarray:

@@ -80,6 +80,15 @@ class ActionKind(Enum):
     price_change = "price_change"
 
 
+class Lever(Enum):
+    """A scenario lever swept inside one batch (scenario.sweeps)."""
+
+    share = "share"  # the leases' share of their pool (price per GPU-hour kept)
+    withhold = "withhold"  # fraction withheld, from `start` for `days`
+    price = "price"  # multiplier on the lease price
+    start_days = "start_days"  # the leases start (and end) this many days later
+
+
 class Backend(Enum):
     """Compute backend of the engine."""
 
@@ -504,11 +513,44 @@ class CounterfactualConfig:
 
 
 @dataclass
+class SweepConfig:
+    """An in-batch sweep: one extra variant per value of a lever, simulated in the same
+    batch as the baseline on common random numbers (no process per point)."""
+
+    lever: Lever = Lever.share  # share, withhold, price or start_days
+    values: list[float] = field(default_factory=list)  # one variant per value
+    leases: list[str] = field(default_factory=list)  # default: the landlord->tenant leases
+    start: str | None = None  # withhold: ISO date it starts; none = each lease's start
+    days: float | None = None  # withhold: how long, days; none = to the lease's end
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        lever = self.lever.value if isinstance(self.lever, Lever) else str(self.lever)
+        for i, v in enumerate(self.values or []):
+            ok = math.isfinite(v)
+            if lever in ("share", "withhold"):
+                ok = ok and 0.0 <= v <= 1.0
+                msg = "must be a fraction in [0, 1]"
+            elif lever == "price":
+                ok = ok and v >= 0.0
+                msg = "must be >= 0"
+            else:
+                msg = "must be a finite number of days"
+            if not ok:
+                c.add_value(f"values[{i}]", v, msg)
+        c.date("start")
+        c.positive("days")
+        c.done()
+
+
+@dataclass
 class ScenarioConfig:
-    """The story (landlord actions) and the counterfactual set to compare."""
+    """The story (landlord actions), the counterfactual set to compare and the in-batch
+    lever sweeps."""
 
     actions: list[ActionConfig] = field(default_factory=list)
     counterfactuals: CounterfactualConfig = field(default_factory=CounterfactualConfig)
+    sweeps: dict[str, SweepConfig] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------- sim

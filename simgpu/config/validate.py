@@ -155,7 +155,28 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
 
     for i, act in enumerate(cfg.scenario.actions):
         ref(f"scenario.actions[{i}].lease", act.lease, leases, "lease")
+    for sname, sw in cfg.scenario.sweeps.items():
+        key = f"scenario.sweeps.{sname}"
+        for i, ln in enumerate(sw.leases):
+            ref(f"{key}.leases[{i}]", ln, leases, "lease")
+        if not sw.values:
+            p.append(Problem(f"{key}.values", list(sw.values), "must list at least one value"))
+        if not sw.leases and not sweep_leases(cfg, sw):
+            p.append(Problem(f"{key}.leases", [], "no lease to sweep: name leases, or add a "
+                             "lease from a landlord to a tenant"))
     return p
+
+
+def sweep_leases(cfg: S.SimgpuConfig, sweep: S.SweepConfig) -> list[str]:
+    """The leases an in-batch sweep acts on: its own list, else every lease from a party
+    with role landlord to one with role tenant."""
+    if sweep.leases:
+        return [n for n in sweep.leases if n in cfg.leases]
+    return [n for n, le in cfg.leases.items()
+            if le.pool in cfg.pools and cfg.pools[le.pool].owner in cfg.parties
+            and le.tenant in cfg.parties
+            and cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
+            and cfg.parties[le.tenant].role == S.Role.tenant]
 
 
 def job_mfu_table(cfg: S.SimgpuConfig) -> tuple[dict[tuple[str, str], float], list[Problem]]:

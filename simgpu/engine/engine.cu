@@ -341,10 +341,11 @@ SG_KERNEL void sg_engine_run(long long n, const long long* SG_RESTRICT I,
         ent[li] = 0;
         if (on_p <= 0) continue;
         long long contracted;
-        if (isnan(lease_share[li])) {
-          contracted = sg_imin(lease_gpus[li] / pool_gpn[p], on_p);
+        const double share = lease_share[v * L + li];  // the contract of this variant
+        if (isnan(share)) {
+          contracted = sg_imin(lease_gpus[v * L + li] / pool_gpn[p], on_p);
         } else {
-          contracted = (long long)floor((lease_share[li] * (double)on_p) + 1e-9);
+          contracted = (long long)floor((share * (double)on_p) + 1e-9);
         }
         const long long deliv_r = lease_replaced[li] ? sg_imin(contracted, H[p])
                                                      : (contracted * H[p]) / on_p;

@@ -276,15 +276,15 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             on_p = online[p]
             if on_p <= 0:
                 continue
-            if np.isnan(plan.lease_share[li]):
-                contracted = min(plan.lease_gpus[li] // plan.pool_gpn[p], on_p)
-            else:
-                contracted = int(np.floor(plan.lease_share[li] * on_p + 1e-9))
+            share = plan.lease_share[:, li]  # (V,) the contract of each variant
+            contracted = np.where(np.isnan(share),
+                                  np.minimum(plan.lease_gpus[:, li] // plan.pool_gpn[p], on_p),
+                                  np.floor(share * on_p + 1e-9)).astype(np.int64)[vb]
             if plan.lease_replaced[li]:
-                deliv_r = np.minimum(contracted, H[:, p])
+                deliv_r = np.minimum(contracted, H[rb, p])
             else:
-                deliv_r = (contracted * H[:, p]) // on_p
-            e = np.floor(deliv_r[rb] * plan.lease_frac[vb, li, t] + 1e-9).astype(np.int64)
+                deliv_r = (contracted * H[rb, p]) // on_p
+            e = np.floor(deliv_r * plan.lease_frac[vb, li, t] + 1e-9).astype(np.int64)
             e = np.minimum(e, remaining[:, p])
             remaining[:, p] -= e
             ent[:, li] = e

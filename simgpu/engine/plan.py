@@ -32,6 +32,7 @@ from simgpu.config.validate import (
     capacity_point_nodes,
     hours_since,
     job_mfu_table,
+    sweep_leases,
     topological_order,
 )
 
@@ -49,8 +50,10 @@ class Variant:
     """One counterfactual: a name, its kind and its lever value."""
 
     name: str
-    kind: str  # baseline, no_lease, withhold, landlord_first, non_renew
-    level: float = 0.0  # withheld fraction for kind == withhold
+    kind: str  # baseline, no_lease, withhold, landlord_first, non_renew, sweep
+    level: float = 0.0  # withheld fraction (withhold); the lever's value (sweep)
+    sweep: str = ""  # sweep: the name of its entry in scenario.sweeps
+    lever: str = ""  # sweep: share, withhold, price or start_days
 
 
 @dataclass
@@ -98,8 +101,8 @@ class Plan:
     lease_pool: np.ndarray
     lease_tenant: np.ndarray
     lease_owner: np.ndarray
-    lease_share: np.ndarray  # fraction of the pool, or nan
-    lease_gpus: np.ndarray  # contracted GPUs, or 0 when by share
+    lease_share: np.ndarray  # (V, L) fraction of the pool, or nan
+    lease_gpus: np.ndarray  # (V, L) contracted GPUs, or 0 when by share
     lease_replaced: np.ndarray  # bool: landlord bears failures
     lease_cf: np.ndarray  # bool: counterfactual lease (landlord -> tenant)
     lease_frac: np.ndarray  # (V, L, T) float64 fraction delivered (0 inactive, 1 - withheld)
@@ -193,6 +196,16 @@ def build_variants(cfg: S.SimgpuConfig, has_cf: bool) -> list[Variant]:
     return out
 
 
+def sweep_variants(cfg: S.SimgpuConfig) -> list[Variant]:
+    """One variant per value of every in-batch sweep (``scenario.sweeps``)."""
+    out = []
+    for name, sw in cfg.scenario.sweeps.items():
+        for v in sw.values:
+            out.append(Variant(f"{name}={float(v):g}", "sweep", float(v), sweep=name,
+                               lever=sw.lever.value))
+    return out
+
+
 def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     """Resolve a validated configuration onto the step grid.
 
@@ -268,8 +281,12 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     lease_cf = np.array([
         cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
         and cfg.parties[le.tenant].role == S.Role.tenant for le in leases], bool)
-    variants = build_variants(cfg, bool(lease_cf.any()))
+    variants = build_variants(cfg, bool(lease_cf.any())) + sweep_variants(cfg)
     V = len(variants)
+    swept = {name: set(sweep_leases(cfg, sw)) for name, sw in cfg.scenario.sweeps.items()}
+    share_v = np.tile(np.array([np.nan if le.share is None else le.share for le in leases]),
+                      (V, 1)).reshape(V, L)
+    gpus_v = np.tile(np.array([le.gpus or 0 for le in leases], np.int64), (V, 1)).reshape(V, L)
     frac = np.zeros((V, L, n_steps))
     lf = np.zeros((V, L, n_steps), bool)
     usd_h = np.zeros((V, L, n_steps))
@@ -286,12 +303,23 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
                       if le.annual_usd is not None else le.usd_per_gpu_hour * contract_t)
         acts = [a for a in cfg.scenario.actions if a.lease == lease_names[li]]
         for vi, var in enumerate(variants):
+            lever = var.lever if var.kind == "sweep" and lease_names[li] in swept[var.sweep] \
+                else ""
             renew = le.renewals
             if any(a.kind == S.ActionKind.non_renew for a in acts):
                 renew = 0
             if var.kind == "non_renew" and lease_cf[li]:
                 renew = 0
-            active = (hours >= s) & (hours < e + term * renew)
+            shift = var.level * 24.0 if lever == "start_days" else 0.0
+            active = (hours >= s + shift) & (hours < e + shift + term * renew)
+            usd_v = base_usd_h
+            if lever == "share":  # the same price per contracted GPU-hour
+                share_v[vi, li] = var.level
+                gpus_v[vi, li] = 0
+                contract_v = var.level * pool_gpus_t
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    usd_v = np.where(contract_t > 0, base_usd_h * (contract_v / np.where(
+                        contract_t > 0, contract_t, 1.0)), 0.0)
             if var.kind == "no_lease" and lease_cf[li]:
                 active[:] = False
             f = active.astype(np.float64)
@@ -314,9 +342,17 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
                 f = np.where(win, f * (1.0 - var.level), f)
             if var.kind == "landlord_first" and lease_cf[li]:
                 lfv[:] = True
+            if lever == "withhold":
+                sw = cfg.scenario.sweeps[var.sweep]
+                w0 = hours_since(sw.start, sim.start) if sw.start else s
+                w1 = w0 + sw.days * 24.0 if sw.days is not None else np.inf
+                win = (hours >= w0) & (hours < w1)
+                f = np.where(win, f * (1.0 - var.level), f)
+            if lever == "price":
+                price = price * var.level
             frac[vi, li] = f
             lf[vi, li] = lfv & active
-            usd_h[vi, li] = base_usd_h * price * f
+            usd_h[vi, li] = usd_v * price * f
 
     # jobs
     jobs = [cfg.jobs[n] for n in job_names]
@@ -367,8 +403,7 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
         dom_kind=dpar[:, 0].astype(np.int64), dom_p1=dpar[:, 1], dom_p2=dpar[:, 2],
         dom_max=dpar[:, 3], ring=ring, dom_units=dom_units,
         lease_pool=lease_pool, lease_tenant=lease_tenant, lease_owner=lease_owner,
-        lease_share=np.array([np.nan if le.share is None else le.share for le in leases]),
-        lease_gpus=np.array([le.gpus or 0 for le in leases], np.int64),
+        lease_share=share_v, lease_gpus=gpus_v,
         lease_replaced=np.array([le.failure_burden == S.FailureBurden.replaced
                                  for le in leases], bool),
         lease_cf=lease_cf, lease_frac=frac, lease_lf=lf, lease_usd_h=usd_h,

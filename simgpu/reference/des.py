@@ -258,8 +258,8 @@ class _Replica:
         self.L = L
         self.lease_pool = plan.lease_pool.tolist()
         self.lease_tenant = plan.lease_tenant.tolist()
-        self.lease_share = plan.lease_share.tolist()
-        self.lease_gpus = plan.lease_gpus.tolist()
+        self.lease_share = plan.lease_share[variant].tolist()
+        self.lease_gpus = plan.lease_gpus[variant].tolist()
         self.lease_repl = plan.lease_replaced.tolist()
         self.pool_owner = plan.pool_owner.tolist()
         self.pool_gpn = plan.pool_gpn.tolist()

@@ -151,7 +151,7 @@ def gantt_variants(data: ReportData) -> list[int]:
     """Variants shown in the roadmap chart: every non-withholding lever and the
     withholding level nearest 50 %, in :data:`KIND_ORDER`."""
     vs = data.plan.variants
-    out = [i for i, v in enumerate(vs) if v.kind != "withhold"]
+    out = [i for i, v in enumerate(vs) if v.kind not in ("withhold", "sweep")]
     wh = [i for i, v in enumerate(vs) if v.kind == "withhold"]
     if wh:
         out.append(min(wh, key=lambda i: (abs(vs[i].level - 0.5), vs[i].level)))
@@ -425,6 +425,8 @@ def money(data: ReportData) -> Figure | None:
     x = data.date((steps + 1) * plan.dt / 24.0)
     seen: dict[tuple, str] = {}
     for vi, v in enumerate(plan.variants):
+        if v.kind == "sweep":  # in-batch sweeps are drawn by simgpu-aggregate
+            continue
         col, ls = VARIANT_STYLE.get(v.kind, ("#2ca02c", "-"))
         if v.kind == "withhold":
             col = matplotlib.colormaps["Oranges"](0.35 + 0.6 * v.level)
