@@ -82,6 +82,25 @@ def select(backend: Backend, device_id: int = 0) -> tuple[str, str]:
     return "numpy", "cpu"
 
 
+def device_count() -> int:
+    """Visible CUDA devices (0 without CuPy or a driver)."""
+    try:
+        import cupy  # noqa: PLC0415
+
+        return int(cupy.cuda.runtime.getDeviceCount())
+    except Exception:
+        return 0
+
+
+def resolve_device(device_id: int, job_num: int = 0) -> int:
+    """``sim.device_id``, with -1 meaning one device per sweep job: job number modulo the
+    visible devices (device 0 for a single run, or where none is visible)."""
+    if device_id >= 0:
+        return device_id
+    n = device_count()
+    return job_num % n if n else 0
+
+
 def cupy_on(device_id: int = 0):
     """The CuPy module with device ``device_id`` made current (after a successful probe).
 

@@ -2,7 +2,11 @@
 
 Before Hydra creates an output directory, a pre-flight composes the same overrides and
 runs every check (:func:`simgpu.run.prepare`), so bad input exits with code 2, one clear
-message and nothing written.
+message and nothing written. A multirun (``-m``) is checked the same way before any job
+starts (:mod:`simgpu.sweep.preflight`): every value of every swept key, the launcher, and
+the sweep directory. Each job writes a completion marker (``COMPLETE``) last; a job whose
+directory already holds one for the same overrides is skipped, so re-running a sweep into
+the same directory resumes it.
 """
 
 from __future__ import annotations
@@ -26,11 +30,18 @@ _SKIP_PREFLIGHT = ("-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg"
                    "--resolve", "--shell-completion", "-sc", "-m", "--multirun",
                    "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
                    "--version", "-p", "--package")
+_MULTIRUN = ("-m", "--multirun")
 
 
 def wants_preflight(argv: list[str]) -> bool:
     """Whether a command line runs a job (not help, config printing or a multirun)."""
     return not any(a in _SKIP_PREFLIGHT or a.split("=")[0] in _SKIP_PREFLIGHT for a in argv)
+
+
+def is_sweep(argv: list[str]) -> bool:
+    """Whether a command line launches a multirun that the sweep pre-flight checks."""
+    rest = [a for a in argv if a not in _MULTIRUN]
+    return len(rest) < len(argv) and wants_preflight(rest)
 
 
 def _overrides(argv: list[str]) -> list[str]:
@@ -74,10 +85,23 @@ def preflight(argv: list[str]) -> int:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)
 def _main(cfg: DictConfig) -> None:
-    from simgpu.analysis.table import format_table
-    from simgpu.run import run
+    from hydra.types import RunMode
 
-    out = HydraConfig.get().runtime.output_dir
+    from simgpu.analysis.table import format_table
+    from simgpu.backend import resolve_device
+    from simgpu.run import run
+    from simgpu.sweep.marker import read_marker, write_marker
+
+    hc = HydraConfig.get()
+    out = hc.runtime.output_dir
+    overrides = list(hc.overrides.task)
+    if hc.mode == RunMode.MULTIRUN:
+        done = read_marker(out)
+        if done is not None and done.get("overrides") == overrides:
+            log.info("job %s already complete in %s: skipped", hc.job.num, out)
+            return
+        if cfg.sim.device_id < 0:  # one device per job on a multi-GPU box
+            cfg.sim.device_id = resolve_device(cfg.sim.device_id, int(hc.job.num))
     try:
         results = run(cfg)
     except SimgpuError as exc:
@@ -89,6 +113,7 @@ def _main(cfg: DictConfig) -> None:
 
         written = render_results(results, out)
     path = results.write(out)
+    write_marker(out, results.config.name, overrides)
     print(format_table(results.summary))
     print(f"\nsummary: {path}")
     md = [p for p in written if p.name == "report.md"]
@@ -104,6 +129,14 @@ def main() -> None:
         code = preflight(argv)
         if code:
             sys.exit(code)
+    elif is_sweep(argv):
+        from simgpu.sweep.preflight import check_sweep
+
+        try:
+            check_sweep([a for a in argv if a not in _MULTIRUN])
+        except SimgpuError as exc:
+            print(f"simgpu: {exc}", file=sys.stderr)
+            sys.exit(2)
     _main()
 
 

@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 
 from simgpu._version import __version__
 from simgpu.analysis.summary import summarize
-from simgpu.backend import cupy_on, device_free_bytes, select
+from simgpu.backend import cupy_on, device_free_bytes, resolve_device, select
 from simgpu.config.load import load
 from simgpu.config.schema import SimgpuConfig
 from simgpu.engine.cuda_engine import device_bytes_per_replica
@@ -80,6 +80,8 @@ def prepare(cfg: Any) -> Prepared:
         ``sim.backend=cupy`` cannot run here.
     """
     config = load(cfg)
+    if config.sim.device_id < 0:
+        config.sim.device_id = resolve_device(config.sim.device_id)
     engine, device = select(config.sim.backend, config.sim.device_id)
     plan = compile_plan(config)
     sim = config.sim

@@ -561,7 +561,7 @@ class SimConfig:
     """How to simulate."""
 
     backend: Backend = Backend.auto  # auto, numpy or cupy
-    device_id: int = 0  # CUDA device ordinal (cupy backend)
+    device_id: int = -1  # CUDA device ordinal; -1 = job number mod visible GPUs (0 alone)
     seed: int = 0  # root seed of the counter-based generator, in [0, 2**64)
     start: str = "2026-07-01"  # ISO date of hour 0
     horizon_days: float = 1095.0  # simulated span, days
@@ -575,7 +575,9 @@ class SimConfig:
         c = _Checks(self)
         c.date("start")
         c.positive("horizon_days", "step_hours", "replicas", "max_memory_gb")
-        c.positive("device_id", "chunk_replicas", allow_zero=True)
+        c.positive("chunk_replicas", allow_zero=True)
+        if self.device_id < -1:
+            c.add("device_id", "must be a device ordinal >= 0, or -1 for one per sweep job")
         if self.seed is not None and not (0 <= self.seed < 2**64):
             c.add("seed", "must be in [0, 2**64)")
         h, s = self.horizon_days, self.step_hours

@@ -247,6 +247,17 @@ LAYER2 = [
     ("withhold-start", {f"{CF}.withhold_start": "tomorrow"}, f"{CF}.withhold_start",
      "tomorrow", "ISO date"),
     ("withhold-days", {f"{CF}.withhold_days": 0.0}, f"{CF}.withhold_days", 0.0, "must be > 0"),
+    # SweepConfig
+    ("sweep-share", {"scenario.sweeps": {"s": {"lever": "share", "values": [0.5, 2.0]}}},
+     "scenario.sweeps.s.values[1]", 2.0, "must be a fraction in [0, 1]"),
+    ("sweep-price", {"scenario.sweeps": {"s": {"lever": "price", "values": [-1.0]}}},
+     "scenario.sweeps.s.values[0]", -1.0, "must be >= 0"),
+    ("sweep-start", {"scenario.sweeps": {"s": {"lever": "withhold", "values": [0.5],
+                                               "start": "soon"}}},
+     "scenario.sweeps.s.start", "soon", "must be an ISO date"),
+    ("sweep-days", {"scenario.sweeps": {"s": {"lever": "withhold", "values": [0.5],
+                                              "days": -2.0}}},
+     "scenario.sweeps.s.days", -2.0, "must be > 0"),
     # SimConfig
     ("sim-start", {"sim.start": "1 July"}, "sim.start", "1 July", "ISO date"),
     ("sim-horizon", {"sim.horizon_days": -20.0}, "sim.horizon_days", -20.0, "must be > 0"),
@@ -255,7 +266,7 @@ LAYER2 = [
     ("sim-step", {"sim.step_hours": 0.0}, "sim.step_hours", 0.0, "must be > 0"),
     ("sim-replicas", {"sim.replicas": 0}, "sim.replicas", 0, "must be > 0"),
     ("sim-max-memory", {"sim.max_memory_gb": -4.0}, "sim.max_memory_gb", -4.0, "must be > 0"),
-    ("sim-device-id", {"sim.device_id": -1}, "sim.device_id", -1, "must be >= 0"),
+    ("sim-device-id", {"sim.device_id": -2}, "sim.device_id", -2, "must be a device ordinal"),
     ("sim-chunk-replicas", {"sim.chunk_replicas": -1}, "sim.chunk_replicas", -1,
      "must be >= 0"),
     ("sim-seed-negative", {"sim.seed": -1}, "sim.seed", -1, "[0, 2**64)"),
@@ -291,7 +302,7 @@ def test_every_schema_post_init_is_exercised():
     assert checked == {"GpuConfig", "DurationConfig", "DomainConfig", "ReliabilityConfig",
                        "CapacityPoint", "PoolConfig", "LeaseConfig", "JobConfig",
                        "CheckpointConfig", "CauseConfig", "ActionConfig", "CounterfactualConfig",
-                       "SimConfig", "ReportConfig"}
+                       "SweepConfig", "SimConfig", "ReportConfig"}
 
 
 @pytest.mark.parametrize(("cls", "kwargs", "key"), [

@@ -1,0 +1,91 @@
+"""The ``simgpu-aggregate`` console script: one table and the sweep figures of a multirun.
+
+Usage: ``simgpu-aggregate SWEEP_DIR [--out DIR] [--metric PATH ...] [-v]``.
+
+Exit codes: 0 when at least one job was complete (incomplete ones are skipped, warned
+about and listed in ``aggregate.json``); 1 when job directories exist but none is
+complete (only ``aggregate.json`` is written, listing them); 2 with a one-line message and
+nothing written when ``SWEEP_DIR`` does not exist, holds no job directory, or ``--metric``
+names nothing in its summaries. :mod:`simgpu.sweep.aggregate` documents the tables,
+columns and figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from simgpu.errors import SimgpuError
+
+PROG = "simgpu-aggregate"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        prog=PROG,
+        description="Collect every complete job's summary.json of a `simgpu -m` sweep into "
+                    "one table (runs.csv, points.csv for in-batch sweeps; Parquet too when "
+                    "pyarrow is installed) with the swept parameters as columns, and draw "
+                    "the sweep figures (a metric against each lever with P10-P90 bands, "
+                    "averaged over sim.seed; a heatmap over two levers). Incomplete jobs "
+                    "are skipped and listed.")
+    ap.add_argument("sweep_dir", type=Path, help="a multirun directory written by `simgpu -m`")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="output directory (default: SWEEP_DIR/aggregate)")
+    ap.add_argument("--metric", action="append", default=None, metavar="PATH",
+                    help="dotted metric to plot, relative to the first tenant "
+                         "(final_milestone_day, dependency_share, delay_days...) or absolute "
+                         "(jobs.frontier_1.finish_day, leases.colossus_one.paid_usd); "
+                         "repeat for several (default: final_milestone_day and "
+                         "dependency_share)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
+    return ap.parse_args(argv)
+
+
+def _fail(msg: str) -> None:
+    print(f"{PROG}: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns 0 on success, exits 1 when no job is complete, 2 on a user
+    mistake."""
+    args = _parse(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format=f"{PROG}: %(levelname)s: %(message)s")
+    from simgpu.sweep.aggregate import collect, write
+
+    if args.metric is not None:
+        metrics = [m.strip() for m in args.metric if m.strip()]
+        if not metrics:
+            _fail("--metric: give a dotted metric path, e.g. final_milestone_day")
+    else:
+        metrics = None
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        _fail(f"--out {args.out} exists and is not a directory")
+    try:
+        agg = collect(args.sweep_dir)
+        written = write(agg, args.out, metrics)  # checks --metric before writing anything
+    except SimgpuError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the aggregation: {exc}")
+    for p in written:
+        print(p)
+    n, m = len(agg.runs), len(agg.incomplete)
+    skipped = f"; {m} incomplete, skipped: {', '.join(i['job'] for i in agg.incomplete)}" \
+        if m else ""
+    params = ", ".join(agg.params) or "none"
+    print(f"\naggregated {n} of {agg.job_dirs} jobs ({len(agg.points)} in-batch sweep points; "
+          f"swept: {params}){skipped}")
+    if not agg.runs:
+        print(f"{PROG}: no complete job in {args.sweep_dir}: only {written[-1].name} was "
+              "written", file=sys.stderr)
+        sys.exit(1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
