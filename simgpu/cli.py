@@ -70,17 +70,53 @@ def check(overrides: list[str]) -> None:
         except SimgpuError:
             pass
         raise ConfigError(problems) from None
-    prepare(cfg)
+    return prepare(cfg)
+
+
+def _run_dir(argv: list[str]) -> str | None:
+    for a in argv:
+        key, _, value = a.lstrip("+").partition("=")
+        if key == "hydra.run.dir":
+            return value
+    return None
 
 
 def preflight(argv: list[str]) -> int:
     """Check the configuration the command line describes; 0 when it can run."""
+    from simgpu.errors import OutputExists
+    from simgpu.run import holds_results
+
     try:
-        check(_overrides(argv))
+        prepared = check(_overrides(argv))
+        run_dir = _run_dir(argv)
+        report = prepared.config.report
+        if run_dir and not report.overwrite and holds_results(run_dir, report.summary):
+            raise OutputExists(run_dir)
     except SimgpuError as exc:
         print(f"simgpu: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+# ------------------------------------------------------------------ stopping cleanly
+
+#: What the run is doing, for the message when a signal stops it.
+_STATE = {"phase": "starting", "out": None}
+
+
+def _on_signal(signum, _frame):
+    _STATE["signal"] = signum
+    raise KeyboardInterrupt
+
+
+def _stopped_message(signum: int) -> str:
+    import signal
+
+    name = signal.Signals(signum).name if signum else "an interrupt"
+    out, phase = _STATE["out"], _STATE["phase"]
+    where = f" in {out}" if out else ""
+    return (f"simgpu: stopped by {name} while {phase}{where}: no summary.json or COMPLETE "
+            "was written for it (every file is written whole or not at all); run it again")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)
@@ -89,19 +125,25 @@ def _main(cfg: DictConfig) -> None:
 
     from simgpu.analysis.table import format_table
     from simgpu.backend import resolve_device
-    from simgpu.run import run
+    from simgpu.errors import OutputExists
+    from simgpu.run import holds_results, run
     from simgpu.sweep.marker import read_marker, write_marker
 
     hc = HydraConfig.get()
     out = hc.runtime.output_dir
+    _STATE.update(out=out, phase="simulating")
     overrides = list(hc.overrides.task)
-    if hc.mode == RunMode.MULTIRUN:
+    sweep = hc.mode == RunMode.MULTIRUN
+    if sweep:
         done = read_marker(out)
         if done is not None and done.get("overrides") == overrides:
             log.info("job %s already complete in %s: skipped", hc.job.num, out)
             return
         if cfg.sim.device_id < 0:  # one device per job on a multi-GPU box
             cfg.sim.device_id = resolve_device(cfg.sim.device_id, int(hc.job.num))
+    elif not cfg.report.overwrite and holds_results(out, cfg.report.summary):
+        log.error("%s", OutputExists(out))
+        sys.exit(2)
     try:
         results = run(cfg)
     except SimgpuError as exc:
@@ -111,10 +153,14 @@ def _main(cfg: DictConfig) -> None:
     if results.config.report.formats:  # before the summary, which marks a complete run
         from simgpu.report import render_results
 
+        _STATE["phase"] = "writing the report"
         written = render_results(results, out)
-    path = results.write(out)
+    _STATE["phase"] = "writing the results"
+    # a sweep job re-run after it was cut off replaces what it had left
+    path = results.write(out, overwrite=True if sweep else None)
     write_marker(out, results.config.name, overrides)
-    print(format_table(results.summary))
+    _STATE["phase"] = "done"
+    print(format_table(results.summary, results.facts))
     print(f"\nsummary: {path}")
     md = [p for p in written if p.name == "report.md"]
     if md or written:
@@ -123,7 +169,11 @@ def _main(cfg: DictConfig) -> None:
 
 def main() -> None:
     """Entry point of the ``simgpu`` console script."""
+    import signal
+
     register()
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
     argv = sys.argv[1:]
     if wants_preflight(argv):
         code = preflight(argv)
@@ -137,7 +187,13 @@ def main() -> None:
         except SimgpuError as exc:
             print(f"simgpu: {exc}", file=sys.stderr)
             sys.exit(2)
-    _main()
+    try:
+        _main()
+    except KeyboardInterrupt:
+        signum = _STATE.get("signal", signal.SIGINT)
+        log.error("%s", _stopped_message(signum).removeprefix("simgpu: "))
+        print(_stopped_message(signum), file=sys.stderr)
+        sys.exit(128 + int(signum))
 
 
 if __name__ == "__main__":

@@ -55,3 +55,40 @@ class BackendUnavailable(SimgpuError):
 
 class RunDirError(SimgpuError):
     """An output directory cannot be used (exists with results, holds no run, ...)."""
+
+
+class OutputExists(RunDirError):
+    """The output directory already holds the results of a run."""
+
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        super().__init__(f"{out_dir} already holds the results of a run: choose another "
+                         "hydra.run.dir, or set report.overwrite=true to replace them")
+
+
+class Interrupted(SimgpuError):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM); nothing half-written remains."""
+
+
+class InvariantError(AssertionError):
+    """A step invariant of the engine failed (``simulate(..., check=True)``): a bug in
+    simgpu, not a user mistake, hence an ``AssertionError`` with its traceback rather than
+    a :class:`SimgpuError`.
+
+    Attributes
+    ----------
+    step : int
+        The step, from 0.
+    hour : float
+        Its start, hours since ``sim.start``.
+    history : int or None
+        The history (``variant * n_replicas + replica`` of the batch); ``None`` when the
+        quantity is physical (per replica, shared by every variant).
+    quantity : str
+        The invariant that failed.
+    """
+
+    def __init__(self, step: int, hour: float, history: int | None, quantity: str,
+                 detail: str):
+        self.step, self.hour, self.history, self.quantity = step, hour, history, quantity
+        super().__init__(f"step {step} (hour {hour:g}): {quantity} fails at {detail}")

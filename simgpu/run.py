@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
+import platform
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +26,17 @@ from simgpu.config.schema import SimgpuConfig
 from simgpu.engine.cuda_engine import device_bytes_per_replica
 from simgpu.engine.numpy_engine import RawResults, bytes_per_replica, simulate
 from simgpu.engine.plan import Plan, compile_plan
-from simgpu.errors import ConfigError, Problem
+from simgpu.errors import ConfigError, OutputExists, Problem
 from simgpu.io import atomic_savez, atomic_write_json, atomic_write_text
 
 log = logging.getLogger(__name__)
 
 RAW_NAME = "raw.npz"
 CONFIG_NAME = "config.yaml"
+#: Facts of the run that vary between runs of the same config (engine, device, wall time,
+#: versions): kept out of summary.json so that it is byte-identical across runs,
+#: processes and backends.
+FACTS_NAME = "run.json"
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Prepared:
     engine: str  # numpy or cupy
     device: str
     chunk: int  # replicas per batch
+    daily_replicas: int = 0  # replicas that record the per-day series
 
 
 @dataclass
@@ -53,20 +58,34 @@ class Results:
     config: SimgpuConfig
     plan: Plan
     raw: RawResults
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # deterministic: a function of the config and seed only
+    facts: dict[str, Any] = field(default_factory=dict)  # backend, device, wall time, ...
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write ``config.yaml``, ``raw.npz`` and, last, the summary into ``out_dir``.
+    def write(self, out_dir: str | Path, overwrite: bool | None = None) -> Path:
+        """Write ``config.yaml``, ``raw.npz``, ``run.json`` and, last, the summary.
 
         Returns the summary's path. Each file appears whole or not at all; the summary is
-        written last, so its presence marks a complete run.
+        written last, so its presence marks a complete set of results. A directory that
+        already holds results is refused (:class:`~simgpu.errors.OutputExists`) unless
+        ``overwrite`` (default: ``report.overwrite``).
         """
         out = Path(out_dir)
+        if overwrite is None:
+            overwrite = self.config.report.overwrite
+        if not overwrite and holds_results(out, self.config.report.summary):
+            raise OutputExists(out)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / CONFIG_NAME, OmegaConf.to_yaml(OmegaConf.structured(self.config)))
         arrays = {k: v for k, v in vars(self.raw).items() if v is not None}
         atomic_savez(out / RAW_NAME, **arrays)
+        atomic_write_json(out / FACTS_NAME, self.facts)
         return atomic_write_json(out / self.config.report.summary, self.summary)
+
+
+def holds_results(out_dir: str | Path, summary: str = "summary.json") -> bool:
+    """Whether ``out_dir`` holds the results of a run (a summary or a completion marker)."""
+    out = Path(out_dir)
+    return (out / summary).exists() or (out / "COMPLETE").exists()
 
 
 def prepare(cfg: Any) -> Prepared:
@@ -84,25 +103,34 @@ def prepare(cfg: Any) -> Prepared:
         config.sim.device_id = resolve_device(config.sim.device_id)
     engine, device = select(config.sim.backend, config.sim.device_id)
     plan = compile_plan(config)
-    sim = config.sim
-    fixed = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4
+    sim, rep = config.sim, config.report
+    daily_n = min(sim.replicas, rep.daily_replicas) if rep.daily_series else 0
+    # the results of every replica stay in host memory (and pass through summary.json's
+    # statistics and raw.npz's buffer: counted twice); chunks share what is left
+    results = 2 * (RawResults.bytes_per_replica(plan, False) * sim.replicas
+                   + (RawResults.bytes_per_replica(plan, True)
+                      - RawResults.bytes_per_replica(plan, False)) * daily_n)
+    fixed = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4 + results
     budget = sim.max_memory_gb * 1e9 - fixed
     where = f"sim.max_memory_gb={sim.max_memory_gb}"
-    if engine == "cupy":  # the bound applies to device memory, and so does the free memory
-        per = device_bytes_per_replica(plan, config.report.daily_series)
+    knobs = ("lower sim.replicas, report.daily_replicas or sim.horizon_days, or raise "
+             "sim.max_memory_gb")
+    if engine == "cupy" and budget > 0:  # chunks live in device memory: bound and free
+        per = device_bytes_per_replica(plan, rep.daily_series)
         free = device_free_bytes(sim.device_id)
-        if free - fixed < budget:
-            budget = free - fixed
+        dev_fixed = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4
+        budget = min(sim.max_memory_gb * 1e9, free) - dev_fixed
+        if free < sim.max_memory_gb * 1e9:
             where = f"the {free / 1e9:.2f} GB free on {device}"
     else:
-        per = bytes_per_replica(plan, config.report.daily_series)
+        per = bytes_per_replica(plan, rep.daily_series)
     fits = int(budget // per) if budget > 0 else 0
     if fits < 1:
         need = (fixed + per) / 1e9
         raise ConfigError([Problem("sim.max_memory_gb", sim.max_memory_gb,
-                                   f"too small: one replica needs about {need:.2f} GB, more "
-                                   f"than {where} (shorten sim.horizon_days or raise "
-                                   "sim.max_memory_gb)")])
+                                   f"too small: this run needs about {need:.2f} GB "
+                                   f"({results / 1e9:.2f} GB of results for "
+                                   f"{sim.replicas} replicas), more than {where}; {knobs}")])
     if sim.chunk_replicas > 0:
         if sim.chunk_replicas > fits:
             raise ConfigError([Problem(
@@ -113,7 +141,21 @@ def prepare(cfg: Any) -> Prepared:
         chunk = min(sim.chunk_replicas, sim.replicas)
     else:
         chunk = min(fits, sim.replicas)
-    return Prepared(config, plan, engine, device, chunk)
+    return Prepared(config, plan, engine, device, chunk, daily_n)
+
+
+def plan_chunks(replicas: int, chunk: int, daily_replicas: int) -> list[tuple[int, int, bool]]:
+    """``(offset, count, daily)`` of each batch: at most ``chunk`` replicas, the first
+    ``daily_replicas`` with their per-day series and the rest without."""
+    out, off = [], 0
+    while off < replicas:
+        daily = off < daily_replicas
+        n = min(chunk, replicas - off)
+        if daily:
+            n = min(n, daily_replicas - off)
+        out.append((off, n, daily))
+        off += n
+    return out
 
 
 def run(cfg: Any, prepared: Prepared | None = None) -> Results:
@@ -133,10 +175,15 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
     p = prepared if prepared is not None else prepare(cfg)
     plan, sim = p.plan, p.config.sim
     t0 = time.perf_counter()
-    n_chunks = math.ceil(sim.replicas / p.chunk)
+    chunks = plan_chunks(sim.replicas, p.chunk, p.daily_replicas)
+    n_chunks = len(chunks)
     log.info("%s: %d replicas x %d variants x %d steps of %g h on %s (%d chunk%s)",
              plan.cfg.name, sim.replicas, len(plan.variants), plan.n_steps, plan.dt,
              p.device, n_chunks, "" if n_chunks == 1 else "s")
+    if p.engine == "numpy":  # calibrated on a 2-core CPU: ~1.5 ms per step and chunk
+        est = plan.n_steps * (n_chunks * 1.5e-3 + sim.replicas * len(plan.variants) * 2.3e-6)
+        log.info("estimated time: about %.0f s on a CPU like the one simgpu is calibrated "
+                 "on (2 cores)", est)
     engine = simulate
     if p.engine == "cupy":
         from simgpu.engine import cuda_engine  # noqa: PLC0415
@@ -144,19 +191,25 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
 
         launcher = CupyLauncher(cupy_on(sim.device_id), cuda_engine.gpu_defines(plan))
         engine = functools.partial(cuda_engine.simulate, launcher=launcher)
-    parts = []
-    for c in range(n_chunks):
-        off = c * p.chunk
-        n = min(p.chunk, sim.replicas - off)
-        parts.append(engine(plan, off, n, daily=p.config.report.daily_series,
-                            progress=_progress(c, n_chunks, t0) if sim.progress else None))
-    raw = RawResults.concat(parts) if len(parts) > 1 else parts[0]
+    raw = None
+    for c, (off, n, daily) in enumerate(chunks):
+        part = engine(plan, off, n, daily=daily,
+                      progress=_progress(c, len(chunks), t0) if sim.progress else None)
+        if len(chunks) == 1:
+            raw = part
+            break
+        if raw is None:  # filled in place: no second copy of every replica's results
+            raw = RawResults.allocate_like(part, sim.replicas, p.daily_replicas)
+        raw.put(part, off)
+        del part
     wall = time.perf_counter() - t0
-    meta = {"backend": p.engine, "device": p.device, "wall_seconds": round(wall, 3),
-            "simgpu_version": __version__, "numpy_version": np.__version__}
-    summary = summarize(plan, raw, meta)
+    facts = {"schema": "simgpu.run/1", "backend": p.engine, "device": p.device,
+             "wall_seconds": round(wall, 3), "chunks": n_chunks, "chunk_replicas": p.chunk,
+             "simgpu_version": __version__, "numpy_version": np.__version__,
+             "python_version": platform.python_version()}
+    summary = summarize(plan, raw, {"simgpu_version": __version__})
     log.info("simulated in %.1f s", wall)
-    return Results(p.config, plan, raw, summary)
+    return Results(p.config, plan, raw, summary, facts)
 
 
 def _progress(chunk: int, n_chunks: int, t0: float):

@@ -103,7 +103,8 @@ def summarize(plan: Plan, raw: RawResults, meta: dict[str, Any]) -> dict[str, An
     raw : RawResults
         Records of every variant and replica.
     meta : dict
-        ``backend``, ``device``, ``wall_seconds`` and other run facts, copied in.
+        Deterministic facts copied in (the simgpu version); facts that vary between runs
+        (backend, device, wall time) belong in ``run.json``, not here.
 
     Returns
     -------

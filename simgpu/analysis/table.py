@@ -9,12 +9,14 @@ def _f(x: float | None, fmt: str = "{:.0f}") -> str:
     return "never" if x is None else fmt.format(x)
 
 
-def format_table(summary: dict[str, Any]) -> str:
-    """Jobs (finish day P50 and P10-P90, interruptions, ETTR) and each tenant's headline."""
+def format_table(summary: dict[str, Any], facts: dict[str, Any] | None = None) -> str:
+    """Jobs (finish day P50 and P10-P90, interruptions, ETTR) and each tenant's headline;
+    ``facts`` (run.json: backend, wall time) adds how the run went."""
+    how = (f" ({facts['backend']}, {facts['wall_seconds']:.1f} s)"
+           if facts and "backend" in facts else "")
     lines = [
         f"{summary['name']}: {summary['replicas']} replicas, {len(summary['variants'])} "
-        f"variants, {summary['horizon_days']:.0f} days in {summary['steps']} steps "
-        f"({summary['backend']}, {summary['wall_seconds']:.1f} s)",
+        f"variants, {summary['horizon_days']:.0f} days in {summary['steps']} steps{how}",
         "",
         f"{'job':<16}{'party':<12}{'finish day P50':>15}{'P10-P90':>14}"
         f"{'interrupts':>12}{'ETTR':>7}",

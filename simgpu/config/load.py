@@ -211,7 +211,7 @@ def _typed_merge(cls: type, data: Any, path: str, problems: list[Problem]) -> Di
     hints = _hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     for key, value in data.items():
-        kpath = _join(path, key)
+        kpath = _join(path, str(key))  # a mapping key, even an int one (not a list index)
         if key not in hints:
             near = difflib.get_close_matches(str(key), names, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else f"; known keys: {', '.join(names)}"
@@ -229,7 +229,8 @@ def _typed_merge(cls: type, data: Any, path: str, problems: list[Problem]) -> Di
                 continue
             sub = typing.get_args(tp)[1]
             node[key] = {
-                str(k): _typed_merge(sub, v, _join(kpath, k), problems) for k, v in value.items()
+                str(k): _typed_merge(sub, v, _join(kpath, str(k)), problems)
+                for k, v in value.items()
             }
         elif origin is list and dataclasses.is_dataclass(typing.get_args(tp)[0]):
             if value is None:
@@ -243,7 +244,7 @@ def _typed_merge(cls: type, data: Any, path: str, problems: list[Problem]) -> Di
         else:
             try:
                 node[key] = value
-            except OmegaConfBaseException as exc:
+            except (OmegaConfBaseException, OverflowError) as exc:  # int too large for float
                 problems.append(Problem(kpath, value, _type_message(tp, exc)))
     return node
 

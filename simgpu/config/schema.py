@@ -105,6 +105,9 @@ class ReportFormat(Enum):
     markdown = "markdown"
 
 
+#: Largest integer a config may hold: the engine keeps counts in int64.
+INT_MAX = 2**63 - 1
+
 # ------------------------------------------------------------ problem collection
 
 _COLLECTOR: contextvars.ContextVar[list | None] = contextvars.ContextVar(
@@ -154,6 +157,9 @@ class _Checks:
             v = getattr(self.obj, k)
             if v is None:
                 continue
+            if isinstance(v, int) and abs(v) > INT_MAX:  # the engine holds it in int64
+                self.add(k, f"is too large in magnitude (at most {INT_MAX})")
+                continue
             bad = not math.isfinite(v) or (v < 0 if allow_zero else v <= 0)
             if bad:
                 self.add(k, "must be >= 0" if allow_zero else "must be > 0")
@@ -168,18 +174,21 @@ class _Checks:
         for k in keys:
             v = getattr(self.obj, k)
             if v is not None and parse_date(v) is None:
-                self.add(k, "must be an ISO date such as 2026-07-01 or 2026-07-01T06:00")
+                self.add(k, "must be an ISO date such as 2026-07-01 or 2026-07-01T06:00 "
+                         "(no time zone)")
 
     def done(self) -> None:
         _report(self.obj, self.out)
 
 
 def parse_date(value: str) -> datetime | None:
-    """Parse an ISO date or datetime string; ``None`` when it is not one."""
+    """Parse an ISO date or datetime string; ``None`` when it is not one, or when it has a
+    time zone (every date of a config is in the same, implicit, time zone)."""
     try:
-        return datetime.fromisoformat(str(value))
+        d = datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    return d if d.tzinfo is None else None
 
 
 # --------------------------------------------------------------------------- gpu
@@ -285,8 +294,8 @@ class ReliabilityConfig:
         c = _Checks(self)
         c.positive("failures_per_1000_node_days", allow_zero=True)
         c.fraction("lemon_fraction")
-        if self.lemon_factor is not None and not self.lemon_factor >= 1.0:
-            c.add("lemon_factor", "must be >= 1")
+        if self.lemon_factor is not None and not (1.0 <= self.lemon_factor < math.inf):
+            c.add("lemon_factor", "must be >= 1 and finite")
         if self.causes:
             total = sum(x.share for x in self.causes.values() if x.share is not None)
             if abs(total - 1.0) > 1e-6:
@@ -391,7 +400,8 @@ class CheckpointConfig:
         c = _Checks(self)
         v = self.interval_hours
         ok = v == "auto" or (isinstance(v, (int, float)) and not isinstance(v, bool)
-                             and math.isfinite(v) and v > 0)
+                             and 0 < v < math.inf  # no math.isfinite: v may be a huge int
+                             and not (isinstance(v, int) and v > INT_MAX))
         if not ok:
             c.add("interval_hours", "must be 'auto' or a number of hours > 0")
         c.positive("write_hours", allow_zero=True)
@@ -598,12 +608,16 @@ class ReportConfig:
         default_factory=lambda: [ReportFormat.png, ReportFormat.pdf, ReportFormat.markdown]
     )
     daily_series: bool = True  # record per-day capacity series (for figures)
+    daily_replicas: int = 1000  # record the per-day series for at most this many replicas
+    overwrite: bool = False  # replace the results of an earlier run in the output directory
 
     def __post_init__(self) -> None:
         c = _Checks(self)
         name = self.summary or ""
         if not name or "/" in name or "\\" in name or name.startswith("."):
             c.add("summary", "must be a plain file name inside the run directory")
+        if self.daily_replicas < 1:
+            c.add("daily_replicas", "must be >= 1")
         c.done()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from simgpu.config import schema as S
 from simgpu.errors import Problem
@@ -27,7 +28,12 @@ def capacity_point_nodes(cfg: S.SimgpuConfig, pool: S.PoolConfig, pt: S.Capacity
     if pt.nodes is not None:
         return int(pt.nodes)
     kw = cfg.gpus[pool.gpu].facility_kw
-    return int(math.floor(pt.mw * 1000.0 / kw / pool.gpus_per_node + 1e-9))
+    n = pt.mw * 1000.0 / kw / pool.gpus_per_node + 1e-9
+    return int(math.floor(n)) if n < S.INT_MAX else S.INT_MAX  # huge mw: no overflow
+
+
+#: Scenario names become directory names (outputs/<name>/...): no separators, no '..'.
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 
 
 def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
@@ -53,6 +59,9 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
         p.append(Problem(key, value, f"unknown {what} (known: {known})"))
         return False
 
+    if not SAFE_NAME.fullmatch(str(cfg.name)) or ".." in str(cfg.name):
+        p.append(Problem("name", cfg.name, "must be a plain name (letters, digits, '_', '-', "
+                         "'.'): it names the output directory"))
     if not parties:
         p.append(Problem("parties", {}, "define at least one party"))
     if not pools:

@@ -31,7 +31,8 @@ INT_ARRAYS = ("ONLINE_N", "ONLINE_L", "DOM_UNITS", "POOL_OWNER", "POOL_GPN", "RE
               "JOB_TGT", "JOB_MIN", "JOB_DEPS", "JOB_AUTO", "STEP_DAY")
 FLOAT_ARRAYS = ("FAIL_N", "FAIL_L", "CAUSE_CUM", "REPAIR_P1", "REPAIR_P2", "REPAIR_MAX",
                 "DOM_RATE", "DOM_P1", "DOM_P2", "DOM_MAX", "LEASE_SHARE", "LEASE_FRAC", "PEAK",
-                "JOB_FLOPS", "JOB_MFU", "JOB_EARLIEST", "JOB_WRITE", "JOB_RESTART", "NODE_RATE")
+                "JOB_FLOPS", "JOB_MFU", "JOB_EARLIEST", "JOB_WRITE", "JOB_RESTART", "NODE_RATE",
+                "DAY_W")
 INT_STATE = ("RING", "DOWN", "POOLJ", "NODES", "HITLAST", "NINT", "INTCAUSE", "NPRE", "FAILS",
              "FAILSCAUSE", "OUTAGES")
 FLOAT_STATE = ("RLEFT", "TOTAL", "UNC", "SINCE", "START", "FIN", "TAU", "LOSTF", "LOSTGH",
@@ -100,8 +101,7 @@ def pack(plan: Plan, replica_offset: int, n_replicas: int, daily: bool
     """
     s = _sizes(plan, n_replicas, daily)
     s["REPOFF"] = int(replica_offset)
-    T, dt = plan.n_steps, plan.dt
-    step_day = np.array([int((t * dt) // 24.0) for t in range(T)], np.int64)
+    step_day, day_w = plan.day_steps()
     int_arrays = dict(
         ONLINE_N=plan.online_normal, ONLINE_L=plan.online_lemon, DOM_UNITS=plan.dom_units,
         POOL_OWNER=plan.pool_owner, POOL_GPN=plan.pool_gpn, REPAIR_KIND=plan.repair_kind,
@@ -117,7 +117,8 @@ def pack(plan: Plan, replica_offset: int, n_replicas: int, daily: bool
         DOM_RATE=plan.dom_rate, DOM_P1=plan.dom_p1, DOM_P2=plan.dom_p2, DOM_MAX=plan.dom_max,
         LEASE_SHARE=plan.lease_share, LEASE_FRAC=plan.lease_frac, PEAK=plan.pool_peak_flop_h,
         JOB_FLOPS=plan.job_flops, JOB_MFU=plan.job_mfu, JOB_EARLIEST=plan.job_earliest_h,
-        JOB_WRITE=plan.job_write, JOB_RESTART=plan.job_restart, NODE_RATE=plan.pool_node_rate)
+        JOB_WRITE=plan.job_write, JOB_RESTART=plan.job_restart, NODE_RATE=plan.pool_node_rate,
+        DAY_W=day_w)
     header = np.zeros(len(PARAMS), np.int64)
     pos = {name: i for i, name in enumerate(PARAMS)}
     for k in DIMS:

@@ -56,7 +56,7 @@ enum {
   // float64 arrays in F
   F_FAIL_N, F_FAIL_L, F_CAUSE_CUM, F_REPAIR_P1, F_REPAIR_P2, F_REPAIR_MAX, F_DOM_RATE,
   F_DOM_P1, F_DOM_P2, F_DOM_MAX, F_LEASE_SHARE, F_LEASE_FRAC, F_PEAK, F_JOB_FLOPS, F_JOB_MFU,
-  F_JOB_EARLIEST, F_JOB_WRITE, F_JOB_RESTART, F_NODE_RATE,
+  F_JOB_EARLIEST, F_JOB_WRITE, F_JOB_RESTART, F_NODE_RATE, F_DAY_W,
   // int64 state SI
   S_RING, S_DOWN, S_POOLJ, S_NODES, S_HITLAST, S_NINT, S_INTCAUSE, S_NPRE, S_FAILS,
   S_FAILSCAUSE, S_OUTAGES,
@@ -273,6 +273,7 @@ SG_KERNEL void sg_engine_run(long long n, const long long* SG_RESTRICT I,
   const double* job_write = F + I[F_JOB_WRITE];
   const double* job_restart = F + I[F_JOB_RESTART];
   const double* node_rate = F + I[F_NODE_RATE];
+  const double* day_w = F + I[F_DAY_W];  // dt / hours simulated in the step's day
   // state offsets, loaded once (SI/SF element (field, i, b) at o_field + i * B + b)
   const long long o_S_RING = I[S_RING];
   const long long o_S_DOWN = I[S_DOWN];
@@ -302,7 +303,6 @@ SG_KERNEL void sg_engine_run(long long n, const long long* SG_RESTRICT I,
   const long long o_S_ONLINEGH = I[S_ONLINEGH];
   const long long o_S_HEALTHYGH = I[S_HEALTHYGH];
   const bool daily = I[I_DAILY] != 0;
-  const double day_frac = dt / 24.0;
 
   SG_FOR_EACH_THREAD(b, n) {
     const long long v = b / R;
@@ -576,7 +576,7 @@ SG_KERNEL void sg_engine_run(long long n, const long long* SG_RESTRICT I,
             for (long long p = 0; p < P; ++p) {
               if (pool_owner[p] == a2) s += (double)capn[a * P + p] * (double)pool_gpn[p];
             }
-            DAILY[((day * A + a) * A + a2) * B + b] += (float)(s * day_frac);
+            DAILY[((day * A + a) * A + a2) * B + b] += (float)(s * day_w[t]);
           }
         }
       }

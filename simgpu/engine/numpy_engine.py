@@ -90,6 +90,46 @@ class RawResults:
     cap_daily: np.ndarray | None  # (V, R, D, A, A) float32 mean usable GPUs by owner
 
     @staticmethod
+    def allocate_like(part: RawResults, n_replicas: int, n_daily: int) -> RawResults:
+        """Empty results for ``n_replicas`` replicas shaped like ``part`` (the per-day
+        series for the first ``n_daily`` of them), to be filled by :meth:`put`."""
+        out = {}
+        for name in RawResults.__dataclass_fields__:
+            a = getattr(part, name)
+            if a is None or name == "lease_paid_usd":
+                out[name] = a if a is None else a.copy()
+            elif name.startswith("pool_"):
+                out[name] = np.zeros((n_replicas,) + a.shape[1:], a.dtype)
+            else:
+                n = n_daily if name == "cap_daily" else n_replicas
+                out[name] = np.zeros(a.shape[:1] + (n,) + a.shape[2:], a.dtype)
+        return RawResults(**out)
+
+    def put(self, part: RawResults, offset: int) -> None:
+        """Copy the results of replicas ``offset ...`` in place (see :meth:`allocate_like`)."""
+        for name in RawResults.__dataclass_fields__:
+            a = getattr(part, name)
+            if a is None or name == "lease_paid_usd":
+                continue
+            dst = getattr(self, name)
+            n = a.shape[0] if name.startswith("pool_") else a.shape[1]
+            if name.startswith("pool_"):
+                dst[offset:offset + n] = a
+            else:
+                dst[:, offset:offset + n] = a
+
+    @staticmethod
+    def bytes_per_replica(plan: Plan, daily: bool) -> int:
+        """Host memory of the results of one replica, bytes (per-day series included when
+        ``daily``)."""
+        V, J, P = len(plan.variants), len(plan.job_names), len(plan.pool_names)
+        A, L, NCT = len(plan.party_names), len(plan.lease_names), len(plan.cause_names)
+        n = V * (J * (9 + NCT + 2 * P) + A * P + L) * 8 + P * (5 + plan.n_node_causes) * 8
+        if daily:
+            n += V * plan.n_days * A * A * 4
+        return n
+
+    @staticmethod
     def concat(parts: list[RawResults]) -> RawResults:
         """Join chunks along the replica axis."""
         out = {}
@@ -171,7 +211,8 @@ def _overlap(off: np.ndarray, n: np.ndarray, x: np.ndarray, k: np.ndarray,
 
 
 def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = True,
-             progress: Callable[[int, int], None] | None = None) -> RawResults:
+             progress: Callable[[int, int], None] | None = None, *,
+             check: bool = False) -> RawResults:
     """Run ``n_replicas`` replicas (ids ``replica_offset ...``) of every variant.
 
     Parameters
@@ -186,6 +227,10 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         Record the per-day usable-capacity series.
     progress : callable, optional
         Called as ``progress(step, n_steps)`` about twenty times per run.
+    check : bool
+        Check the step invariants after every step (:func:`check_step`) and raise
+        :class:`~simgpu.errors.InvariantError` at the first violation; for tests. The
+        results are the same either way.
 
     Returns
     -------
@@ -252,6 +297,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     count_idx = np.arange(2 * P + ND, dtype=np.int64)[None, :]
     online_all = plan.online_normal + plan.online_lemon  # (P, T)
     dom_units = plan.dom_units  # (D, T)
+    step_day, day_w = plan.day_steps()  # a partial last day is averaged over its own hours
 
     for t in range(T):
         h = t * dt
@@ -469,10 +515,13 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         fin_h = np.where(finished, h + fin_off, fin_h)
         held = gpus * np.where(finished, fin_off, dt)
         alloc_pool_gh[bb, jj, pj] += held[bb, jj]
+        if check:
+            check_step(plan, t, replica_offset, R, H, online, hn, hl, kn, kl, hn_left,
+                       hl_left, down, ring, pool_j, nodes_j, cap_nodes, ent, deliv, fin_h,
+                       rate, gained, lost, total, unc)
         if cap_daily is not None:
             owned = cap_nodes.transpose(1, 0, 2) * gpn  # (B, A, P) usable GPUs
-            cap_daily[:, int(h // 24.0)] += (owned @ owner_onehot * (dt / 24.0)).astype(
-                np.float32)
+            cap_daily[:, step_day[t]] += (owned @ owner_onehot * day_w[t]).astype(np.float32)
         if progress is not None and (t % step_report == 0 or t == T - 1):
             progress(t + 1, T)
 
@@ -555,3 +604,137 @@ def _landlord_first_take(plan: Plan, avail: np.ndarray, owner_start: np.ndarray,
             cap_nodes[ow, :, p] += take
             deliv[:, li] -= take
             over[:, p] -= take
+
+
+# ------------------------------------------------------------------- step invariants
+
+_AXIS_NAMES = {"pool": "pool_names", "party": "party_names", "job": "job_names",
+               "lease": "lease_names"}
+
+
+def _require(ok: np.ndarray, plan: Plan, t: int, offset: int, R: int, quantity: str,
+             axes: tuple[str, ...], lhs: np.ndarray, rhs: np.ndarray) -> None:
+    """Raise :class:`InvariantError` at the first ``False`` of ``ok`` (axes named by
+    ``axes``: history, replica, pool, party, job, lease, class), showing ``lhs`` and
+    ``rhs`` there."""
+    if ok.all():
+        return
+    from simgpu.errors import InvariantError
+
+    idx = tuple(int(i) for i in np.argwhere(~ok)[0])
+    where, history = [], None
+    for axis, i in zip(axes, idx, strict=True):
+        if axis == "history":
+            history = i
+            where.append(f"history {i} (variant {plan.variants[i // R].name}, "
+                         f"replica {offset + i % R})")
+        elif axis == "replica":
+            where.append(f"replica {offset + i} (every variant)")
+        elif axis == "class":
+            where.append(("normal", "lemon")[i] + " nodes")
+        else:
+            where.append(f"{axis} {getattr(plan, _AXIS_NAMES[axis])[i]}")
+    a = np.broadcast_to(lhs, ok.shape)[idx].item()
+    b = np.broadcast_to(rhs, ok.shape)[idx].item()
+    raise InvariantError(t, t * plan.dt, history, quantity,
+                         f"{', '.join(where)}: {a!r} vs {b!r}")
+
+
+def check_step(plan: Plan, t: int, offset: int, R: int, H: np.ndarray, online: np.ndarray,
+               hn: np.ndarray, hl: np.ndarray, kn: np.ndarray, kl: np.ndarray,
+               hn_left: np.ndarray, hl_left: np.ndarray, down: np.ndarray,
+               ring: np.ndarray, pool_j: np.ndarray, nodes_j: np.ndarray,
+               cap_nodes: np.ndarray, ent: np.ndarray, deliv: np.ndarray,
+               fin_h: np.ndarray, rate: np.ndarray, gained: np.ndarray, lost: np.ndarray,
+               total: np.ndarray, unc: np.ndarray) -> None:
+    """The invariants of step ``t`` of :func:`simulate` (``check=True``), in every history.
+
+    After allocation: jobs' nodes in a pool <= its healthy nodes <= its online nodes; each
+    job holds between its minimum and target nodes of an allowed pool, only after its
+    dependencies finished and from its earliest start; the parties' usable nodes of a pool
+    (the owner's remainder plus leases in, minus what landlord-first takes back) are >= 0
+    and sum to its healthy nodes (conservation); no party allocates more than it may use;
+    each lease delivers between 0 and its entitlement, within its tenant's usable nodes.
+    After failures: no more nodes fail than are healthy, and every down node has exactly
+    one return slot in the repair ring. After progress: FLOPs gained in the step <= GPUs x
+    peak x MFU x dt, and 0 <= uncommitted <= done <= the job's FLOPs, losses >= 0.
+
+    Shapes as in :func:`simulate`: ``H``, ``hn``, ``hl``, ``kn``, ``kl`` and the ``*_left``
+    (R, P); ``down`` (R, P, 2); ``ring`` (R, P, 2, G); ``cap_nodes`` (A, B, P); ``ent`` and
+    ``deliv`` (B, L); the job arrays (B, J).
+
+    Raises
+    ------
+    InvariantError
+        At the first violation, naming the step, the history and the quantity.
+    """
+    B, J = nodes_j.shape
+    A, P = len(plan.party_names), len(plan.pool_names)
+    h, dt = t * plan.dt, plan.dt
+    rb = np.tile(np.arange(R), B // R)
+
+    def req(ok, quantity, axes, lhs, rhs):
+        _require(ok, plan, t, offset, R, quantity, axes, lhs, rhs)
+
+    # ---- after allocation
+    req(H <= online[None, :], "healthy nodes <= online nodes", ("replica", "pool"), H,
+        online[None, :])
+    req(H >= 0, "healthy nodes >= 0", ("replica", "pool"), H, 0)
+    held = nodes_j > 0
+    req((nodes_j >= 0) & (~held | (pool_j >= 0)), "a job holds >= 0 nodes, in a pool",
+        ("history", "job"), nodes_j, pool_j)
+    pjc = np.maximum(pool_j, 0)
+    ar_j = np.arange(J)
+    mn = plan.job_min_nodes[ar_j, pjc]
+    tg = plan.job_tgt_nodes[ar_j, pjc]
+    req(~held | ((tg > 0) & (nodes_j <= tg)),
+        "a job holds at most its target nodes, of an allowed pool", ("history", "job"),
+        nodes_j, tg)
+    req(~held | (nodes_j >= mn), "a job holds at least its minimum nodes",
+        ("history", "job"), nodes_j, mn)
+    blocked = (fin_h > h).astype(np.int64) @ plan.job_deps.T.astype(np.int64) > 0
+    req(~held | ~blocked, "a job holds nodes only after its dependencies finished",
+        ("history", "job"), held, blocked)
+    req(~held | (h >= plan.job_earliest_h[None, :]),
+        "a job holds nodes only from its earliest start", ("history", "job"), h,
+        plan.job_earliest_h[None, :])
+    bb, jj = np.nonzero(held)
+    alloc_party = np.zeros((A, B, P), np.int64)
+    np.add.at(alloc_party, (plan.job_party[jj], bb, pool_j[bb, jj]), nodes_j[bb, jj])
+    usable = cap_nodes.sum(axis=0)
+    req(usable == H[rb], "the parties' usable nodes sum to the pool's healthy nodes",
+        ("history", "pool"), usable, H[rb])
+    req(cap_nodes >= 0, "usable nodes >= 0", ("party", "history", "pool"), cap_nodes, 0)
+    req(alloc_party <= cap_nodes,
+        "a party's allocated nodes <= its usable nodes (owned + leased in - leased out)",
+        ("party", "history", "pool"), alloc_party, cap_nodes)
+    alloc_pool = alloc_party.sum(axis=0)
+    req(alloc_pool <= H[rb], "allocated nodes <= healthy nodes", ("history", "pool"),
+        alloc_pool, H[rb])
+    if ent.shape[1]:
+        req((deliv >= 0) & (deliv <= ent), "0 <= a lease's delivered nodes <= entitlement",
+            ("history", "lease"), deliv, ent)
+        tcap = cap_nodes[plan.lease_tenant[None, :], np.arange(B)[:, None],
+                         plan.lease_pool[None, :]]
+        req(deliv <= tcap, "a lease's delivered nodes <= its tenant's usable nodes",
+            ("history", "lease"), deliv, tcap)
+
+    # ---- after failures
+    req((kn <= hn) & (kl <= hl) & (hn_left >= 0) & (hl_left >= 0),
+        "failed nodes <= healthy nodes", ("replica", "pool"), hn_left + hl_left, 0)
+    in_ring = ring.sum(axis=-1)
+    req((down >= 0) & (in_ring == down), "down nodes == nodes awaiting repair",
+        ("replica", "pool", "class"), down, in_ring)
+
+    # ---- after progress
+    flops = plan.job_flops[None, :]
+    cap = rate * dt
+    slack = 1e-9 * cap + 1e-12 * np.maximum(flops, np.abs(total))
+    req(gained <= cap + slack, "FLOPs gained in a step <= GPUs x peak x MFU x dt",
+        ("history", "job"), gained, cap)
+    tol = 1e-9 * np.maximum(flops, 1.0)  # rounding of sums of terms up to the job's FLOPs
+    req((total >= -tol) & (total <= flops * (1 + 1e-12)), "0 <= FLOPs done <= job FLOPs",
+        ("history", "job"), total, flops)
+    req((unc >= -tol) & (unc <= total + tol), "0 <= uncommitted FLOPs <= FLOPs done",
+        ("history", "job"), unc, total)
+    req(lost >= 0, "FLOPs lost >= 0", ("history", "job"), lost, 0)

@@ -150,6 +150,13 @@ class Plan:
     def horizon_hours(self) -> float:
         return self.n_steps * self.dt
 
+    def day_steps(self) -> tuple[np.ndarray, np.ndarray]:
+        """Day of each step and its weight in that day's mean: ``dt`` over the hours of the
+        day that are simulated (24, or fewer for a last, partial day). Shape (T,) each."""
+        day = np.array([int((t * self.dt) // 24.0) for t in range(self.n_steps)], np.int64)
+        hours = np.minimum(24.0, self.horizon_hours - 24.0 * day)
+        return day, self.dt / hours
+
     @property
     def n_days(self) -> int:
         return int(math.ceil(self.horizon_hours / 24.0 - 1e-9))

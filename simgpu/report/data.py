@@ -146,4 +146,19 @@ def load_run(run_dir: str | Path) -> ReportData:
         raise RunDirError(f"{d / RAW_NAME}: missing records {', '.join(absent)} "
                           "(written by another simgpu version?)")
     raw = RawResults(**{k: arrays.get(k) for k in fields})
-    return ReportData(plan, raw, summary)
+    return ReportData(plan, raw, _in_plan_order(summary, plan))
+
+
+def _in_plan_order(summary: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """The summary's per-name sections in the order :func:`simgpu.analysis.summarize` built
+    them (the plan's), not the file's sorted keys, so that a re-rendered report lists jobs,
+    tenants and leases as the report rendered from memory does."""
+    order = {"jobs": plan.job_names, "tenants": plan.party_names,
+             "landlords": plan.party_names, "leases": plan.lease_names,
+             "pools": plan.pool_names}
+    for key, names in order.items():
+        sec = summary.get(key)
+        if isinstance(sec, dict):
+            rank = {n: i for i, n in enumerate(names)}
+            summary[key] = dict(sorted(sec.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    return summary

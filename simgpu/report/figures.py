@@ -140,7 +140,8 @@ def capacity(data: ReportData) -> Figure | None:
         ax.set_title(f"GPUs {data.label(t)} can train on, by who owns them")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         ax.grid(True, axis="y", alpha=0.3)
-    fig.suptitle(f"Usable GPUs over time ({data.replicas} simulated histories)")
+    fig.suptitle(f"Usable GPUs over time ({data.replicas} simulated "
+                 f"histor{'y' if data.replicas == 1 else 'ies'})")
     return fig
 
 

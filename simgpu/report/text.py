@@ -14,12 +14,19 @@ _SMALL = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "se
 
 
 def horizon_text(days: float) -> str:
-    """``the three simulated years`` or ``the 400 simulated days``."""
+    """``the three simulated years``, ``the 400 simulated days`` or ``the 0.25 simulated
+    days``."""
     years = days / 365.25
     n = round(years)
     if n >= 1 and abs(years - n) <= 0.02 * n:
         return f"the {_SMALL.get(n, str(n))} simulated year{'s' if n != 1 else ''}"
-    return f"the {days:,.0f} simulated days"
+    return f"the {_count(days, 'simulated day')}"
+
+
+def _count(x: float, noun: str, plural: str | None = None) -> str:
+    """``1 day``, ``3 days``, ``0.25 days``: whole numbers from 10 on, else 3 digits."""
+    num = f"{x:,.0f}" if x >= 10 or x == round(x) else f"{x:.3g}"
+    return f"{num} {noun if num == '1' else plural or noun + 's'}"
 
 
 def _and(items: Sequence[str]) -> str:
@@ -81,7 +88,8 @@ def headline(data: ReportData) -> list[str]:
         fm = final_milestone_h(plan, data.raw, a)[0]
         base_unf = float((~np.isfinite(fm)).mean()) if fm.size else 0.0
         dep = t["dependency_share"]
-        out.append(f"In the median of {R} simulated histories, {_pct(dep['p50'])} of {T}'s "
+        out.append(f"In the median of {_count(R, 'simulated history', 'simulated histories')}, "
+                   f"{_pct(dep['p50'])} of {T}'s "
                    f"training compute ran on {landlord}'s hardware"
                    f"{_range(dep, _pct)}.")
         cap = t.get("capacity_share") or {}
@@ -226,9 +234,10 @@ def report_markdown(data: ReportData, figures: Sequence[tuple[str, str, str | No
     lines = [f"# simgpu report: {summ.get('name', cfg.name)}", ""]
     if cfg.description:
         lines += [" ".join(cfg.description.split()), ""]
-    lines += [f"{data.replicas} simulated histories of {data.horizon_days:,.0f} days from "
-              f"{cfg.sim.start}, in steps of {data.plan.dt:g} h (seed {summ.get('seed')}, "
-              f"{summ.get('backend', '?')} backend). \"Median\" and \"P10-P90\" are taken "
+    lines += [f"{_count(data.replicas, 'simulated history', 'simulated histories')} of "
+              f"{_count(data.horizon_days, 'day')} from "
+              f"{cfg.sim.start}, in steps of {data.plan.dt:g} h (seed {summ.get('seed')}). "
+              "\"Median\" and \"P10-P90\" are taken "
               "over these histories; a history is one random sequence of hardware failures "
               "and repairs.", ""]
     lines += ["## Headline numbers", ""]

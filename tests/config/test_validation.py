@@ -415,7 +415,7 @@ def test_cycle_through_compose_override(tiny_overrides):
 def test_memory_bound_too_small(base):
     with pytest.raises(ConfigError) as ei:
         prepare(edit(base, {"sim.max_memory_gb": 1e-6}))
-    check(ei.value, "sim.max_memory_gb", 1e-6, "too small: one replica needs about")
+    check(ei.value, "sim.max_memory_gb", 1e-6, "too small: this run needs about")
 
 
 def test_chunk_too_big(base):

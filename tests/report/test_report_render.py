@@ -17,7 +17,7 @@ from simgpu.run import run
 
 FILES = {"capacity.png", "roadmap.png", "leverage.png", "dependency.png", "reliability.png",
          "money.png", "report.pdf", "report.md"}
-RUN_FILES = {"config.yaml", "raw.npz", "summary.json"}
+RUN_FILES = {"config.yaml", "raw.npz", "run.json", "summary.json"}
 
 
 @pytest.fixture(scope="module")
