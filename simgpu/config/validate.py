@@ -164,6 +164,16 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
 
     for i, act in enumerate(cfg.scenario.actions):
         ref(f"scenario.actions[{i}].lease", act.lease, leases, "lease")
+    lf = landlord_first_leases(cfg)
+    lf_tenants = {leases[n].tenant for n in lf}
+    for n in sorted(lf):
+        owner = pools[leases[n].pool].owner if leases[n].pool in pools else None
+        if owner in lf_tenants:
+            p.append(Problem(f"leases.{n}", n, f"landlord-first chain: {owner} takes GPUs "
+                             f"first under this lease and is itself the tenant of a "
+                             "landlord-first lease; simgpu allocates one level of "
+                             "landlord-first (turn landlord_priority, landlord_first actions "
+                             "or scenario.counterfactuals.landlord_first off on one of them)"))
     for sname, sw in cfg.scenario.sweeps.items():
         key = f"scenario.sweeps.{sname}"
         for i, ln in enumerate(sw.leases):
@@ -174,6 +184,21 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
             p.append(Problem(f"{key}.leases", [], "no lease to sweep: name leases, or add a "
                              "lease from a landlord to a tenant"))
     return p
+
+
+def landlord_first_leases(cfg: S.SimgpuConfig) -> set[str]:
+    """Leases under which the landlord's jobs may take leased GPUs first, in some variant:
+    ``landlord_priority``, a ``landlord_first`` action, or the ``landlord_first``
+    counterfactual on a landlord-to-tenant lease."""
+    out = {n for n, le in cfg.leases.items() if le.landlord_priority}
+    out |= {a.lease for a in cfg.scenario.actions if a.kind == S.ActionKind.landlord_first}
+    if cfg.scenario.counterfactuals.landlord_first:
+        out |= {n for n, le in cfg.leases.items()
+                if le.pool in cfg.pools and cfg.pools[le.pool].owner in cfg.parties
+                and le.tenant in cfg.parties
+                and cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
+                and cfg.parties[le.tenant].role == S.Role.tenant}
+    return out & set(cfg.leases)
 
 
 def sweep_leases(cfg: S.SimgpuConfig, sweep: S.SweepConfig) -> list[str]:

@@ -32,6 +32,7 @@ from simgpu.config.validate import (
     capacity_point_nodes,
     hours_since,
     job_mfu_table,
+    landlord_first_leases,
     sweep_leases,
     topological_order,
 )
@@ -237,8 +238,12 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     lease_names = list(cfg.leases)
     # allocation order: parties that lease pools out first (they may take leased GPUs back
     # under landlord-first priority), then by priority, then roadmap (dependency) order
+    # (the tenants of landlord-first leases come after the take-back, even when they lease
+    # pools out themselves; chains of landlord-first leases are refused by validation)
     lessors = {cfg.pools[le.pool].owner for le in cfg.leases.values()}
-    party_rank = np.array([0 if n in lessors else 1 for n in party_names], np.int64)
+    lf_tenants = {cfg.leases[n].tenant for n in landlord_first_leases(cfg)}
+    party_rank = np.array([0 if n in lessors and n not in lf_tenants else 1
+                           for n in party_names], np.int64)
     topo = topological_order(cfg.jobs)
     job_names = sorted(
         topo,
