@@ -40,8 +40,9 @@ def test_summary_is_byte_identical_across_runs_and_processes(tmp_path, tiny_over
     simgpu.run(simgpu.compose(ov)).write(tmp_path / "b")
     code = ("import sys, simgpu; simgpu.run(simgpu.compose(sys.argv[2:]))"
             ".write(sys.argv[1])")
+    # from another directory: the installed package, not the source tree's
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "c"), *ov], check=True,
-                   timeout=300)
+                   timeout=300, cwd=tmp_path)
     a, b, c = ((tmp_path / d / "summary.json").read_bytes() for d in "abc")
     assert a == b == c
     facts = json.loads((tmp_path / "a" / "run.json").read_text())
