@@ -164,10 +164,14 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
 
     for i, act in enumerate(cfg.scenario.actions):
         ref(f"scenario.actions[{i}].lease", act.lease, leases, "lease")
-    lf = landlord_first_leases(cfg)
-    lf_tenants = {leases[n].tenant for n in lf}
+    # chains among the sound leases only: a dangling pool or tenant, or a lease to the pool's
+    # own owner, is reported above and would make a chain that is not there
+    lf = {n for n in landlord_first_leases(cfg) if leases[n].pool in good_pools
+          and leases[n].tenant in parties and leases[n].tenant != pools[leases[n].pool].owner}
+    lf_tenants = {leases[n].tenant for n in lf  # (a lease to the pool's owner is its own error)
+                  if leases[n].pool not in pools or leases[n].tenant != pools[leases[n].pool].owner}
     for n in sorted(lf):
-        owner = pools[leases[n].pool].owner if leases[n].pool in pools else None
+        owner = pools[leases[n].pool].owner
         if owner in lf_tenants:
             p.append(Problem(f"leases.{n}", n, f"landlord-first chain: {owner} takes GPUs "
                              f"first under this lease and is itself the tenant of a "

@@ -777,3 +777,18 @@ def test_found_by_the_properties(path, value, key):
     with pytest.raises(ConfigError) as ei:
         load(cfg)
     assert key in [p.key for p in ei.value.problems], str(ei.value)
+
+
+def test_a_lease_to_its_own_pool_owner_is_no_landlord_first_chain():
+    """Found by test_each_mutation_alone[dangling_lease_ref] (thorough): a lease whose tenant
+    is the pool's owner made the owner look like the tenant of a landlord-first lease, and
+    every landlord-first lease of that owner was reported as a chain."""
+    from simgpu.cases import landlord_tenant
+
+    cfg = landlord_tenant(share=0.3, landlord_priority=True)
+    cfg["parties"]["oth"] = {"role": "tenant"}
+    cfg["leases"]["l2"] = {**cfg["leases"]["l"], "tenant": "oth"}
+    cfg["leases"]["l"]["tenant"] = "ll"  # the owner of pool p
+    with pytest.raises(ConfigError) as ei:
+        load(cfg)
+    assert [p.key for p in ei.value.problems] == ["leases.l.tenant", "jobs.rent.pools"]

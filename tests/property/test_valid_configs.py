@@ -205,3 +205,17 @@ def test_a_chain_of_landlord_first_leases_is_refused():
     with pytest.raises(ConfigError, match="landlord-first chain") as err:
         load(cfg)
     assert [p.key for p in err.value.problems] == ["leases.lb"]
+
+
+def test_a_lease_to_the_pools_owner_is_not_reported_as_a_landlord_first_chain():
+    """Found by the thorough invalid-config profile: a landlord-first lease whose tenant is
+    the pool's owner made the owner look like a landlord-first tenant (spurious chains)."""
+    from simgpu.errors import ConfigError
+
+    cfg = copy.deepcopy(LESSOR_TENANT)
+    cfg["leases"]["la"]["tenant"] = "lord"
+    cfg["leases"]["lc"] = {**cfg["leases"]["la"], "tenant": "ten", "share": 0.25}
+    cfg["leases"]["la"]["share"] = 0.25
+    with pytest.raises(ConfigError) as err:
+        load(cfg)
+    assert [p.key for p in err.value.problems] == ["leases.la.tenant"]
