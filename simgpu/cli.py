@@ -73,10 +73,11 @@ def check(overrides: list[str]) -> None:
     return prepare(cfg)
 
 
-def _run_dir(argv: list[str]) -> str | None:
+def override_value(argv: list[str], key: str) -> str | None:
+    """The value a command line gives ``key`` (e.g. ``hydra.run.dir``), or None."""
     for a in argv:
-        key, _, value = a.lstrip("+").partition("=")
-        if key == "hydra.run.dir":
+        k, _, value = a.lstrip("+").partition("=")
+        if k == key:
             return value
     return None
 
@@ -88,7 +89,7 @@ def preflight(argv: list[str]) -> int:
 
     try:
         prepared = check(_overrides(argv))
-        run_dir = _run_dir(argv)
+        run_dir = override_value(argv, "hydra.run.dir")
         report = prepared.config.report
         if run_dir and not report.overwrite and holds_results(run_dir, report.summary):
             raise OutputExists(run_dir)

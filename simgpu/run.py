@@ -110,7 +110,8 @@ def prepare(cfg: Any) -> Prepared:
     results = 2 * (RawResults.bytes_per_replica(plan, False) * sim.replicas
                    + (RawResults.bytes_per_replica(plan, True)
                       - RawResults.bytes_per_replica(plan, False)) * daily_n)
-    fixed = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4 + results
+    plan_bytes = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4  # plan arrays
+    fixed = plan_bytes + results
     budget = sim.max_memory_gb * 1e9 - fixed
     where = f"sim.max_memory_gb={sim.max_memory_gb}"
     knobs = ("lower sim.replicas, report.daily_replicas or sim.horizon_days, or raise "
@@ -118,8 +119,7 @@ def prepare(cfg: Any) -> Prepared:
     if engine == "cupy" and budget > 0:  # chunks live in device memory: bound and free
         per = device_bytes_per_replica(plan, rep.daily_series)
         free = device_free_bytes(sim.device_id)
-        dev_fixed = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4
-        budget = min(sim.max_memory_gb * 1e9, free) - dev_fixed
+        budget = min(sim.max_memory_gb * 1e9, free) - plan_bytes
         if free < sim.max_memory_gb * 1e9:
             where = f"the {free / 1e9:.2f} GB free on {device}"
     else:

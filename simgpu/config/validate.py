@@ -190,6 +190,17 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
     return p
 
 
+def counterfactual_leases(cfg: S.SimgpuConfig) -> list[str]:
+    """The leases from a party with role ``landlord`` to one with role ``tenant`` (those the
+    counterfactual levers act on), in config order; leases with dangling references are
+    left out."""
+    return [n for n, le in cfg.leases.items()
+            if le.pool in cfg.pools and cfg.pools[le.pool].owner in cfg.parties
+            and le.tenant in cfg.parties
+            and cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
+            and cfg.parties[le.tenant].role == S.Role.tenant]
+
+
 def landlord_first_leases(cfg: S.SimgpuConfig) -> set[str]:
     """Leases under which the landlord's jobs may take leased GPUs first, in some variant:
     ``landlord_priority``, a ``landlord_first`` action, or the ``landlord_first``
@@ -197,11 +208,7 @@ def landlord_first_leases(cfg: S.SimgpuConfig) -> set[str]:
     out = {n for n, le in cfg.leases.items() if le.landlord_priority}
     out |= {a.lease for a in cfg.scenario.actions if a.kind == S.ActionKind.landlord_first}
     if cfg.scenario.counterfactuals.landlord_first:
-        out |= {n for n, le in cfg.leases.items()
-                if le.pool in cfg.pools and cfg.pools[le.pool].owner in cfg.parties
-                and le.tenant in cfg.parties
-                and cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
-                and cfg.parties[le.tenant].role == S.Role.tenant}
+        out |= set(counterfactual_leases(cfg))
     return out & set(cfg.leases)
 
 
@@ -210,11 +217,7 @@ def sweep_leases(cfg: S.SimgpuConfig, sweep: S.SweepConfig) -> list[str]:
     with role landlord to one with role tenant."""
     if sweep.leases:
         return [n for n in sweep.leases if n in cfg.leases]
-    return [n for n, le in cfg.leases.items()
-            if le.pool in cfg.pools and cfg.pools[le.pool].owner in cfg.parties
-            and le.tenant in cfg.parties
-            and cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
-            and cfg.parties[le.tenant].role == S.Role.tenant]
+    return counterfactual_leases(cfg)
 
 
 def job_mfu_table(cfg: S.SimgpuConfig) -> tuple[dict[tuple[str, str], float], list[Problem]]:

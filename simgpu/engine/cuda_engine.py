@@ -155,10 +155,15 @@ def pack(plan: Plan, replica_offset: int, n_replicas: int, daily: bool
     return Iblk, Fblk, s, layout
 
 
+def _scratch_sizes(plan: Plan) -> dict[str, int]:
+    """The sizes that bound the kernel's per-thread scratch arrays (SG_MAX<k>)."""
+    return dict(P=len(plan.pool_names), A=len(plan.party_names), L=len(plan.lease_names),
+                D=len(plan.dom_pool), J=len(plan.job_names))
+
+
 def check_host_limits(plan: Plan) -> None:
     """The host build's scratch bounds; raises ValueError naming the dimension."""
-    got = dict(P=len(plan.pool_names), A=len(plan.party_names), L=len(plan.lease_names),
-               D=len(plan.dom_pool), J=len(plan.job_names))
+    got = _scratch_sizes(plan)
     for k, mx in HOST_MAX.items():
         if got[k] > mx:
             raise ValueError(f"the host build of the kernels supports at most {mx} of {k}; "
@@ -167,9 +172,7 @@ def check_host_limits(plan: Plan) -> None:
 
 def gpu_defines(plan: Plan) -> tuple[str, ...]:
     """Exact scratch sizes for the GPU build (smaller local arrays)."""
-    got = dict(P=len(plan.pool_names), A=len(plan.party_names), L=len(plan.lease_names),
-               D=len(plan.dom_pool), J=len(plan.job_names))
-    return tuple(f"SG_MAX{k}={max(1, v)}" for k, v in got.items())
+    return tuple(f"SG_MAX{k}={max(1, v)}" for k, v in _scratch_sizes(plan).items())
 
 
 def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = True,

@@ -30,6 +30,7 @@ import numpy as np
 from simgpu.config import schema as S
 from simgpu.config.validate import (
     capacity_point_nodes,
+    counterfactual_leases,
     hours_since,
     job_mfu_table,
     landlord_first_leases,
@@ -290,9 +291,8 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     lease_pool = np.array([poolidx[le.pool] for le in leases], np.int64)
     lease_owner = np.array([pool_owner[poolidx[le.pool]] for le in leases], np.int64)
     lease_tenant = np.array([pidx[le.tenant] for le in leases], np.int64)
-    lease_cf = np.array([
-        cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
-        and cfg.parties[le.tenant].role == S.Role.tenant for le in leases], bool)
+    cf_names = set(counterfactual_leases(cfg))
+    lease_cf = np.array([n in cf_names for n in lease_names], bool)
     variants = build_variants(cfg, bool(lease_cf.any())) + sweep_variants(cfg)
     V = len(variants)
     swept = {name: set(sweep_leases(cfg, sw)) for name, sw in cfg.scenario.sweeps.items()}

@@ -60,35 +60,31 @@ def expand(overrides: list[str]) -> list[tuple[str, list[str]]]:
 
 def check_launcher(hydra_overrides: list[str]) -> list[Problem]:
     """A problem for a ``hydra/launcher=...`` whose plugin is not installed."""
-    out = []
-    for arg in hydra_overrides:
-        key, _, name = arg.lstrip("+").partition("=")
-        if key != "hydra/launcher" or name not in LAUNCHERS:
-            continue
-        module, how = LAUNCHERS[name]
-        if module and importlib.util.find_spec(module) is None:
-            out.append(Problem("hydra/launcher", name, f"its plugin ({module}) is not "
-                                                       f"installed: {how}"))
-    return out
+    from simgpu.cli import override_value
+
+    name = override_value(hydra_overrides, "hydra/launcher")
+    if name not in LAUNCHERS:
+        return []
+    module, how = LAUNCHERS[name]
+    if module and importlib.util.find_spec(module) is None:
+        return [Problem("hydra/launcher", name, f"its plugin ({module}) is not installed: {how}")]
+    return []
 
 
 def check_sweep_dir(hydra_overrides: list[str], name: str) -> list[Problem]:
     """A problem when ``hydra.sweep.dir`` holds complete jobs of another experiment."""
+    from simgpu.cli import override_value
     from simgpu.sweep.marker import read_marker
 
-    for arg in hydra_overrides:
-        key, _, value = arg.lstrip("+").partition("=")
-        if key != "hydra.sweep.dir":
-            continue
-        d = Path(value)
-        if not d.is_dir():
-            return []
-        for job in sorted(p for p in d.iterdir() if p.is_dir()):
-            m = read_marker(job)
-            if m is not None and m.get("name") != name:
-                return [Problem("hydra.sweep.dir", value,
-                                f"holds results of experiment {m.get('name')!r} ({job.name}/), "
-                                f"not {name!r}: choose another directory")]
+    value = override_value(hydra_overrides, "hydra.sweep.dir")
+    if value is None or not Path(value).is_dir():
+        return []
+    for job in sorted(p for p in Path(value).iterdir() if p.is_dir()):
+        m = read_marker(job)
+        if m is not None and m.get("name") != name:
+            return [Problem("hydra.sweep.dir", value,
+                            f"holds results of experiment {m.get('name')!r} ({job.name}/), "
+                            f"not {name!r}: choose another directory")]
     return []
 
 
