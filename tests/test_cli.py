@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from console import needs_simgpu, simgpu
 
-SCRIPT = shutil.which("simgpu", path=str(Path(sys.executable).parent)) or shutil.which("simgpu")
-pytestmark = pytest.mark.skipif(SCRIPT is None, reason="simgpu console script not installed")
-
-
-def simgpu(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([SCRIPT, *args], cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=300, check=False)
+pytestmark = needs_simgpu
 
 
 def _get(doc: dict, dotted: str):

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from console import needs_simgpu, simgpu
 
 from simgpu.errors import ConfigError
 
-SCRIPT = shutil.which("simgpu", path=str(Path(sys.executable).parent)) or shutil.which("simgpu")
-pytestmark = pytest.mark.skipif(SCRIPT is None, reason="simgpu console script not installed")
+pytestmark = needs_simgpu
 
-
-def simgpu(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([SCRIPT, *args], cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=600, check=False)
 
 
 @pytest.fixture

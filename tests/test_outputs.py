@@ -7,7 +7,6 @@ import importlib
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,19 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from console import SIMGPU, needs_simgpu
+from console import simgpu as simgpu_cli
 
 import simgpu
 from simgpu.errors import ConfigError, OutputExists
 
-SCRIPT = shutil.which("simgpu", path=str(Path(sys.executable).parent)) or shutil.which("simgpu")
-needs_script = pytest.mark.skipif(SCRIPT is None, reason="simgpu console script not installed")
 PACKAGE = Path(simgpu.__file__).parent
-
-
-def _cli(args, cwd, **kw):
-    env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
-    return subprocess.run([SCRIPT, *args], cwd=cwd, capture_output=True, text=True, env=env,
-                          timeout=600, check=False, **kw)
 
 
 # ------------------------------------------------------------------ determinism
@@ -52,12 +45,12 @@ def test_summary_is_byte_identical_across_runs_and_processes(tmp_path, tiny_over
 # ------------------------------------------------------------------ signals
 
 
-@needs_script
+@needs_simgpu
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_mid_run_leaves_no_half_written_results_and_says_so(tmp_path, sig):
     out = tmp_path / "run"
     proc = subprocess.Popen(
-        [SCRIPT, "sim.replicas=2", "sim.horizon_days=400", "sim.backend=numpy",
+        [SIMGPU, "sim.replicas=2", "sim.horizon_days=400", "sim.backend=numpy",
          f"hydra.run.dir={out}"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env={**os.environ, "HYDRA_FULL_ERROR": "0"})
     log = out / "simgpu.log"
@@ -79,20 +72,20 @@ def test_a_signal_mid_run_leaves_no_half_written_results_and_says_so(tmp_path, s
 # ------------------------------------------------------------------ overwriting
 
 
-@needs_script
+@needs_simgpu
 def test_an_output_directory_with_results_is_not_overwritten_unless_asked(tmp_path,
                                                                           tiny_overrides):
     out = tmp_path / "run"
     args = [*tiny_overrides, "sim.backend=numpy", "report.formats=[]", f"hydra.run.dir={out}"]
-    assert _cli(args, tmp_path).returncode == 0
+    assert simgpu_cli(args, tmp_path).returncode == 0
     before = (out / "summary.json").stat().st_mtime_ns
     hydra_before = (out / ".hydra" / "config.yaml").read_bytes()
-    proc = _cli([*args, "sim.seed=9"], tmp_path)
+    proc = simgpu_cli([*args, "sim.seed=9"], tmp_path)
     assert proc.returncode == 2
     assert "already holds the results" in proc.stderr and "report.overwrite=true" in proc.stderr
     assert (out / "summary.json").stat().st_mtime_ns == before
     assert (out / ".hydra" / "config.yaml").read_bytes() == hydra_before
-    proc = _cli([*args, "sim.seed=9", "report.overwrite=true"], tmp_path)
+    proc = simgpu_cli([*args, "sim.seed=9", "report.overwrite=true"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "summary.json").read_text())["seed"] == 9
 
@@ -131,9 +124,9 @@ def test_a_scenario_name_cannot_leave_the_output_directory(tiny_overrides, name)
     assert err.value.problems[0].key == "name"
 
 
-@needs_script
+@needs_simgpu
 def test_the_cli_refuses_an_escaping_name_and_writes_nothing(tmp_path, tiny_overrides):
-    proc = _cli([*tiny_overrides, "name='../../evil'"], tmp_path)
+    proc = simgpu_cli([*tiny_overrides, "name='../../evil'"], tmp_path)
     assert proc.returncode == 2 and "name=" in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
