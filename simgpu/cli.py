@@ -18,36 +18,18 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from simgpu.cmdline import (
+    MULTIRUN,
+    config_overrides,
+    is_sweep,
+    override_value,
+    wants_preflight,
+)
 from simgpu.config.load import CONFIG_NAME, CONFIG_PATH, compose
 from simgpu.config.store import register
 from simgpu.errors import ConfigError, SimgpuError
 
 log = logging.getLogger("simgpu")
-
-#: Hydra flags after which the pre-flight is skipped (help, info, config printing,
-#: shell completion, multirun: each job then checks its own configuration).
-_SKIP_PREFLIGHT = ("-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg",
-                   "--resolve", "--shell-completion", "-sc", "-m", "--multirun",
-                   "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
-                   "--version", "-p", "--package")
-_MULTIRUN = ("-m", "--multirun")
-
-
-def wants_preflight(argv: list[str]) -> bool:
-    """Whether a command line runs a job (not help, config printing or a multirun)."""
-    return not any(a in _SKIP_PREFLIGHT or a.split("=")[0] in _SKIP_PREFLIGHT for a in argv)
-
-
-def is_sweep(argv: list[str]) -> bool:
-    """Whether a command line launches a multirun that the sweep pre-flight checks."""
-    rest = [a for a in argv if a not in _MULTIRUN]
-    return len(rest) < len(argv) and wants_preflight(rest)
-
-
-def _overrides(argv: list[str]) -> list[str]:
-    return [a for a in argv if not a.startswith("-") and not a.startswith("hydra.")
-            and not a.startswith("hydra/")]
-
 
 def check(overrides: list[str]) -> None:
     """Every problem of the configuration the overrides describe, raised together.
@@ -73,22 +55,13 @@ def check(overrides: list[str]) -> None:
     return prepare(cfg)
 
 
-def override_value(argv: list[str], key: str) -> str | None:
-    """The value a command line gives ``key`` (e.g. ``hydra.run.dir``), or None."""
-    for a in argv:
-        k, _, value = a.lstrip("+").partition("=")
-        if k == key:
-            return value
-    return None
-
-
 def preflight(argv: list[str]) -> int:
     """Check the configuration the command line describes; 0 when it can run."""
     from simgpu.errors import OutputExists
     from simgpu.run import holds_results
 
     try:
-        prepared = check(_overrides(argv))
+        prepared = check(config_overrides(argv))
         run_dir = override_value(argv, "hydra.run.dir")
         report = prepared.config.report
         if run_dir and not report.overwrite and holds_results(run_dir, report.summary):
@@ -184,7 +157,7 @@ def main() -> None:
         from simgpu.sweep.preflight import check_sweep
 
         try:
-            check_sweep([a for a in argv if a not in _MULTIRUN])
+            check_sweep([a for a in argv if a not in MULTIRUN])
         except SimgpuError as exc:
             print(f"simgpu: {exc}", file=sys.stderr)
             sys.exit(2)

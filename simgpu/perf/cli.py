@@ -20,7 +20,7 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from simgpu.cli import wants_preflight
+from simgpu.cmdline import config_overrides, wants_preflight
 from simgpu.config.schema import GpuConfig
 from simgpu.errors import ConfigError, Problem, SimgpuError
 
@@ -220,15 +220,10 @@ def report(est, source: str = "") -> str:
     return "\n".join(lines)
 
 
-def _overrides(argv: list[str]) -> list[str]:
-    return [a for a in argv if not a.startswith("-") and not a.startswith("hydra.")
-            and not a.startswith("hydra/")]
-
-
 def preflight(argv: list[str]) -> int:
     """Compose and check the configuration the command line describes; 0 when it runs."""
     try:
-        run(compose(_overrides(argv)))
+        run(compose(config_overrides(argv)))
     except SimgpuError as exc:
         print(f"simgpu-perf: {exc}", file=sys.stderr)
         return 2

@@ -60,7 +60,7 @@ def expand(overrides: list[str]) -> list[tuple[str, list[str]]]:
 
 def check_launcher(hydra_overrides: list[str]) -> list[Problem]:
     """A problem for a ``hydra/launcher=...`` whose plugin is not installed."""
-    from simgpu.cli import override_value
+    from simgpu.cmdline import override_value
 
     name = override_value(hydra_overrides, "hydra/launcher")
     if name not in LAUNCHERS:
@@ -73,7 +73,7 @@ def check_launcher(hydra_overrides: list[str]) -> list[Problem]:
 
 def check_sweep_dir(hydra_overrides: list[str], name: str) -> list[Problem]:
     """A problem when ``hydra.sweep.dir`` holds complete jobs of another experiment."""
-    from simgpu.cli import override_value
+    from simgpu.cmdline import override_value
     from simgpu.sweep.marker import read_marker
 
     value = override_value(hydra_overrides, "hydra.sweep.dir")
