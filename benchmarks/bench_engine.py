@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from simgpu.config.load import compose, load
+from simgpu.config import compose, load
 from simgpu.engine.numpy_engine import simulate
 from simgpu.engine.plan import compile_plan
 from simgpu.io import atomic_write_json

@@ -62,7 +62,7 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from simgpu import backend
-from simgpu.config.load import compose, load
+from simgpu.config import compose, load
 from simgpu.engine import cuda_engine, numpy_engine
 from simgpu.engine.launch import CupyLauncher, HostLauncher
 from simgpu.engine.plan import Plan, compile_plan

@@ -6,8 +6,9 @@ simulates it and returns :class:`Results`. Importing simgpu loads neither CuPy n
 matplotlib.pyplot, and Hydra only when :func:`compose` is called.
 """
 
+from simgpu import _conf  # noqa: F401  (first: registers simgpu.conf in a source checkout)
 from simgpu._version import __version__
-from simgpu.config.load import compose
+from simgpu.config import compose
 from simgpu.errors import BackendUnavailable, ConfigError
 from simgpu.run import Results, run  # binds simgpu.run to the function, not the module
 

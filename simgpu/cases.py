@@ -84,7 +84,7 @@ def des_config(overrides: list[str], pools: dict, jobs: dict, leases: dict | Non
     small ones (the default scenario's sizes are far too big for a unit test)."""
     from omegaconf import OmegaConf
 
-    from simgpu.config.load import compose, load
+    from simgpu.config import compose, load
 
     base = [] if counterfactuals else list(NO_COUNTERFACTUALS)
     tree = OmegaConf.to_container(

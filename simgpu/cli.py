@@ -1,12 +1,12 @@
 """The ``simgpu`` console script: a thin ``@hydra.main`` over :func:`simgpu.run.run`.
 
-Before Hydra creates an output directory, a pre-flight composes the same overrides and
-runs every check (:func:`simgpu.run.prepare`), so bad input exits with code 2, one clear
-message and nothing written. A multirun (``-m``) is checked the same way before any job
-starts (:mod:`simgpu.sweep.preflight`): every value of every swept key, the launcher, and
-the sweep directory. Each job writes a completion marker (``COMPLETE``) last; a job whose
-directory already holds one for the same overrides is skipped, so re-running a sweep into
-the same directory resumes it.
+Before Hydra creates an output directory, the pre-flight (:mod:`simgpu.preflight`)
+composes the same overrides and runs every check, so bad input exits with code 2, one
+clear message and nothing written or changed on disk; Hydra then gets the overrides the
+pre-flight normalised. A multirun (``-m``) is checked the same way before any job starts.
+Each job writes a completion marker (``COMPLETE``) last; a job whose directory already
+holds one for the same overrides is skipped, so re-running a sweep into the same directory
+resumes it. Results go to standard output; logs to standard error and the run's log file.
 """
 
 from __future__ import annotations
@@ -18,58 +18,11 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from simgpu.cmdline import (
-    MULTIRUN,
-    config_overrides,
-    is_sweep,
-    override_value,
-    wants_preflight,
-)
-from simgpu.config.load import CONFIG_NAME, CONFIG_PATH, compose
+from simgpu.config.compose import CONFIG_NAME, CONFIG_PATH
 from simgpu.config.store import register
-from simgpu.errors import ConfigError, SimgpuError
+from simgpu.errors import SimgpuError
 
 log = logging.getLogger("simgpu")
-
-def check(overrides: list[str]) -> None:
-    """Every problem of the configuration the overrides describe, raised together.
-
-    Overrides that Hydra rejects are reported, and the rest of the configuration is
-    still checked without them, so one run of the command shows every mistake.
-    """
-    from simgpu.run import prepare
-
-    try:
-        cfg = compose(overrides)
-    except ConfigError as exc:
-        bad = {p.key for p in exc.problems}
-        good = [o for o in overrides if o.partition("=")[0].lstrip("+~") not in bad]
-        problems = list(exc.problems)
-        try:
-            prepare(compose(good))
-        except ConfigError as more:
-            problems += more.problems
-        except SimgpuError:
-            pass
-        raise ConfigError(problems) from None
-    return prepare(cfg)
-
-
-def preflight(argv: list[str]) -> int:
-    """Check the configuration the command line describes; 0 when it can run."""
-    from simgpu.errors import OutputExists
-    from simgpu.run import holds_results
-
-    try:
-        prepared = check(config_overrides(argv))
-        run_dir = override_value(argv, "hydra.run.dir")
-        report = prepared.config.report
-        if run_dir and not report.overwrite and holds_results(run_dir, report.summary):
-            raise OutputExists(run_dir)
-    except SimgpuError as exc:
-        print(f"simgpu: {exc}", file=sys.stderr)
-        return 2
-    return 0
 
 
 # ------------------------------------------------------------------ stopping cleanly
@@ -100,8 +53,8 @@ def _main(cfg: DictConfig) -> None:
     from simgpu.analysis.table import format_table
     from simgpu.backend import resolve_device
     from simgpu.errors import OutputExists
+    from simgpu.marker import read_marker, write_marker
     from simgpu.run import holds_results, run
-    from simgpu.sweep.marker import read_marker, write_marker
 
     hc = HydraConfig.get()
     out = hc.runtime.output_dir
@@ -148,19 +101,15 @@ def main() -> None:
     register()
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    argv = sys.argv[1:]
-    if wants_preflight(argv):
-        code = preflight(argv)
-        if code:
-            sys.exit(code)
-    elif is_sweep(argv):
-        from simgpu.sweep.preflight import check_sweep
+    from simgpu.preflight import check_command_line, parse
 
-        try:
-            check_sweep([a for a in argv if a not in MULTIRUN])
-        except SimgpuError as exc:
-            print(f"simgpu: {exc}", file=sys.stderr)
-            sys.exit(2)
+    cl = parse(sys.argv[1:])
+    try:
+        overrides = check_command_line(cl)
+    except SimgpuError as exc:
+        print(f"simgpu: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv = [sys.argv[0], *cl.argv(overrides)]
     try:
         _main()
     except KeyboardInterrupt:

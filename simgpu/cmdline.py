@@ -1,5 +1,6 @@
-"""What the console scripts share about their command lines: which arguments are Hydra
-flags, which are overrides, and whether a command line runs a job.
+"""What the console scripts share about their command lines: Hydra's flags (with their
+values), the configuration's overrides and Hydra's own overrides, taken apart as Hydra's
+parser sees them.
 
 The commands (``simgpu``, ``simgpu-perf``, ...) sit above the libraries; this module sits
 below them all and imports nothing of simgpu, so a library never has to import a command.
@@ -7,30 +8,81 @@ below them all and imports nothing of simgpu, so a library never has to import a
 
 from __future__ import annotations
 
-#: Hydra flags after which the pre-flight is skipped (help, info, config printing,
-#: shell completion, multirun: a multirun has its own pre-flight).
-SKIP_PREFLIGHT = ("-h", "--help", "--hydra-help", "-i", "--info", "-c", "--cfg",
-                  "--resolve", "--shell-completion", "-sc", "-m", "--multirun",
-                  "-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
-                  "--version", "-p", "--package")
+from dataclasses import dataclass, field
+
 MULTIRUN = ("-m", "--multirun")
+#: Hydra flags that take a value (the next argument, or after '=').
+_VALUE_FLAGS = {"-cp": "config_path", "--config-path": "config_path",
+                "-cn": "config_name", "--config-name": "config_name",
+                "-cd": "config_dir", "--config-dir": "config_dir",
+                "-c": "cfg", "--cfg": "cfg", "-p": "package", "--package": "package",
+                "--experimental-rerun": "rerun"}
+_INFO_CHOICES = ("all", "config", "defaults", "defaults-tree", "plugins", "searchpath")
+#: Flags after which nothing is run or checked: help, version, info, shell completion.
+_NO_CHECK = ("-h", "--help", "--hydra-help", "--version", "-i", "--info", "-sc",
+             "--shell-completion", "--experimental-rerun")
 
 
-def wants_preflight(argv: list[str]) -> bool:
-    """Whether a command line runs a job (not help, config printing or a multirun)."""
-    return not any(a in SKIP_PREFLIGHT or a.split("=")[0] in SKIP_PREFLIGHT for a in argv)
+@dataclass
+class CommandLine:
+    """A ``simgpu`` command line, taken apart as Hydra's parser sees it."""
+
+    flags: list[str] = field(default_factory=list)  # Hydra flags with their values
+    overrides: list[str] = field(default_factory=list)  # of the configuration
+    hydra: list[str] = field(default_factory=list)  # hydra.* and hydra/* overrides
+    options: dict[str, str] = field(default_factory=dict)  # config_dir, cfg, ... -> value
+    switches: set[str] = field(default_factory=set)  # flags without a value
+
+    @property
+    def multirun(self) -> bool:
+        return bool(self.switches & set(MULTIRUN))
+
+    @property
+    def mode(self) -> str:
+        """``none`` (help, info...), ``print`` (``--cfg``), ``sweep`` or ``run``."""
+        if self.switches & set(_NO_CHECK) or "rerun" in self.options \
+                or "config_path" in self.options:
+            return "none"
+        if "cfg" in self.options or "package" in self.options or "--resolve" in self.switches:
+            return "print"
+        return "sweep" if self.multirun else "run"
+
+    def argv(self, overrides: list[str] | None = None) -> list[str]:
+        """The command line for Hydra, with ``overrides`` (normalised) in place of ours."""
+        return [*self.flags, *(self.overrides if overrides is None else overrides),
+                *self.hydra]
 
 
-def is_sweep(argv: list[str]) -> bool:
-    """Whether a command line launches a multirun that the sweep pre-flight checks."""
-    rest = [a for a in argv if a not in MULTIRUN]
-    return len(rest) < len(argv) and wants_preflight(rest)
+def parse(argv: list[str]) -> CommandLine:
+    """Take a command line apart: flags (with values), config and Hydra overrides."""
+    cl = CommandLine()
+    it = iter(range(len(argv)))
+    for i in it:
+        a = argv[i]
+        if a.startswith("-"):
+            name, eq, inline = a.partition("=")
+            cl.flags.append(a)
+            if name in _VALUE_FLAGS:
+                if eq:
+                    cl.options[_VALUE_FLAGS[name]] = inline
+                elif i + 1 < len(argv):
+                    cl.options[_VALUE_FLAGS[name]] = argv[i + 1]
+                    cl.flags.append(argv[i + 1])
+                    next(it, None)
+            elif name in ("-i", "--info"):
+                cl.switches.add(name)
+                if not eq and i + 1 < len(argv) and argv[i + 1] in _INFO_CHOICES:
+                    cl.flags.append(argv[i + 1])
+                    next(it, None)
+            else:
+                cl.switches.add(name)
+        elif a.lstrip("+~").startswith(("hydra.", "hydra/")):
+            cl.hydra.append(a)
+        else:
+            cl.overrides.append(a)
+    return cl
 
 
-def config_overrides(argv: list[str]) -> list[str]:
-    """The overrides of the configuration: not flags, not ``hydra.*`` / ``hydra/*``."""
-    return [a for a in argv if not a.startswith("-") and not a.startswith("hydra.")
-            and not a.startswith("hydra/")]
 
 
 def override_value(argv: list[str], key: str) -> str | None:

@@ -25,7 +25,18 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.value is NO_VALUE:  # a place (a file and line), not a key with a value
+            return f"{self.key}: {self.message}"
         return f"{self.key}={self.value!r}: {self.message}"
+
+
+class _NoValue:
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+
+#: The ``value`` of a :class:`Problem` that names a place rather than a key's value.
+NO_VALUE = _NoValue()
 
 
 class SimgpuError(Exception):

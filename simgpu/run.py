@@ -28,6 +28,7 @@ from simgpu.engine.numpy_engine import RawResults, bytes_per_replica, simulate
 from simgpu.engine.plan import Plan, compile_plan
 from simgpu.errors import ConfigError, OutputExists, Problem
 from simgpu.io import atomic_savez, atomic_write_json, atomic_write_text
+from simgpu.marker import MARKER
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class Results:
 def holds_results(out_dir: str | Path, summary: str = "summary.json") -> bool:
     """Whether ``out_dir`` holds the results of a run (a summary or a completion marker)."""
     out = Path(out_dir)
-    return (out / summary).exists() or (out / "COMPLETE").exists()
+    return (out / summary).exists() or (out / MARKER).exists()
 
 
 def prepare(cfg: Any) -> Prepared:
@@ -192,9 +193,10 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
         launcher = CupyLauncher(cupy_on(sim.device_id), cuda_engine.gpu_defines(plan))
         engine = functools.partial(cuda_engine.simulate, launcher=launcher)
     raw = None
+    last = [t0]
     for c, (off, n, daily) in enumerate(chunks):
         part = engine(plan, off, n, daily=daily,
-                      progress=_progress(c, len(chunks), t0) if sim.progress else None)
+                      progress=_progress(c, len(chunks), t0, last) if sim.progress else None)
         if len(chunks) == 1:
             raw = part
             break
@@ -212,11 +214,28 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
     return Results(p.config, plan, raw, summary, facts)
 
 
-def _progress(chunk: int, n_chunks: int, t0: float):
+#: Progress is logged at most this often (seconds of wall time), and the last step always.
+PROGRESS_EVERY_S = 5.0
+#: No time left is estimated before this much work and wall time has passed: the first
+#: steps (start-up, the first chunk's allocation) say nothing about the rest.
+ETA_AFTER_FRACTION, ETA_AFTER_S = 0.05, 2.0
+
+
+def _progress(chunk: int, n_chunks: int, t0: float, last: list[float],
+              every_s: float = PROGRESS_EVERY_S):
+    """A progress callback for one chunk; ``last`` holds when progress was last logged
+    (shared by the chunks of a run)."""
+
     def report(step: int, n_steps: int) -> None:
         done = (chunk + step / n_steps) / n_chunks
-        el = time.perf_counter() - t0
-        eta = el / done - el if done > 0 else float("nan")
-        log.info("progress %5.1f%% (chunk %d/%d, step %d/%d), %.0f s elapsed, ~%.0f s left",
-                 100 * done, chunk + 1, n_chunks, step, n_steps, el, eta)
+        now = time.perf_counter()
+        el = now - t0
+        if now - last[0] < every_s and done < 1.0:
+            return
+        last[0] = now
+        eta = (f"~{el / done - el:.0f} s left" if done >= ETA_AFTER_FRACTION and
+               el >= ETA_AFTER_S else "estimating the time left")
+        log.info("progress %5.1f%% (chunk %d/%d, step %d/%d), %.0f s elapsed, %s",
+                 100 * done, chunk + 1, n_chunks, step, n_steps, el,
+                 eta if done < 1.0 else "done")
     return report

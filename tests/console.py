@@ -25,3 +25,13 @@ def simgpu(args: list[str], cwd: Path, **kw) -> subprocess.CompletedProcess[str]
     env = {**os.environ, "HYDRA_FULL_ERROR": "0"}
     return subprocess.run([SIMGPU, *args], cwd=cwd, capture_output=True, text=True, env=env,
                           timeout=600, check=False, **kw)
+
+
+#: Python that imports simgpu, composes the default and runs the throughput model: prints
+#: ``2`` and ``True`` (where the package and its configs are found is what is tested).
+IMPORT_CHECK = (
+    "import simgpu, simgpu.conf, simgpu.perf; "
+    "print(simgpu.compose(['sim.replicas=2']).sim.replicas); "
+    "m = dict(layers=32, hidden=4096, heads=32, ffn_hidden=14336, vocab=128256, "
+    "seq_len=8192); p = dict(tp=8, pp=1, global_batch=64, micro_batch=1, "
+    "recompute='full'); print(simgpu.perf.estimate(m, p, 'h100', gpus=8).mfu > 0)")

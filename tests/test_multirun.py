@@ -95,7 +95,7 @@ def test_a_sweep_dir_of_another_experiment_is_refused(tmp_path, tiny):
 
 
 def test_a_launcher_that_is_not_installed_names_the_extra(monkeypatch):
-    from simgpu.sweep import preflight
+    from simgpu import preflight
 
     monkeypatch.setitem(preflight.LAUNCHERS, "joblib",
                         ("hydra_plugins.not_installed_here", 'pip install "simgpu[joblib]"'))
@@ -106,7 +106,7 @@ def test_a_launcher_that_is_not_installed_names_the_extra(monkeypatch):
 
 
 def test_sweep_values_expand_like_hydra():
-    from simgpu.sweep.preflight import expand
+    from simgpu.preflight import expand
 
     out = dict(expand(["a=1,2", "b=x", "+c=range(0,3)", "d=choice(p,q)"]))
     assert out == {"a": ["a=1", "a=2"], "b": ["b=x"], "+c": ["+c=0", "+c=1", "+c=2"],

@@ -9,6 +9,10 @@ def _f(x: float | None, fmt: str = "{:.0f}") -> str:
     return "never" if x is None else fmt.format(x)
 
 
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100.0 * x:.0f} %"
+
+
 def format_table(summary: dict[str, Any], facts: dict[str, Any] | None = None) -> str:
     """Jobs (finish day P50 and P10-P90, interruptions, ETTR) and each tenant's headline;
     ``facts`` (run.json: backend, wall time) adds how the run went."""
@@ -33,8 +37,8 @@ def format_table(summary: dict[str, Any], facts: dict[str, Any] | None = None) -
         done = t["final_milestone_day"]["p50"]
         lines += [
             "",
-            f"tenant {party}: {100 * (t['dependency_share']['mean'] or 0):.0f} % of its "
-            "training FLOPs ran on landlord hardware; "
+            f"tenant {party}: {_pct(t['dependency_share']['p50'])} of its training "
+            "FLOPs ran on landlord hardware (P50 over replicas); "
             + (f"roadmap done on day {done:.0f} (P50)" if done is not None
                else "roadmap not done within the horizon (P50)"),
         ]

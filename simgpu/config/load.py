@@ -1,4 +1,4 @@
-"""Compose (Hydra) and load (typed + validated) configurations.
+"""Load a composed configuration: typed and validated.
 
 Three validation layers, every problem collected and reported together as one
 :class:`~simgpu.errors.ConfigError`, each with its dotted key and offending value:
@@ -7,7 +7,7 @@ Three validation layers, every problem collected and reported together as one
 2. range checks in each dataclass's ``__post_init__`` (:mod:`simgpu.config.schema`);
 3. cross-group checks (:mod:`simgpu.config.validate`).
 
-Nothing here does I/O beyond reading the shipped configs.
+Nothing here does I/O; composition is :mod:`simgpu.config.compose`.
 """
 
 from __future__ import annotations
@@ -20,102 +20,11 @@ from enum import Enum
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import ConfigAttributeError, OmegaConfBaseException
+from omegaconf.errors import OmegaConfBaseException
 
 from simgpu.config import schema as S
+from simgpu.config.compose import _one_line
 from simgpu.errors import ConfigError, Problem
-
-#: Python package that holds the shipped YAML configs (source of truth: ``conf/`` at the
-#: repository root, installed as ``simgpu.conf`` by ``[tool.setuptools.package-dir]``).
-CONFIG_MODULE = "simgpu.conf"
-CONFIG_PATH = "pkg://" + CONFIG_MODULE
-CONFIG_NAME = "config"
-
-
-# ---------------------------------------------------------------------- compose
-
-
-def compose(overrides: Sequence[str] = (), config_name: str = CONFIG_NAME) -> DictConfig:
-    """Compose the shipped configuration with Hydra, for notebooks and tests.
-
-    Parameters
-    ----------
-    overrides : sequence of str
-        Hydra overrides, e.g. ``["experiment=grok_priority", "sim.replicas=16"]``.
-    config_name : str
-        Primary config to compose.
-
-    Returns
-    -------
-    omegaconf.DictConfig
-        The composed tree (without the ``hydra`` node).
-
-    Raises
-    ------
-    ConfigError
-        Every override that cannot be applied, each with its key and value.
-    """
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-    from hydra.core.global_hydra import GlobalHydra
-    from hydra.errors import HydraException
-
-    from simgpu.config.store import register
-
-    register()
-    overrides = list(overrides)
-
-    def _compose(ovr: list[str]) -> DictConfig:
-        gh = GlobalHydra.instance()
-        if gh.is_initialized():
-            return hydra_compose(config_name=config_name, overrides=ovr)
-        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            return hydra_compose(config_name=config_name, overrides=ovr)
-
-    rejected = (HydraException, OmegaConfBaseException, ValueError)
-    try:
-        return _compose(overrides)
-    except rejected as first:
-        problems = []
-        for ov in overrides:
-            try:
-                _compose([ov])
-            except rejected as exc:
-                key, _, value = ov.partition("=")
-                problems.append(Problem(key.lstrip("+~"), value, _override_message(exc)))
-        if not problems:  # only the combination fails
-            problems.append(Problem("overrides", overrides, _one_line(first)))
-        raise ConfigError(problems) from None
-
-
-def _override_message(exc: BaseException) -> str:
-    """Hydra's message for a rejected override, with the schema's reason when it has one.
-
-    Hydra says only "Error merging override ..." for a bad type or enum, and advises
-    ``+key=...`` for a misspelled field, which a structured node rejects as well; the
-    OmegaConf cause says what is wrong, and a misspelled field gets a suggestion.
-    """
-    cause = exc.__cause__
-    if not isinstance(cause, OmegaConfBaseException):
-        return _one_line(exc)
-    obj_type = getattr(cause, "object_type", None)
-    if isinstance(cause, ConfigAttributeError) and dataclasses.is_dataclass(obj_type):
-        names = [f.name for f in dataclasses.fields(obj_type)]
-        near = difflib.get_close_matches(str(cause.key), names, n=1)
-        hint = f"did you mean '{near[0]}'?" if near else f"known keys: {', '.join(names)}"
-        return f"unknown key; {hint}"
-    return f"{_one_line(exc)}: {_one_line(cause)}"
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    cut = next((i for i, ln in enumerate(lines) if ln.startswith("Config search path")),
-               len(lines))
-    keep = [ln for ln in lines[:cut]
-            if not ln.startswith(("full_key", "object_type", "reference_type"))]
-    return " ".join(keep) or type(exc).__name__
-
 
 # ------------------------------------------------------------------------- load
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from simgpu.cmdline import config_overrides, wants_preflight
+from simgpu.cmdline import parse
 from simgpu.config.schema import GpuConfig
 from simgpu.errors import ConfigError, Problem, SimgpuError
 
@@ -223,7 +223,7 @@ def report(est, source: str = "") -> str:
 def preflight(argv: list[str]) -> int:
     """Compose and check the configuration the command line describes; 0 when it runs."""
     try:
-        run(compose(config_overrides(argv)))
+        run(compose(parse(argv).overrides))
     except SimgpuError as exc:
         print(f"simgpu-perf: {exc}", file=sys.stderr)
         return 2
@@ -257,7 +257,7 @@ def main() -> None:
     """Entry point of the ``simgpu-perf`` console script."""
     register()
     argv = sys.argv[1:]
-    if wants_preflight(argv):
+    if parse(argv).mode == "run":
         code = preflight(argv)
         if code:
             sys.exit(code)

@@ -97,11 +97,11 @@ import numpy as np
 
 from simgpu.errors import SimgpuError
 from simgpu.io import atomic_write_bytes, atomic_write_json
+from simgpu.marker import MARKER
 
 log = logging.getLogger(__name__)
 
 AGGREGATE_SCHEMA = "simgpu.aggregate/1"
-MARKER = "COMPLETE"
 SUMMARY = "summary.json"
 OVERRIDES = Path(".hydra") / "overrides.yaml"
 MULTIRUN = "multirun.yaml"

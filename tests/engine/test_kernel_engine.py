@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from simgpu.cases import kernel_mix, random_config
-from simgpu.config.load import compose, load
+from simgpu.config import compose, load
 from simgpu.engine import cuda_engine, kernel_parity, kernels
 from simgpu.engine.plan import compile_plan
 from simgpu.rng import kernel_parity as rng_parity

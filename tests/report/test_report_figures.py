@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from simgpu.config.load import compose
+from simgpu.config import compose
 from simgpu.report import ReportData
 from simgpu.report import figures as F
 from simgpu.run import run

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from simgpu.config.load import compose
+from simgpu.config import compose
 from simgpu.report import render, render_results
 from simgpu.run import run
 
