@@ -210,7 +210,7 @@ def summarize(plan: Plan, raw: RawResults, meta: dict[str, Any]) -> dict[str, An
 def _sweeps(plan: Plan, raw: RawResults, land_pool: np.ndarray) -> dict[str, Any]:
     """The in-batch sweeps: per point, each tenant's roadmap, delay against the baseline,
     dependency and capacity shares, and each swept lease's payments and price."""
-    from simgpu.config.validate import sweep_leases
+    from simgpu.timeline import sweep_leases
 
     H = plan.horizon_hours
     out: dict[str, Any] = {}

@@ -1,36 +1,16 @@
-"""Cross-group checks (validation layer 3): references, cycles, fits and over-commitment."""
+"""Cross-group checks (validation layer 3): references, cycles, fits and over-commitment.
+
+Validation only checks: what the configuration means over time (dates, capacity, the
+leases under each variant, the jobs' MFU) is defined once in :mod:`simgpu.timeline`.
+"""
 
 from __future__ import annotations
 
-import math
 import re
 
+from simgpu import timeline as tl
 from simgpu.config import schema as S
 from simgpu.errors import Problem
-
-
-def hours_since(date: str, start: str) -> float:
-    """Hours from ISO date ``start`` to ISO date ``date`` (negative when before)."""
-    a, b = S.parse_date(date), S.parse_date(start)
-    return (a - b).total_seconds() / 3600.0
-
-
-def pool_max_nodes(cfg: S.SimgpuConfig, name: str) -> int:
-    """Most nodes a pool ever has online, by its schedule (capped by installed nodes)."""
-    pool = cfg.pools[name]
-    if not pool.capacity:
-        return pool.nodes
-    return max(min(capacity_point_nodes(cfg, pool, pt), pool.nodes) for pt in pool.capacity)
-
-
-def capacity_point_nodes(cfg: S.SimgpuConfig, pool: S.PoolConfig, pt: S.CapacityPoint) -> int:
-    """Nodes online at one schedule point; MW convert through the GPU's all-in kW per GPU."""
-    if pt.nodes is not None:
-        return int(pt.nodes)
-    kw = cfg.gpus[pool.gpu].facility_kw
-    n = pt.mw * 1000.0 / kw / pool.gpus_per_node + 1e-9
-    return int(math.floor(n)) if n < S.INT_MAX else S.INT_MAX  # huge mw: no overflow
-
 
 #: Scenario names become directory names (outputs/<name>/...): no separators, no '..'.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
@@ -79,7 +59,7 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
         good_pools.add(name)
         last = None
         for i, pt in enumerate(pool.capacity):
-            n = capacity_point_nodes(cfg, pool, pt)
+            n = tl.capacity_point_nodes(cfg, pool, pt)
             if n > pool.nodes:
                 what = "nodes" if pt.nodes is not None else "mw"
                 val = pt.nodes if pt.nodes is not None else pt.mw
@@ -113,9 +93,7 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
             p.append(Problem(f"{key}.gpus", lease.gpus,
                              f"exceeds pool {lease.pool}'s {pool_gpus} installed GPUs"))
         frac = lease.share if lease.share is not None else (lease.gpus or 0) / max(pool_gpus, 1)
-        s = hours_since(lease.start, cfg.sim.start)
-        e = hours_since(lease.end, cfg.sim.start)
-        e_all = s + (e - s) * (1 + lease.renewals)
+        s, _e, e_all = tl.lease_span_hours(cfg, lease)
         spans.setdefault(lease.pool, []).append((s, e_all, frac, name))
     for pool_name, items in spans.items():
         for s, _e, _f, name in items:
@@ -142,12 +120,12 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
             if not ref(f"{key}.pools[{i}]", pname, pools, "pool") or pname not in good_pools:
                 continue
             pool = pools[pname]
-            cap = pool_max_nodes(cfg, pname) * pool.gpus_per_node
+            cap = tl.pool_max_nodes(cfg, pname) * pool.gpus_per_node
             if cap >= job.min_gpus:
                 fits = True
         known = [q for q in job.pools if q in good_pools]
         if known and not fits:
-            best = max(pool_max_nodes(cfg, q) * pools[q].gpus_per_node for q in known)
+            best = max(tl.pool_max_nodes(cfg, q) * pools[q].gpus_per_node for q in known)
             p.append(Problem(f"{key}.min_gpus", job.min_gpus,
                              f"can never fit: the largest allowed pool has at most {best} GPUs"))
         if known and not (set(known) & access.get(job.party, set())):
@@ -160,13 +138,13 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
                 ref(f"{key}.after[{i}]", dep, jobs, "job")
     p.extend(_cycles(jobs))
     if not p:
-        p.extend(job_mfu_table(cfg)[1])
+        p.extend(tl.job_mfu_table(cfg)[1])
 
     for i, act in enumerate(cfg.scenario.actions):
         ref(f"scenario.actions[{i}].lease", act.lease, leases, "lease")
     # chains among the sound leases only: a dangling pool or tenant, or a lease to the pool's
     # own owner, is reported above and would make a chain that is not there
-    lf = {n for n in landlord_first_leases(cfg) if leases[n].pool in good_pools
+    lf = {n for n in tl.landlord_first_leases(cfg) if leases[n].pool in good_pools
           and leases[n].tenant in parties and leases[n].tenant != pools[leases[n].pool].owner}
     lf_tenants = {leases[n].tenant for n in lf  # (a lease to the pool's owner is its own error)
                   if leases[n].pool not in pools or leases[n].tenant != pools[leases[n].pool].owner}
@@ -184,65 +162,10 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
             ref(f"{key}.leases[{i}]", ln, leases, "lease")
         if not sw.values:
             p.append(Problem(f"{key}.values", list(sw.values), "must list at least one value"))
-        if not sw.leases and not sweep_leases(cfg, sw):
+        if not sw.leases and not tl.sweep_leases(cfg, sw):
             p.append(Problem(f"{key}.leases", [], "no lease to sweep: name leases, or add a "
                              "lease from a landlord to a tenant"))
     return p
-
-
-def counterfactual_leases(cfg: S.SimgpuConfig) -> list[str]:
-    """The leases from a party with role ``landlord`` to one with role ``tenant`` (those the
-    counterfactual levers act on), in config order; leases with dangling references are
-    left out."""
-    return [n for n, le in cfg.leases.items()
-            if le.pool in cfg.pools and cfg.pools[le.pool].owner in cfg.parties
-            and le.tenant in cfg.parties
-            and cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
-            and cfg.parties[le.tenant].role == S.Role.tenant]
-
-
-def landlord_first_leases(cfg: S.SimgpuConfig) -> set[str]:
-    """Leases under which the landlord's jobs may take leased GPUs first, in some variant:
-    ``landlord_priority``, a ``landlord_first`` action, or the ``landlord_first``
-    counterfactual on a landlord-to-tenant lease."""
-    out = {n for n, le in cfg.leases.items() if le.landlord_priority}
-    out |= {a.lease for a in cfg.scenario.actions if a.kind == S.ActionKind.landlord_first}
-    if cfg.scenario.counterfactuals.landlord_first:
-        out |= set(counterfactual_leases(cfg))
-    return out & set(cfg.leases)
-
-
-def sweep_leases(cfg: S.SimgpuConfig, sweep: S.SweepConfig) -> list[str]:
-    """The leases an in-batch sweep acts on: its own list, else every lease from a party
-    with role landlord to one with role tenant."""
-    if sweep.leases:
-        return [n for n in sweep.leases if n in cfg.leases]
-    return counterfactual_leases(cfg)
-
-
-def job_mfu_table(cfg: S.SimgpuConfig) -> tuple[dict[tuple[str, str], float], list[Problem]]:
-    """MFU of every job in every pool it may use, and the problems found computing it.
-
-    A job with a measured ``mfu`` has it everywhere; one with ``model`` and ``parallel``
-    gets :func:`simgpu.perf.mfu_for` for the pool's GPU type at its target GPU count.
-    """
-    table: dict[tuple[str, str], float] = {}
-    problems: list[Problem] = []
-    for name, job in cfg.jobs.items():
-        for pool_name in job.pools:
-            if job.mfu is not None:
-                table[name, pool_name] = float(job.mfu)
-                continue
-            from simgpu.errors import ConfigError
-            from simgpu.perf import mfu_for
-
-            gpu = cfg.gpus[cfg.pools[pool_name].gpu]
-            try:
-                table[name, pool_name] = mfu_for(job.model, job.parallel, gpu,
-                                                 gpus=job.target_gpus, prefix=f"jobs.{name}.")
-            except ConfigError as exc:
-                problems.extend(q for q in exc.problems if q not in problems)
-    return table, problems
 
 
 def _cycles(jobs: dict[str, S.JobConfig]) -> list[Problem]:
@@ -270,21 +193,3 @@ def _cycles(jobs: dict[str, S.JobConfig]) -> list[Problem]:
         if n not in state:
             visit(n)
     return out
-
-
-def topological_order(jobs: dict[str, S.JobConfig]) -> list[str]:
-    """Job names with every job after its dependencies (config order breaks ties)."""
-    done: list[str] = []
-    seen: set[str] = set()
-
-    def visit(n: str) -> None:
-        if n in seen:
-            return
-        seen.add(n)
-        for d in jobs[n].after:
-            visit(d)
-        done.append(n)
-
-    for n in jobs:
-        visit(n)
-    return done

@@ -1,23 +1,12 @@
 """Compile a validated config into flat arrays on the step grid (a :class:`Plan`).
 
-Both engines (NumPy and, later, CUDA) consume the same plan, so every date, schedule,
+Both engines (NumPy and the CUDA kernels) consume the same plan, so every date, schedule,
 contract and counterfactual is resolved here once, on the host, and the step loop only
-indexes arrays.
-
-Counterfactual variants
------------------------
-Variant 0 is the baseline: the configured story (``scenario.actions``). The others add
-one lever each to the story, on the *counterfactual leases*: the leases whose pool owner
-has role ``landlord`` and whose lessee has role ``tenant``.
-
-=================  ==========================================================
-``no_lease``       those leases never exist
-``withhold_<pct>`` that fraction of them is withheld from ``withhold_start``
-                   (default: each lease's start) for ``withhold_days``
-                   (default: to the end of the lease)
-``landlord_first`` the landlord's own jobs take leased GPUs first, for the whole lease
-``non_renew``      the leases end at the end of their initial term
-=================  ==========================================================
+indexes arrays. What the configuration means over time (dates, capacity schedules, the
+leases under each variant, the jobs' MFU) is defined in :mod:`simgpu.timeline`; this
+module lays it out as arrays, one concern per function: the step grid, the parties and
+allocation order, the pools and their failure process, the failure domains, the leases,
+the jobs.
 """
 
 from __future__ import annotations
@@ -27,16 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simgpu import timeline as tl
 from simgpu.config import schema as S
-from simgpu.config.validate import (
-    capacity_point_nodes,
-    counterfactual_leases,
-    hours_since,
-    job_mfu_table,
-    landlord_first_leases,
-    sweep_leases,
-    topological_order,
-)
+from simgpu.timeline import Variant
+
+__all__ = ["Plan", "Variant", "compile_plan"]
 
 #: Distribution codes shared with the kernels.
 DIST_FIXED, DIST_EXPONENTIAL, DIST_LOGNORMAL = 0, 1, 2
@@ -45,17 +29,6 @@ _DIST_CODE = {
     S.Distribution.exponential: DIST_EXPONENTIAL,
     S.Distribution.lognormal: DIST_LOGNORMAL,
 }
-
-
-@dataclass
-class Variant:
-    """One counterfactual: a name, its kind and its lever value."""
-
-    name: str
-    kind: str  # baseline, no_lease, withhold, landlord_first, non_renew, sweep
-    level: float = 0.0  # withheld fraction (withhold); the lever's value (sweep)
-    sweep: str = ""  # sweep: the name of its entry in scenario.sweeps
-    lever: str = ""  # sweep: share, withhold, price or start_days
 
 
 @dataclass
@@ -172,49 +145,6 @@ def _duration_params(d: S.DurationConfig) -> tuple[int, float, float, float]:
     return code, d.mean_hours, 0.0, d.max_hours
 
 
-def _schedule(cfg: S.SimgpuConfig, pool: S.PoolConfig, hours: np.ndarray) -> np.ndarray:
-    if not pool.capacity:
-        return np.full(hours.shape, pool.nodes, np.int64)
-    at = np.array([hours_since(pt.at, cfg.sim.start) for pt in pool.capacity])
-    n = np.array([min(capacity_point_nodes(cfg, pool, pt), pool.nodes) for pt in pool.capacity],
-                 np.float64)
-    if pool.interpolation == S.Interpolation.linear:
-        out = np.interp(hours, at, n, left=0.0, right=n[-1])
-        out[hours < at[0]] = 0.0
-    else:
-        idx = np.searchsorted(at, hours, side="right") - 1
-        out = np.where(idx >= 0, n[np.clip(idx, 0, None)], 0.0)
-    return np.floor(out + 1e-9).astype(np.int64)
-
-
-def build_variants(cfg: S.SimgpuConfig, has_cf: bool) -> list[Variant]:
-    """The baseline and, when there are counterfactual leases, the configured levers."""
-    out = [Variant("baseline", "baseline")]
-    if not has_cf:
-        return out
-    cf = cfg.scenario.counterfactuals
-    if cf.no_lease:
-        out.append(Variant("no_lease", "no_lease"))
-    for w in cf.withhold_levels:
-        if w > 0:
-            out.append(Variant(f"withhold_{round(w * 100):d}", "withhold", float(w)))
-    if cf.landlord_first:
-        out.append(Variant("landlord_first", "landlord_first"))
-    if cf.non_renew:
-        out.append(Variant("non_renew", "non_renew"))
-    return out
-
-
-def sweep_variants(cfg: S.SimgpuConfig) -> list[Variant]:
-    """One variant per value of every in-batch sweep (``scenario.sweeps``)."""
-    out = []
-    for name, sw in cfg.scenario.sweeps.items():
-        for v in sw.values:
-            out.append(Variant(f"{name}={float(v):g}", "sweep", float(v), sweep=name,
-                               lever=sw.lever.value))
-    return out
-
-
 def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     """Resolve a validated configuration onto the step grid.
 
@@ -227,43 +157,59 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     -------
     Plan
     """
-    sim = cfg.sim
-    dt = float(sim.step_hours)
-    n_steps = int(math.ceil(sim.horizon_days * 24.0 / dt - 1e-9))
-    hours = np.arange(n_steps, dtype=np.float64) * dt
+    dt, n_steps, hours = tl.step_grid(cfg)
+    parties = _parties(cfg)
+    pools = _pools(cfg, hours)
+    doms = _domains(cfg, pools["online_normal"] + pools["online_lemon"])
+    ring = int(math.ceil(max([float(x) for x in pools["repair_max"].ravel()]
+                             + [float(x) for x in doms["dom_max"]] + [dt]) / dt)) + 2
+    variants = tl.variants(cfg)
+    leases = _leases(cfg, variants, hours, pools, parties)
+    jobs = _jobs(cfg, parties, pools)
+    node_causes, dom_names = pools.pop("node_causes"), doms.pop("dom_names")
+    doms["dom_cause"] = np.array([len(node_causes) + dom_names.index(n)
+                                  for n in doms.pop("dom_cause_name")], np.int64)
+    return Plan(cfg=cfg, dt=dt, n_steps=n_steps, seed=int(cfg.sim.seed), variants=variants,
+                ring=ring, cause_names=node_causes + dom_names, **parties, **pools, **doms,
+                **leases, **jobs)
 
+
+def _parties(cfg: S.SimgpuConfig) -> dict:
+    """Parties and the allocation order of the jobs.
+
+    Parties that lease pools out go first (they may take leased GPUs back under
+    landlord-first priority), then by priority, then roadmap (dependency) order; the
+    tenants of landlord-first leases come after the take-back, even when they lease pools
+    out themselves (chains of landlord-first leases are refused by validation).
+    """
     party_names = list(cfg.parties)
     pidx = {n: i for i, n in enumerate(party_names)}
-    pool_names = list(cfg.pools)
-    poolidx = {n: i for i, n in enumerate(pool_names)}
-    lease_names = list(cfg.leases)
-    # allocation order: parties that lease pools out first (they may take leased GPUs back
-    # under landlord-first priority), then by priority, then roadmap (dependency) order
-    # (the tenants of landlord-first leases come after the take-back, even when they lease
-    # pools out themselves; chains of landlord-first leases are refused by validation)
     lessors = {cfg.pools[le.pool].owner for le in cfg.leases.values()}
-    lf_tenants = {cfg.leases[n].tenant for n in landlord_first_leases(cfg)}
+    lf_tenants = {cfg.leases[n].tenant for n in tl.landlord_first_leases(cfg)}
     party_rank = np.array([0 if n in lessors and n not in lf_tenants else 1
                            for n in party_names], np.int64)
-    topo = topological_order(cfg.jobs)
+    topo = tl.roadmap_order(cfg.jobs)
     job_names = sorted(
         topo,
         key=lambda n: (party_rank[pidx[cfg.jobs[n].party]], -cfg.jobs[n].priority,
                        topo.index(n)),
     )
-    jidx = {n: i for i, n in enumerate(job_names)}
+    return {"party_names": party_names,
+            "party_role": [cfg.parties[n].role.value for n in party_names],
+            "party_rank": party_rank, "job_names": job_names}
 
-    P, L, J = len(pool_names), len(lease_names), len(job_names)
+
+def _pools(cfg: S.SimgpuConfig, hours: np.ndarray) -> dict:
+    """Pools: owner, GPUs, nodes online by class, node failure rates, failure causes and
+    their repair-time distributions."""
+    pool_names = list(cfg.pools)
+    pidx = {n: i for i, n in enumerate(cfg.parties)}
     pools = [cfg.pools[n] for n in pool_names]
-    pool_owner = np.array([pidx[p.owner] for p in pools], np.int64)
-    pool_gpn = np.array([p.gpus_per_node for p in pools], np.int64)
-    pool_peak = np.array([cfg.gpus[p.gpu].peak_tflops * 1e12 * 3600.0 for p in pools])
-
-    online = np.stack([_schedule(cfg, p, hours) for p in pools]) if P else np.zeros((0, n_steps))
+    P = len(pools)
+    online = (np.stack([tl.nodes_online(cfg, p, hours) for p in pools]) if P
+              else np.zeros((0, len(hours))))
     lemon_frac = np.array([p.reliability.lemon_fraction for p in pools])[:, None]
     online_lemon = np.floor(online * lemon_frac + 0.5).astype(np.int64)
-    online_normal = online - online_lemon
-
     per_node_h = np.array([p.reliability.failures_per_1000_node_days / 1000.0 / 24.0
                            for p in pools])
     lemon_factor = np.array([p.reliability.lemon_factor for p in pools])
@@ -278,96 +224,80 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
         for ci, c in enumerate(node_causes):
             rep[pi, ci] = _duration_params(tab[c][1] if c in tab else
                                            pools[pi].reliability.repair)
+    return {
+        "pool_names": pool_names,
+        "pool_owner": np.array([pidx[p.owner] for p in pools], np.int64),
+        "pool_gpn": np.array([p.gpus_per_node for p in pools], np.int64),
+        "pool_peak_flop_h": np.array([cfg.gpus[p.gpu].peak_tflops * 1e12 * 3600.0
+                                      for p in pools]),
+        "online_normal": online - online_lemon, "online_lemon": online_lemon,
+        "fail_rate_normal": per_node_h, "fail_rate_lemon": per_node_h * lemon_factor,
+        "pool_node_rate": per_node_h * (1.0 + lemon_frac[:, 0] * (lemon_factor - 1.0)),
+        "node_causes": node_causes, "n_node_causes": C, "cause_cum": cause_cum,
+        "repair_kind": rep[..., 0].astype(np.int64), "repair_p1": rep[..., 1],
+        "repair_p2": rep[..., 2], "repair_max": rep[..., 3],
+    }
+
+
+def _domains(cfg: S.SimgpuConfig, online: np.ndarray) -> dict:
+    """Failure domains with outages (a kind of correlated outage in a pool): rate, size,
+    outage-duration distribution, domains online per step; their causes follow the node
+    causes in ``cause_names``."""
+    pools = [cfg.pools[n] for n in cfg.pools]
     doms = [(i, name, d) for i, p in enumerate(pools)
             for name, d in p.reliability.domains.items() if d.outages_per_domain_year > 0]
     dom_names = list(dict.fromkeys(f"outage:{name}" for _, name, _ in doms))
     dpar = np.array([_duration_params(d.duration) for _, _, d in doms]).reshape(len(doms), 4)
-    max_cap = max([float(x) for x in rep[..., 3].ravel()] + [float(x) for x in dpar[:, 3]]
-                  + [dt])
-    ring = int(math.ceil(max_cap / dt)) + 2
+    dom_pool = np.array([i for i, _, _ in doms], np.int64)
+    dom_nodes = np.array([0 if d.kind == S.DomainKind.facility else d.nodes
+                          for _, _, d in doms], np.int64)
+    return {
+        "dom_names": dom_names, "dom_pool": dom_pool,
+        "dom_cause_name": [f"outage:{n}" for _, n, _ in doms],
+        "dom_nodes": dom_nodes,
+        "dom_rate": np.array([d.outages_per_domain_year / (365.25 * 24.0) for _, _, d in doms]),
+        "dom_kind": dpar[:, 0].astype(np.int64), "dom_p1": dpar[:, 1], "dom_p2": dpar[:, 2],
+        "dom_max": dpar[:, 3],
+        "dom_units": np.where(dom_nodes[:, None] > 0,
+                              -(-online[dom_pool] // np.maximum(dom_nodes, 1)[:, None]), 1),
+    }
 
-    # leases
+
+def _leases(cfg: S.SimgpuConfig, variants: list[Variant], hours: np.ndarray, pools: dict,
+            parties: dict) -> dict:
+    """Leases: pool, landlord and tenant, failure burden, and their contracts under each
+    variant on the step grid (:func:`simgpu.timeline.contracts`)."""
+    lease_names = list(cfg.leases)
     leases = [cfg.leases[n] for n in lease_names]
-    lease_pool = np.array([poolidx[le.pool] for le in leases], np.int64)
-    lease_owner = np.array([pool_owner[poolidx[le.pool]] for le in leases], np.int64)
-    lease_tenant = np.array([pidx[le.tenant] for le in leases], np.int64)
-    cf_names = set(counterfactual_leases(cfg))
-    lease_cf = np.array([n in cf_names for n in lease_names], bool)
-    variants = build_variants(cfg, bool(lease_cf.any())) + sweep_variants(cfg)
-    V = len(variants)
-    swept = {name: set(sweep_leases(cfg, sw)) for name, sw in cfg.scenario.sweeps.items()}
-    share_v = np.tile(np.array([np.nan if le.share is None else le.share for le in leases]),
-                      (V, 1)).reshape(V, L)
-    gpus_v = np.tile(np.array([le.gpus or 0 for le in leases], np.int64), (V, 1)).reshape(V, L)
-    frac = np.zeros((V, L, n_steps))
-    lf = np.zeros((V, L, n_steps), bool)
-    usd_h = np.zeros((V, L, n_steps))
-    cf = cfg.scenario.counterfactuals
-    for li, le in enumerate(leases):
-        s = hours_since(le.start, sim.start)
-        e = hours_since(le.end, sim.start)
-        term = e - s
-        notice = le.notice_days * 24.0
-        pool_gpus_t = online[poolidx[le.pool]] * pool_gpn[poolidx[le.pool]]
-        contract_t = (le.share * pool_gpus_t if le.share is not None
-                      else np.minimum(le.gpus, pool_gpus_t)).astype(np.float64)
-        base_usd_h = (np.full(n_steps, le.annual_usd / (365.25 * 24.0))
-                      if le.annual_usd is not None else le.usd_per_gpu_hour * contract_t)
-        acts = [a for a in cfg.scenario.actions if a.lease == lease_names[li]]
-        for vi, var in enumerate(variants):
-            lever = var.lever if var.kind == "sweep" and lease_names[li] in swept[var.sweep] \
-                else ""
-            renew = le.renewals
-            if any(a.kind == S.ActionKind.non_renew for a in acts):
-                renew = 0
-            if var.kind == "non_renew" and lease_cf[li]:
-                renew = 0
-            shift = var.level * 24.0 if lever == "start_days" else 0.0
-            active = (hours >= s + shift) & (hours < e + shift + term * renew)
-            usd_v = base_usd_h
-            if lever == "share":  # the same price per contracted GPU-hour
-                share_v[vi, li] = var.level
-                gpus_v[vi, li] = 0
-                contract_v = var.level * pool_gpus_t
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    usd_v = np.where(contract_t > 0, base_usd_h * (contract_v / np.where(
-                        contract_t > 0, contract_t, 1.0)), 0.0)
-            if var.kind == "no_lease" and lease_cf[li]:
-                active[:] = False
-            f = active.astype(np.float64)
-            price = np.ones(n_steps)
-            lfv = np.full(n_steps, bool(le.landlord_priority))
-            for a in acts:
-                a0 = hours_since(a.at, sim.start) + notice
-                a1 = hours_since(a.until, sim.start) + notice if a.until else np.inf
-                win = (hours >= a0) & (hours < a1)
-                if a.kind == S.ActionKind.withhold:
-                    f = np.where(win, f * (1.0 - a.fraction), f)
-                elif a.kind == S.ActionKind.landlord_first:
-                    lfv |= win
-                elif a.kind == S.ActionKind.price_change:
-                    price = np.where(win, price * a.price_factor, price)
-            if var.kind == "withhold" and lease_cf[li]:
-                w0 = hours_since(cf.withhold_start, sim.start) if cf.withhold_start else s
-                w1 = w0 + cf.withhold_days * 24.0 if cf.withhold_days is not None else np.inf
-                win = (hours >= w0) & (hours < w1)
-                f = np.where(win, f * (1.0 - var.level), f)
-            if var.kind == "landlord_first" and lease_cf[li]:
-                lfv[:] = True
-            if lever == "withhold":
-                sw = cfg.scenario.sweeps[var.sweep]
-                w0 = hours_since(sw.start, sim.start) if sw.start else s
-                w1 = w0 + sw.days * 24.0 if sw.days is not None else np.inf
-                win = (hours >= w0) & (hours < w1)
-                f = np.where(win, f * (1.0 - var.level), f)
-            if lever == "price":
-                price = price * var.level
-            frac[vi, li] = f
-            lf[vi, li] = lfv & active
-            usd_h[vi, li] = usd_v * price * f
+    poolidx = {n: i for i, n in enumerate(pools["pool_names"])}
+    pidx = {n: i for i, n in enumerate(parties["party_names"])}
+    online = pools["online_normal"] + pools["online_lemon"]
+    pool_gpus = {n: online[i] * pools["pool_gpn"][i] for n, i in poolidx.items()}
+    c = tl.contracts(cfg, variants, hours, pool_gpus)
+    cf = set(tl.counterfactual_leases(cfg))
+    return {
+        "lease_names": lease_names,
+        "lease_pool": np.array([poolidx[le.pool] for le in leases], np.int64),
+        "lease_owner": np.array([pools["pool_owner"][poolidx[le.pool]] for le in leases],
+                                np.int64),
+        "lease_tenant": np.array([pidx[le.tenant] for le in leases], np.int64),
+        "lease_replaced": np.array([le.failure_burden == S.FailureBurden.replaced
+                                    for le in leases], bool),
+        "lease_cf": np.array([n in cf for n in lease_names], bool),
+        "lease_share": c.share, "lease_gpus": c.gpus, "lease_frac": c.frac,
+        "lease_lf": c.landlord_first, "lease_usd_h": c.usd_per_hour,
+    }
 
-    # jobs
+
+def _jobs(cfg: S.SimgpuConfig, parties: dict, pools: dict) -> dict:
+    """Jobs in allocation order: party, FLOPs, MFU per pool, allowed pools in order of
+    preference with target and minimum nodes, dates, dependencies, checkpointing."""
+    job_names = parties["job_names"]
     jobs = [cfg.jobs[n] for n in job_names]
+    jidx = {n: i for i, n in enumerate(job_names)}
+    poolidx = {n: i for i, n in enumerate(pools["pool_names"])}
+    pidx = {n: i for i, n in enumerate(parties["party_names"])}
+    J, P = len(jobs), len(poolidx)
     K = max([len(j.pools) for j in jobs] + [1])
     pref = np.full((J, K), -1, np.int64)
     tgt = np.zeros((J, P), np.int64)
@@ -376,15 +306,10 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
         for k, pn in enumerate(job.pools):
             pi = poolidx[pn]
             pref[ji, k] = pi
-            g = pools[pi].gpus_per_node
+            g = int(pools["pool_gpn"][pi])
             mn[ji, pi] = max(1, -(-job.min_gpus // g))
             tgt[ji, pi] = max(mn[ji, pi], job.target_gpus // g)
-    dom_pool = np.array([i for i, _, _ in doms], np.int64)
-    dom_nodes = np.array([0 if d.kind == S.DomainKind.facility else d.nodes
-                          for _, _, d in doms], np.int64)
-    dom_units = np.where(dom_nodes[:, None] > 0,
-                         -(-online[dom_pool] // np.maximum(dom_nodes, 1)[:, None]), 1)
-    mfu_table, _ = job_mfu_table(cfg)
+    mfu_table, _ = tl.job_mfu_table(cfg)
     mfu = np.zeros((J, P))
     for (jn, pn), v in mfu_table.items():
         mfu[jidx[jn], poolidx[pn]] = v
@@ -392,45 +317,20 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     for ji, job in enumerate(jobs):
         for d in job.after:
             deps[ji, jidx[d]] = True
+    start = cfg.sim.start
 
     def _h(date: str | None, default: float) -> float:
-        return hours_since(date, sim.start) if date else default
+        return tl.hours_since(date, start) if date else default
 
-    return Plan(
-        cfg=cfg, dt=dt, n_steps=n_steps, seed=int(sim.seed),
-        party_names=party_names,
-        party_role=[cfg.parties[n].role.value for n in party_names],
-        pool_names=pool_names, lease_names=lease_names, job_names=job_names,
-        variants=variants,
-        pool_owner=pool_owner, pool_gpn=pool_gpn, pool_peak_flop_h=pool_peak,
-        online_normal=online_normal, online_lemon=online_lemon,
-        fail_rate_normal=per_node_h, fail_rate_lemon=per_node_h * lemon_factor,
-        cause_names=node_causes + dom_names, n_node_causes=C, cause_cum=cause_cum,
-        repair_kind=rep[..., 0].astype(np.int64), repair_p1=rep[..., 1],
-        repair_p2=rep[..., 2], repair_max=rep[..., 3],
-        dom_pool=dom_pool,
-        dom_cause=np.array([C + dom_names.index(f"outage:{n}") for _, n, _ in doms], np.int64),
-        dom_nodes=dom_nodes,
-        dom_rate=np.array([d.outages_per_domain_year / (365.25 * 24.0) for _, _, d in doms]),
-        dom_kind=dpar[:, 0].astype(np.int64), dom_p1=dpar[:, 1], dom_p2=dpar[:, 2],
-        dom_max=dpar[:, 3], ring=ring, dom_units=dom_units,
-        lease_pool=lease_pool, lease_tenant=lease_tenant, lease_owner=lease_owner,
-        lease_share=share_v, lease_gpus=gpus_v,
-        lease_replaced=np.array([le.failure_burden == S.FailureBurden.replaced
-                                 for le in leases], bool),
-        lease_cf=lease_cf, lease_frac=frac, lease_lf=lf, lease_usd_h=usd_h,
-        job_party=np.array([pidx[j.party] for j in jobs], np.int64),
-        job_flops=np.array([j.total_flops for j in jobs]),
-        job_mfu=mfu,
-        job_pref=pref, job_tgt_nodes=tgt, job_min_nodes=mn,
-        job_earliest_h=np.array([max(0.0, _h(j.earliest_start, 0.0)) for j in jobs]),
-        job_deadline_h=np.array([_h(j.deadline, np.inf) for j in jobs]),
-        job_deps=deps,
-        job_tau=np.array([np.nan if j.checkpoint.auto else float(j.checkpoint.interval_hours)
-                          for j in jobs]),
-        job_write=np.array([j.checkpoint.write_hours for j in jobs]),
-        pool_node_rate=per_node_h * (1.0 + lemon_frac[:, 0] * (lemon_factor - 1.0)),
-        job_restart=np.array([j.restart_hours for j in jobs]),
-        party_rank=party_rank,
-    )
-
+    return {
+        "job_party": np.array([pidx[j.party] for j in jobs], np.int64),
+        "job_flops": np.array([j.total_flops for j in jobs]),
+        "job_mfu": mfu, "job_pref": pref, "job_tgt_nodes": tgt, "job_min_nodes": mn,
+        "job_earliest_h": np.array([max(0.0, _h(j.earliest_start, 0.0)) for j in jobs]),
+        "job_deadline_h": np.array([_h(j.deadline, np.inf) for j in jobs]),
+        "job_deps": deps,
+        "job_tau": np.array([np.nan if j.checkpoint.auto else float(j.checkpoint.interval_hours)
+                             for j in jobs]),
+        "job_write": np.array([j.checkpoint.write_hours for j in jobs]),
+        "job_restart": np.array([j.restart_hours for j in jobs]),
+    }

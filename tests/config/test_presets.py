@@ -1,4 +1,4 @@
-"""The seed scenario presets (DESIGN s6) compose, validate and tell their stories.
+"""The seed scenario presets compose, validate and tell their stories.
 
 Each story is checked on a short run (2 replicas, a shortened horizon, only the variants
 the check needs) so that the whole file stays well under a minute on two CPU cores.
@@ -11,8 +11,8 @@ import pytest
 
 import simgpu
 from simgpu.config import compose, load
-from simgpu.config.validate import hours_since
 from simgpu.engine.plan import compile_plan
+from simgpu.timeline import hours_since
 
 PRESETS = ["colossus_lease", "grok_priority", "saudi_500mw", "terafab_ramp"]
 

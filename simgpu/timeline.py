@@ -1,0 +1,314 @@
+"""The scenario's time line: what a validated configuration means over time.
+
+Dates become hours since ``sim.start``; capacity schedules become nodes online per step;
+the leases become, for every counterfactual variant, the fraction delivered, the
+landlord-first right and the payment rate per step; each job gets its MFU in each pool.
+The plan (:mod:`simgpu.engine.plan`), the analysis, the sweeps and the validation all read
+these definitions here, so each exists once; validation only checks them.
+
+Counterfactual variants
+-----------------------
+Variant 0 is the baseline: the configured story (``scenario.actions``). The others add
+one lever each to the story, on the *counterfactual leases*: the leases whose pool owner
+has role ``landlord`` and whose lessee has role ``tenant``.
+
+=================  ==========================================================
+``no_lease``       those leases never exist
+``withhold_<pct>`` that fraction of them is withheld from ``withhold_start``
+                   (default: each lease's start) for ``withhold_days``
+                   (default: to the end of the lease)
+``landlord_first`` the landlord's own jobs take leased GPUs first, for the whole lease
+``non_renew``      the leases end at the end of their initial term
+``<sweep>=<v>``    one value of an in-batch lever sweep (``scenario.sweeps``)
+=================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simgpu.config import schema as S
+
+# ----------------------------------------------------------------------- dates
+
+
+def hours_since(date: str, start: str) -> float:
+    """Hours from ISO date ``start`` to ISO date ``date`` (negative when before)."""
+    a, b = S.parse_date(date), S.parse_date(start)
+    return (a - b).total_seconds() / 3600.0
+
+
+def step_grid(cfg: S.SimgpuConfig) -> tuple[float, int, np.ndarray]:
+    """``(dt, n_steps, hours)``: the step (hours), the number of steps covering the
+    horizon, and the start hour of each step, shape (T,)."""
+    dt = float(cfg.sim.step_hours)
+    n_steps = int(math.ceil(cfg.sim.horizon_days * 24.0 / dt - 1e-9))
+    return dt, n_steps, np.arange(n_steps, dtype=np.float64) * dt
+
+
+# -------------------------------------------------------------------- capacity
+
+
+def capacity_point_nodes(cfg: S.SimgpuConfig, pool: S.PoolConfig, pt: S.CapacityPoint) -> int:
+    """Nodes online at one schedule point; MW convert through the GPU's all-in kW per GPU."""
+    if pt.nodes is not None:
+        return int(pt.nodes)
+    kw = cfg.gpus[pool.gpu].facility_kw
+    n = pt.mw * 1000.0 / kw / pool.gpus_per_node + 1e-9
+    return int(math.floor(n)) if n < S.INT_MAX else S.INT_MAX  # huge mw: no overflow
+
+
+def pool_max_nodes(cfg: S.SimgpuConfig, name: str) -> int:
+    """Most nodes a pool ever has online, by its schedule (capped by installed nodes)."""
+    pool = cfg.pools[name]
+    if not pool.capacity:
+        return pool.nodes
+    return max(min(capacity_point_nodes(cfg, pool, pt), pool.nodes) for pt in pool.capacity)
+
+
+def nodes_online(cfg: S.SimgpuConfig, pool: S.PoolConfig, hours: np.ndarray) -> np.ndarray:
+    """Nodes of ``pool`` online at each of ``hours`` (int64), by its schedule: step or
+    linear between points, nothing before the first point, capped by installed nodes."""
+    if not pool.capacity:
+        return np.full(hours.shape, pool.nodes, np.int64)
+    at = np.array([hours_since(pt.at, cfg.sim.start) for pt in pool.capacity])
+    n = np.array([min(capacity_point_nodes(cfg, pool, pt), pool.nodes) for pt in pool.capacity],
+                 np.float64)
+    if pool.interpolation == S.Interpolation.linear:
+        out = np.interp(hours, at, n, left=0.0, right=n[-1])
+        out[hours < at[0]] = 0.0
+    else:
+        idx = np.searchsorted(at, hours, side="right") - 1
+        out = np.where(idx >= 0, n[np.clip(idx, 0, None)], 0.0)
+    return np.floor(out + 1e-9).astype(np.int64)
+
+
+# ---------------------------------------------------------------------- leases
+
+
+def counterfactual_leases(cfg: S.SimgpuConfig) -> list[str]:
+    """The leases from a party with role ``landlord`` to one with role ``tenant`` (those the
+    counterfactual levers act on), in config order; leases with dangling references are
+    left out."""
+    return [n for n, le in cfg.leases.items()
+            if le.pool in cfg.pools and cfg.pools[le.pool].owner in cfg.parties
+            and le.tenant in cfg.parties
+            and cfg.parties[cfg.pools[le.pool].owner].role == S.Role.landlord
+            and cfg.parties[le.tenant].role == S.Role.tenant]
+
+
+def landlord_first_leases(cfg: S.SimgpuConfig) -> set[str]:
+    """Leases under which the landlord's jobs may take leased GPUs first, in some variant:
+    ``landlord_priority``, a ``landlord_first`` action, or the ``landlord_first``
+    counterfactual on a landlord-to-tenant lease."""
+    out = {n for n, le in cfg.leases.items() if le.landlord_priority}
+    out |= {a.lease for a in cfg.scenario.actions if a.kind == S.ActionKind.landlord_first}
+    if cfg.scenario.counterfactuals.landlord_first:
+        out |= set(counterfactual_leases(cfg))
+    return out & set(cfg.leases)
+
+
+def sweep_leases(cfg: S.SimgpuConfig, sweep: S.SweepConfig) -> list[str]:
+    """The leases an in-batch sweep acts on: its own list, else every lease from a party
+    with role landlord to one with role tenant."""
+    if sweep.leases:
+        return [n for n in sweep.leases if n in cfg.leases]
+    return counterfactual_leases(cfg)
+
+
+def lease_span_hours(cfg: S.SimgpuConfig, lease: S.LeaseConfig) -> tuple[float, float, float]:
+    """``(start, end of the initial term, end with every renewal)``, hours."""
+    s = hours_since(lease.start, cfg.sim.start)
+    e = hours_since(lease.end, cfg.sim.start)
+    return s, e, s + (e - s) * (1 + lease.renewals)
+
+
+# -------------------------------------------------------------------- variants
+
+
+@dataclass
+class Variant:
+    """One counterfactual: a name, its kind and its lever value."""
+
+    name: str
+    kind: str  # baseline, no_lease, withhold, landlord_first, non_renew, sweep
+    level: float = 0.0  # withheld fraction (withhold); the lever's value (sweep)
+    sweep: str = ""  # sweep: the name of its entry in scenario.sweeps
+    lever: str = ""  # sweep: share, withhold, price or start_days
+
+
+def variants(cfg: S.SimgpuConfig) -> list[Variant]:
+    """The baseline, the configured counterfactuals (when there are counterfactual leases)
+    and one variant per value of every in-batch sweep, in that order."""
+    out = [Variant("baseline", "baseline")]
+    cf = cfg.scenario.counterfactuals
+    if counterfactual_leases(cfg):
+        if cf.no_lease:
+            out.append(Variant("no_lease", "no_lease"))
+        for w in cf.withhold_levels:
+            if w > 0:
+                out.append(Variant(f"withhold_{round(w * 100):d}", "withhold", float(w)))
+        if cf.landlord_first:
+            out.append(Variant("landlord_first", "landlord_first"))
+        if cf.non_renew:
+            out.append(Variant("non_renew", "non_renew"))
+    for name, sw in cfg.scenario.sweeps.items():
+        for v in sw.values:
+            out.append(Variant(f"{name}={float(v):g}", "sweep", float(v), sweep=name,
+                               lever=sw.lever.value))
+    return out
+
+
+@dataclass
+class Contracts:
+    """The leases under each variant, on the step grid. Shapes use V variants, L leases,
+    T steps."""
+
+    share: np.ndarray  # (V, L) fraction of the pool's online nodes, or nan (by GPUs)
+    gpus: np.ndarray  # (V, L) int64 contracted GPUs, 0 when by share
+    frac: np.ndarray  # (V, L, T) fraction delivered: 0 inactive, 1 - withheld
+    landlord_first: np.ndarray  # (V, L, T) bool: the landlord's jobs go first
+    usd_per_hour: np.ndarray  # (V, L, T) payment rate, $ per hour
+
+
+def contracts(cfg: S.SimgpuConfig, vs: list[Variant], hours: np.ndarray,
+              pool_gpus: dict[str, np.ndarray]) -> Contracts:
+    """Every lease under every variant.
+
+    Parameters
+    ----------
+    cfg : SimgpuConfig
+    vs : list of Variant
+        From :func:`variants`.
+    hours : ndarray, shape (T,)
+        Start hour of each step.
+    pool_gpus : dict
+        Pool name -> its GPUs online at each step, shape (T,).
+    """
+    names = list(cfg.leases)
+    leases = [cfg.leases[n] for n in names]
+    V, L, T = len(vs), len(leases), len(hours)
+    start = cfg.sim.start
+    cf_names = set(counterfactual_leases(cfg))
+    swept = {name: set(sweep_leases(cfg, sw)) for name, sw in cfg.scenario.sweeps.items()}
+    share_v = np.tile(np.array([np.nan if le.share is None else le.share for le in leases]),
+                      (V, 1)).reshape(V, L)
+    gpus_v = np.tile(np.array([le.gpus or 0 for le in leases], np.int64), (V, 1)).reshape(V, L)
+    frac = np.zeros((V, L, T))
+    lf = np.zeros((V, L, T), bool)
+    usd_h = np.zeros((V, L, T))
+    cf = cfg.scenario.counterfactuals
+    for li, le in enumerate(leases):
+        is_cf = names[li] in cf_names
+        s, e, _ = lease_span_hours(cfg, le)
+        term = e - s
+        notice = le.notice_days * 24.0
+        pool_gpus_t = pool_gpus[le.pool]
+        contract_t = (le.share * pool_gpus_t if le.share is not None
+                      else np.minimum(le.gpus, pool_gpus_t)).astype(np.float64)
+        base_usd_h = (np.full(T, le.annual_usd / (365.25 * 24.0))
+                      if le.annual_usd is not None else le.usd_per_gpu_hour * contract_t)
+        acts = [a for a in cfg.scenario.actions if a.lease == names[li]]
+        for vi, var in enumerate(vs):
+            lever = var.lever if var.kind == "sweep" and names[li] in swept[var.sweep] \
+                else ""
+            renew = le.renewals
+            if any(a.kind == S.ActionKind.non_renew for a in acts):
+                renew = 0
+            if var.kind == "non_renew" and is_cf:
+                renew = 0
+            shift = var.level * 24.0 if lever == "start_days" else 0.0
+            active = (hours >= s + shift) & (hours < e + shift + term * renew)
+            usd_v = base_usd_h
+            if lever == "share":  # the same price per contracted GPU-hour
+                share_v[vi, li] = var.level
+                gpus_v[vi, li] = 0
+                contract_v = var.level * pool_gpus_t
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    usd_v = np.where(contract_t > 0, base_usd_h * (contract_v / np.where(
+                        contract_t > 0, contract_t, 1.0)), 0.0)
+            if var.kind == "no_lease" and is_cf:
+                active[:] = False
+            f = active.astype(np.float64)
+            price = np.ones(T)
+            lfv = np.full(T, bool(le.landlord_priority))
+            for a in acts:
+                a0 = hours_since(a.at, start) + notice
+                a1 = hours_since(a.until, start) + notice if a.until else np.inf
+                win = (hours >= a0) & (hours < a1)
+                if a.kind == S.ActionKind.withhold:
+                    f = np.where(win, f * (1.0 - a.fraction), f)
+                elif a.kind == S.ActionKind.landlord_first:
+                    lfv |= win
+                elif a.kind == S.ActionKind.price_change:
+                    price = np.where(win, price * a.price_factor, price)
+            if var.kind == "withhold" and is_cf:
+                w0 = hours_since(cf.withhold_start, start) if cf.withhold_start else s
+                w1 = w0 + cf.withhold_days * 24.0 if cf.withhold_days is not None else np.inf
+                win = (hours >= w0) & (hours < w1)
+                f = np.where(win, f * (1.0 - var.level), f)
+            if var.kind == "landlord_first" and is_cf:
+                lfv[:] = True
+            if lever == "withhold":
+                sw = cfg.scenario.sweeps[var.sweep]
+                w0 = hours_since(sw.start, start) if sw.start else s
+                w1 = w0 + sw.days * 24.0 if sw.days is not None else np.inf
+                win = (hours >= w0) & (hours < w1)
+                f = np.where(win, f * (1.0 - var.level), f)
+            if lever == "price":
+                price = price * var.level
+            frac[vi, li] = f
+            lf[vi, li] = lfv & active
+            usd_h[vi, li] = usd_v * price * f
+    return Contracts(share_v, gpus_v, frac, lf, usd_h)
+
+
+# ------------------------------------------------------------------------ jobs
+
+
+def roadmap_order(jobs: dict[str, S.JobConfig]) -> list[str]:
+    """Job names with every job after its dependencies (config order breaks ties)."""
+    done: list[str] = []
+    seen: set[str] = set()
+
+    def visit(n: str) -> None:
+        if n in seen:
+            return
+        seen.add(n)
+        for d in jobs[n].after:
+            visit(d)
+        done.append(n)
+
+    for n in jobs:
+        visit(n)
+    return done
+
+
+def job_mfu_table(cfg: S.SimgpuConfig):
+    """MFU of every job in every pool it may use, and the problems found computing it:
+    ``({(job, pool): mfu}, [Problem, ...])``.
+
+    A job with a measured ``mfu`` has it everywhere; one with ``model`` and ``parallel``
+    gets :func:`simgpu.perf.mfu_for` for the pool's GPU type at its target GPU count.
+    """
+    from simgpu.errors import ConfigError
+
+    table: dict[tuple[str, str], float] = {}
+    problems = []
+    for name, job in cfg.jobs.items():
+        for pool_name in job.pools:
+            if job.mfu is not None:
+                table[name, pool_name] = float(job.mfu)
+                continue
+            from simgpu.perf import mfu_for
+
+            gpu = cfg.gpus[cfg.pools[pool_name].gpu]
+            try:
+                table[name, pool_name] = mfu_for(job.model, job.parallel, gpu,
+                                                 gpus=job.target_gpus, prefix=f"jobs.{name}.")
+            except ConfigError as exc:
+                problems.extend(q for q in exc.problems if q not in problems)
+    return table, problems
