@@ -23,6 +23,7 @@ from simgpu.analysis.summary import summarize
 from simgpu.backend import cupy_on, device_free_bytes, resolve_device, select
 from simgpu.config.load import load
 from simgpu.config.schema import SimgpuConfig
+from simgpu.config.validate import warnings as validation_warnings
 from simgpu.engine.cuda_engine import device_bytes_per_replica
 from simgpu.engine.numpy_engine import RawResults, bytes_per_replica, simulate
 from simgpu.engine.plan import Plan, compile_plan
@@ -50,6 +51,7 @@ class Prepared:
     device: str
     chunk: int  # replicas per batch
     daily_replicas: int = 0  # replicas that record the per-day series
+    warnings: list[str] = field(default_factory=list)  # what validation warned about
 
 
 @dataclass
@@ -142,7 +144,10 @@ def prepare(cfg: Any) -> Prepared:
         chunk = min(sim.chunk_replicas, sim.replicas)
     else:
         chunk = min(fits, sim.replicas)
-    return Prepared(config, plan, engine, device, chunk, daily_n)
+    found = [str(w) for w in validation_warnings(config)]
+    for w in found:
+        log.warning("%s", w)
+    return Prepared(config, plan, engine, device, chunk, daily_n, found)
 
 
 def plan_chunks(replicas: int, chunk: int, daily_replicas: int) -> list[tuple[int, int, bool]]:
@@ -209,7 +214,7 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
              "wall_seconds": round(wall, 3), "chunks": n_chunks, "chunk_replicas": p.chunk,
              "simgpu_version": __version__, "numpy_version": np.__version__,
              "python_version": platform.python_version()}
-    summary = summarize(plan, raw, {"simgpu_version": __version__})
+    summary = summarize(plan, raw, {"simgpu_version": __version__}, p.warnings)
     log.info("simulated in %.1f s", wall)
     return Results(p.config, plan, raw, summary, facts)
 

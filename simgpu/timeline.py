@@ -10,7 +10,9 @@ Counterfactual variants
 -----------------------
 Variant 0 is the baseline: the configured story (``scenario.actions``). The others add
 one lever each to the story, on the *counterfactual leases*: the leases whose pool owner
-has role ``landlord`` and whose lessee has role ``tenant``.
+has role ``landlord`` and whose lessee has role ``tenant``; each lever acts on all of
+them together and, when there are several such landlords, on each landlord's alone
+(``<lever>@<landlord>``), in the same batch on common random numbers.
 
 =================  ==========================================================
 ``no_lease``       those leases never exist
@@ -21,6 +23,17 @@ has role ``landlord`` and whose lessee has role ``tenant``.
 ``non_renew``      the leases end at the end of their initial term
 ``<sweep>=<v>``    one value of an in-batch lever sweep (``scenario.sweeps``)
 =================  ==========================================================
+
+Prices
+------
+``usd_per_gpu_hour`` is paid per contracted GPU-hour: the payments follow the contracted
+GPUs, however the share or GPU count was set (in the file, by an override, by an in-batch
+``share`` sweep). ``annual_usd`` is a fixed price per year for the lease, whatever its
+size: a share set by an override or by a sweep leaves it unchanged. Either way, withheld
+GPUs are not paid for (the payment rate falls with the fraction delivered), failed GPUs
+are (the failure burden decides whether the landlord replaces them), and a price change
+multiplies the rate while it lasts. An action's ``until`` is the date it stops; its
+notice period delays its start only.
 """
 
 from __future__ import annotations
@@ -129,32 +142,55 @@ def lease_span_hours(cfg: S.SimgpuConfig, lease: S.LeaseConfig) -> tuple[float, 
 # -------------------------------------------------------------------- variants
 
 
+def landlords_of(cfg: S.SimgpuConfig) -> list[str]:
+    """The landlords of the counterfactual leases, in config order of their leases."""
+    return list(dict.fromkeys(cfg.pools[cfg.leases[n].pool].owner
+                              for n in counterfactual_leases(cfg)))
+
+
+def per_landlord_scopes(cfg: S.SimgpuConfig) -> list[str]:
+    """The landlords that get counterfactuals of their own: ``counterfactuals.landlords``
+    (every landlord when empty), when there are at least two landlords (with one, its
+    levers are the all-landlord ones) and ``counterfactuals.per_landlord`` is on."""
+    cf = cfg.scenario.counterfactuals
+    every = landlords_of(cfg)
+    if not cf.per_landlord or len(every) < 2:
+        return []
+    return [n for n in every if not cf.landlords or n in cf.landlords]
+
+
 @dataclass
 class Variant:
-    """One counterfactual: a name, its kind and its lever value."""
+    """One counterfactual: a name, its kind, its lever value and the landlord it acts on."""
 
     name: str
     kind: str  # baseline, no_lease, withhold, landlord_first, non_renew, sweep
     level: float = 0.0  # withheld fraction (withhold); the lever's value (sweep)
     sweep: str = ""  # sweep: the name of its entry in scenario.sweeps
     lever: str = ""  # sweep: share, withhold, price or start_days
+    landlord: str = ""  # the landlord whose leases the lever acts on; "" = every landlord
 
 
 def variants(cfg: S.SimgpuConfig) -> list[Variant]:
-    """The baseline, the configured counterfactuals (when there are counterfactual leases)
-    and one variant per value of every in-batch sweep, in that order."""
+    """The baseline, the configured counterfactuals on every landlord together and then
+    on each landlord alone (when there are counterfactual leases), and one variant per
+    value of every in-batch sweep, in that order."""
     out = [Variant("baseline", "baseline")]
     cf = cfg.scenario.counterfactuals
     if counterfactual_leases(cfg):
-        if cf.no_lease:
-            out.append(Variant("no_lease", "no_lease"))
-        for w in cf.withhold_levels:
-            if w > 0:
-                out.append(Variant(f"withhold_{round(w * 100):d}", "withhold", float(w)))
-        if cf.landlord_first:
-            out.append(Variant("landlord_first", "landlord_first"))
-        if cf.non_renew:
-            out.append(Variant("non_renew", "non_renew"))
+        for landlord in ["", *per_landlord_scopes(cfg)]:
+            at = f"@{landlord}" if landlord else ""
+            if cf.no_lease:
+                out.append(Variant(f"no_lease{at}", "no_lease", landlord=landlord))
+            for w in cf.withhold_levels:
+                if w > 0:
+                    out.append(Variant(f"withhold_{round(w * 100):d}{at}", "withhold",
+                                       float(w), landlord=landlord))
+            if cf.landlord_first:
+                out.append(Variant(f"landlord_first{at}", "landlord_first",
+                                   landlord=landlord))
+            if cf.non_renew:
+                out.append(Variant(f"non_renew{at}", "non_renew", landlord=landlord))
     for name, sw in cfg.scenario.sweeps.items():
         for v in sw.values:
             out.append(Variant(f"{name}={float(v):g}", "sweep", float(v), sweep=name,
@@ -202,7 +238,7 @@ def contracts(cfg: S.SimgpuConfig, vs: list[Variant], hours: np.ndarray,
     usd_h = np.zeros((V, L, T))
     cf = cfg.scenario.counterfactuals
     for li, le in enumerate(leases):
-        is_cf = names[li] in cf_names
+        owner = cfg.pools[le.pool].owner
         s, e, _ = lease_span_hours(cfg, le)
         term = e - s
         notice = le.notice_days * 24.0
@@ -213,6 +249,8 @@ def contracts(cfg: S.SimgpuConfig, vs: list[Variant], hours: np.ndarray,
                       if le.annual_usd is not None else le.usd_per_gpu_hour * contract_t)
         acts = [a for a in cfg.scenario.actions if a.lease == names[li]]
         for vi, var in enumerate(vs):
+            # the counterfactual levers act on this lease under this variant
+            is_cf = names[li] in cf_names and var.landlord in ("", owner)
             lever = var.lever if var.kind == "sweep" and names[li] in swept[var.sweep] \
                 else ""
             renew = le.renewals
@@ -223,13 +261,11 @@ def contracts(cfg: S.SimgpuConfig, vs: list[Variant], hours: np.ndarray,
             shift = var.level * 24.0 if lever == "start_days" else 0.0
             active = (hours >= s + shift) & (hours < e + shift + term * renew)
             usd_v = base_usd_h
-            if lever == "share":  # the same price per contracted GPU-hour
+            if lever == "share":
                 share_v[vi, li] = var.level
                 gpus_v[vi, li] = 0
-                contract_v = var.level * pool_gpus_t
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    usd_v = np.where(contract_t > 0, base_usd_h * (contract_v / np.where(
-                        contract_t > 0, contract_t, 1.0)), 0.0)
+                if le.usd_per_gpu_hour is not None:  # paid per contracted GPU-hour
+                    usd_v = le.usd_per_gpu_hour * (var.level * pool_gpus_t)
             if var.kind == "no_lease" and is_cf:
                 active[:] = False
             f = active.astype(np.float64)
@@ -237,7 +273,7 @@ def contracts(cfg: S.SimgpuConfig, vs: list[Variant], hours: np.ndarray,
             lfv = np.full(T, bool(le.landlord_priority))
             for a in acts:
                 a0 = hours_since(a.at, start) + notice
-                a1 = hours_since(a.until, start) + notice if a.until else np.inf
+                a1 = hours_since(a.until, start) if a.until else np.inf
                 win = (hours >= a0) & (hours < a1)
                 if a.kind == S.ActionKind.withhold:
                     f = np.where(win, f * (1.0 - a.fraction), f)

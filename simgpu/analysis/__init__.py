@@ -1,5 +1,6 @@
-"""Landlord-control metrics and the summary document."""
+"""Landlord-control metrics over replicas and the ``summary.json`` document."""
 
-from simgpu.analysis.summary import SCHEMA, control_index, dist, summarize
+from simgpu.analysis.metrics import control_index, dist, interval_dist
+from simgpu.analysis.summary import SCHEMA, summarize
 
-__all__ = ["SCHEMA", "control_index", "dist", "summarize"]
+__all__ = ["SCHEMA", "control_index", "dist", "interval_dist", "summarize"]

@@ -4,13 +4,53 @@ from __future__ import annotations
 
 from typing import Any
 
+from simgpu.analysis import fmt
 
-def _f(x: float | None, fmt: str = "{:.0f}") -> str:
-    return "never" if x is None else fmt.format(x)
+LEVER_WORDS = (("no_lease_delay_days", "no lease"),
+               ("landlord_first_delay_days", "landlord's jobs first"),
+               ("non_renew_delay_days", "lease not renewed"))
 
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100.0 * x:.0f} %"
+def _f(x: float | None, spec: str = "{:.0f}", none: str = "never") -> str:
+    return none if x is None else spec.format(x)
+
+
+def _tenant_lines(name: str, t: dict[str, Any]) -> list[str]:
+    dep = t["dependency_share"]
+    done = t["final_milestone_day"]["p50"]
+    by = t.get("by_landlord") or {}
+    split = ", ".join(f"{n} {fmt.pct(e['dependency_share']['p50'])}" for n, e in by.items())
+    lines = [f"tenant {name}: {fmt.pct(dep['p50'])} of its training FLOPs ran on landlord "
+             f"hardware (P50 over replicas{'; ' + split if len(by) > 1 else ''}); "
+             + (f"roadmap done on day {done:.0f} (P50)" if done is not None
+                else "roadmap not done within the horizon (P50)")]
+    for key, words in LEVER_WORDS:
+        d = t.get(key)
+        if d is None:
+            continue
+        cf = (t.get("counterfactuals") or {}).get(key.removesuffix("_delay_days"))
+        where = ""
+        big = cf and cf.get("largest_delay_milestone")
+        if big and big != cf.get("last_milestone") and \
+                abs(cf["by_milestone"][big]["p50"]) >= 0.5:
+            where = (f"; largest at {cf['largest_delay_milestone']}, last milestone "
+                     f"{fmt.delay(cf['last_milestone_delay_days'])}")
+        lines.append(f"  {words + ':':<24}roadmap {fmt.delay(d)} (P50, largest milestone "
+                     f"delay{where})")
+    ci = t.get("control_index")
+    why = t.get("control_index_null_reason")
+    lines.append(f"  {'control index:':<24}"
+                 + (fmt.index(ci, t.get("control_index_lower_bound", False)) if ci is not None
+                    else f"n/a ({why})"))
+    most = t.get("most_leverage_landlord")
+    if len(by) > 1 and most:
+        conc = t["concentration"]
+        ge = fmt.GE if most["lower_bound"] else ""
+        lines.append(f"  {'most leverage:':<24}{most['landlord']} (roadmap "
+                     f"{ge}{fmt.days(most['no_lease_delay_days_p50'])} "
+                     f"later without its leases); largest share {conc['largest_landlord']}, "
+                     f"Herfindahl {_f(conc['herfindahl'], '{:.2f}', 'n/a')}")
+    return lines
 
 
 def format_table(summary: dict[str, Any], facts: dict[str, Any] | None = None) -> str:
@@ -28,24 +68,12 @@ def format_table(summary: dict[str, Any], facts: dict[str, Any] | None = None) -
     for name, j in summary["jobs"].items():
         fd = j["finish_day"]
         rng = f"{_f(fd['p10'])}-{_f(fd['p90'])}"
-        ettr = j["ettr"]["mean"]
         lines.append(
             f"{name:<16}{j['party']:<12}{_f(fd['p50']):>15}{rng:>14}"
             f"{_f(j['interruptions']['mean'], '{:.1f}'):>12}"
-            f"{_f(ettr, '{:.2f}') if ettr is not None else '-':>7}")
+            f"{_f(j['ettr']['mean'], '{:.2f}', '-'):>7}")
     for party, t in summary.get("tenants", {}).items():
-        done = t["final_milestone_day"]["p50"]
-        lines += [
-            "",
-            f"tenant {party}: {_pct(t['dependency_share']['p50'])} of its training "
-            "FLOPs ran on landlord hardware (P50 over replicas); "
-            + (f"roadmap done on day {done:.0f} (P50)" if done is not None
-               else "roadmap not done within the horizon (P50)"),
-        ]
-        nl = t.get("no_lease_delay_days")
-        if nl is not None and nl["p50"] is not None:
-            bound = "at least " if nl["censored_fraction"] > 0 else ""
-            ci = t["control_index"]
-            lines.append(f"  without the lease: {bound}{nl['p50']:.0f} days later (P50); "
-                         f"control index {_f(ci, '{:.2f}')}")
+        lines += ["", *_tenant_lines(party, t)]
+    for w in summary.get("warnings", []):
+        lines.append(f"warning: {w}")
     return "\n".join(lines)

@@ -360,8 +360,11 @@ class LeaseConfig:
     start: str = "???"  # ISO date the lease starts
     end: str = "???"  # ISO date the initial term ends
     renewals: int = 0  # automatic renewals, each as long as the initial term
-    annual_usd: float | None = None  # price per year for the full contract (or per GPU-h)
-    usd_per_gpu_hour: float | None = None  # price per contracted GPU-hour
+    # the price, one of: a fixed price per year for the lease whatever its share or GPUs,
+    # or a price per contracted GPU-hour (payments follow the share or GPUs); withheld
+    # GPUs are not paid for, failed ones are (docs/model.md, "Money")
+    annual_usd: float | None = None  # $ per year, fixed
+    usd_per_gpu_hour: float | None = None  # $ per contracted GPU-hour
     failure_burden: FailureBurden = FailureBurden.delivered  # who absorbs node failures
     notice_days: float = 0.0  # landlord actions take effect this long after announced
     landlord_priority: bool = False  # contract lets the landlord's own jobs go first
@@ -484,7 +487,8 @@ class ActionConfig:
     kind: ActionKind = ActionKind.withhold  # withhold, landlord_first, non_renew, price_change
     lease: str = "???"  # key into leases
     at: str = "???"  # ISO date announced; effective after the lease's notice_days
-    until: str | None = None  # ISO date it stops; none = for good
+    # ISO date it stops (the notice period delays its start only); none = for good
+    until: str | None = None
     fraction: float = 0.0  # withhold: fraction of the lease withheld
     price_factor: float = 1.0  # price_change: multiplier on the lease price
 
@@ -511,6 +515,9 @@ class CounterfactualConfig:
     withhold_days: float | None = None  # how long it lasts, days; none = to lease end
     landlord_first: bool = True  # the landlord's own jobs take leased GPUs first
     non_renew: bool = True  # leases are not renewed at the end of their term
+    # with several landlords, every lever also acts on each landlord's leases alone
+    per_landlord: bool = True
+    landlords: list[str] = field(default_factory=list)  # those landlords; empty = every one
 
     def __post_init__(self) -> None:
         c = _Checks(self)

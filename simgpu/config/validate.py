@@ -131,6 +131,12 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
         if known and not (set(known) & access.get(job.party, set())):
             p.append(Problem(f"{key}.pools", list(job.pools),
                              f"party {job.party} neither owns nor leases any of these pools"))
+        if job.deadline is not None:
+            start = job.earliest_start or cfg.sim.start
+            if S.parse_date(job.deadline) <= max(S.parse_date(start),
+                                                  S.parse_date(cfg.sim.start)):
+                p.append(Problem(f"{key}.deadline", job.deadline,
+                                 f"must be after the job can start ({max(start, cfg.sim.start)})"))
         for i, dep in enumerate(job.after):
             if dep == name:
                 p.append(Problem(f"{key}.after[{i}]", dep, "a job cannot depend on itself"))
@@ -156,6 +162,12 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
                              "landlord-first lease; simgpu allocates one level of "
                              "landlord-first (turn landlord_priority, landlord_first actions "
                              "or scenario.counterfactuals.landlord_first off on one of them)"))
+    every = tl.landlords_of(cfg)
+    for i, name in enumerate(cfg.scenario.counterfactuals.landlords):
+        if name not in every:
+            p.append(Problem(f"scenario.counterfactuals.landlords[{i}]", name,
+                             "is not the landlord of a lease to a tenant (landlords with "
+                             f"such leases: {', '.join(every) or 'none'})"))
     for sname, sw in cfg.scenario.sweeps.items():
         key = f"scenario.sweeps.{sname}"
         for i, ln in enumerate(sw.leases):
@@ -192,4 +204,37 @@ def _cycles(jobs: dict[str, S.JobConfig]) -> list[Problem]:
     for n in jobs:
         if n not in state:
             visit(n)
+    return out
+
+
+def warnings(cfg: S.SimgpuConfig) -> list[Problem]:
+    """What a valid configuration probably did not mean: a lease too small for every job
+    of its tenant that may use it, a job listing a pool it can never fit in."""
+    out: list[Problem] = []
+    pool_gpus = {n: tl.pool_max_nodes(cfg, n) * p.gpus_per_node for n, p in cfg.pools.items()}
+    # the most GPUs each tenant may hold in each pool through its leases
+    leased: dict[tuple[str, str], int] = {}
+    for lease in cfg.leases.values():
+        pool = cfg.pools[lease.pool]
+        n = (int(lease.share * tl.pool_max_nodes(cfg, lease.pool) + 1e-9) if lease.share
+             is not None else min(lease.gpus // pool.gpus_per_node,
+                                  tl.pool_max_nodes(cfg, lease.pool)))
+        k = (lease.tenant, lease.pool)
+        leased[k] = leased.get(k, 0) + n * pool.gpus_per_node
+    for name, lease in cfg.leases.items():
+        mins = [j.min_gpus for j in cfg.jobs.values()
+                if j.party == lease.tenant and lease.pool in j.pools]
+        have = leased[(lease.tenant, lease.pool)]
+        if mins and have < min(mins):
+            out.append(Problem(f"leases.{name}", lease.pool, f"gives {lease.tenant} at most "
+                               f"{have} GPUs of pool {lease.pool}, fewer than the min_gpus of "
+                               f"every job of {lease.tenant} that may use it (smallest "
+                               f"{min(mins)}): no such job can ever run on it"))
+    for name, job in cfg.jobs.items():
+        fits = [q for q in job.pools if pool_gpus[q] >= job.min_gpus]
+        for i, q in enumerate(job.pools):
+            if q not in fits and fits:
+                out.append(Problem(f"jobs.{name}.pools[{i}]", q, f"can never hold the job: at "
+                                   f"most {pool_gpus[q]} GPUs, fewer than its min_gpus "
+                                   f"({job.min_gpus})"))
     return out
