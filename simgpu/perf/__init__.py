@@ -13,10 +13,13 @@ Usable alone (DESIGN §3)::
     0.39
 
 :func:`estimate` returns an :class:`Estimate` (step time, model and hardware TFLOP/s per
-GPU, MFU and HFU, a breakdown of the step and the memory per GPU); :func:`mfu_for` is the
-hook the simulator's config layer calls; :func:`validation_rows` compares the model with
-every published run it was checked against (docs/perf.md). Bad input raises
-:class:`~simgpu.errors.ConfigError` naming each key and value.
+GPU, MFU and HFU, a breakdown of the step, the memory per GPU, the MFU's out-of-source
+prediction band and warnings where the configuration lies outside the calibrated
+range); :func:`mfu_for` is the hook the simulator's config layer calls and
+:func:`mfu_band_for` returns ``(p10, mfu, p90)``; :func:`validation_rows` compares the
+model with every published run, in sample and out of source (leave-one-source-out
+cross-validation, docs/perf.md). Bad input raises :class:`~simgpu.errors.ConfigError`
+naming each key and value.
 """
 
 from simgpu.perf.hardware import ARCHITECTURES, CALIBRATION, Arch, Calibration, resolve_gpu
@@ -26,6 +29,7 @@ from simgpu.perf.model import (
     estimate,
     hardware_flops,
     memory,
+    mfu_band_for,
     mfu_for,
     model_flops,
     ring_allgather_seconds,
@@ -34,8 +38,10 @@ from simgpu.perf.model import (
 from simgpu.perf.published import PUBLISHED, PublishedRow
 from simgpu.perf.spec import ModelSpec, ParallelSpec, model_spec, parallel_spec
 from simgpu.perf.validation import (
+    MEAN_GOAL,
     TOLERANCE,
     ValidationRow,
+    crossvalidation_table,
     validation_rows,
     validation_table,
 )
@@ -43,6 +49,7 @@ from simgpu.perf.validation import (
 __all__ = [
     "ARCHITECTURES",
     "CALIBRATION",
+    "MEAN_GOAL",
     "PUBLISHED",
     "TOLERANCE",
     "Arch",
@@ -53,9 +60,11 @@ __all__ = [
     "PublishedRow",
     "ValidationRow",
     "bubble_fraction",
+    "crossvalidation_table",
     "estimate",
     "hardware_flops",
     "memory",
+    "mfu_band_for",
     "mfu_for",
     "model_flops",
     "model_spec",

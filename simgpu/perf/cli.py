@@ -46,7 +46,8 @@ class PerfModelConf:
     kv_heads: int | None = None  # key/value heads (GQA); none = heads
     ffn_hidden: int | None = None  # MLP inner size; none = 4 * hidden
     head_dim: int | None = None  # size of one head; none = hidden / heads
-    activation: str = "gelu"  # gelu (2 MLP matrices) or swiglu (3)
+    activation: str = "gelu"  # gelu, relu, squared_relu, silu (2 MLP matrices); swiglu,
+    # geglu, reglu (gated, 3)
     dropout: bool = False  # dropout layers present
     parallel_block: bool = False  # attention and MLP in parallel (halves TP collectives)
     tied_embeddings: bool = False  # input and output embeddings shared
@@ -73,6 +74,12 @@ class PerfParallelConf:
     pp_overlap: bool = True  # pipeline point-to-point overlapped
     cp_overlap: bool = False  # context-parallel communication overlapped
     uneven_pipeline: bool = False  # allow pp * virtual_stages not dividing layers
+    grad_dtype: str = "fp32"  # gradient buffer and its data-parallel reduction: fp32, bf16
+    optimizer_dtype: str = "fp32"  # Adam moments: fp32 or bf16 (master weights FP32)
+    dp_sync: str | None = None  # step or microbatch; none = microbatch for zero_stage >= 2
+    pp_scatter_gather: bool = True  # pipeline transfers split over tp ranks (Megatron)
+    fused_kernels: bool = True  # memory-bound ops fused (Megatron/TE/torch.compile)
+    defer_output_wgrad: bool = False  # output layer's weight gradient off the critical path
 
 
 @dataclass
@@ -194,9 +201,14 @@ def report(est, source: str = "") -> str:
     ]
     if source:
         lines.append(f"source: {source}")
+    band = ""
+    if est.mfu_p10 is not None and est.mfu_p90 is not None:
+        band = (f"  (P10-P90 out of source {100 * est.mfu_p10:.1f}-"
+                f"{100 * est.mfu_p90:.1f} %)")
     lines += [
         f"  step time               {est.step_seconds:10.3f} s",
-        f"  model TFLOP/s per GPU   {est.model_tflops_per_gpu:10.1f}    MFU {100 * est.mfu:5.1f} %",
+        f"  model TFLOP/s per GPU   {est.model_tflops_per_gpu:10.1f}    MFU {100 * est.mfu:5.1f} %"
+        + band,
         f"  hardware TFLOP/s per GPU{est.hardware_tflops_per_gpu:10.1f}    HFU "
         f"{100 * est.hfu:5.1f} %",
         f"  tokens per second       {est.tokens_per_second:10.4g}",
@@ -208,7 +220,8 @@ def report(est, source: str = "") -> str:
             ("CP comm exposed", "cp_comm_exposed"), ("CP comm overlapped", "cp_comm_overlapped"),
             ("PP comm exposed", "pp_comm_exposed"), ("PP comm overlapped", "pp_comm_overlapped"),
             ("DP comm exposed", "dp_comm_exposed"), ("DP comm overlapped", "dp_comm_overlapped"),
-            ("overlap slowdown", "overlap_slowdown"), ("optimizer step", "optimizer"))
+            ("overlap slowdown", "overlap_slowdown"), ("optimizer step", "optimizer"),
+            ("stragglers", "straggler"))
     for label, key in rows:
         share = b[key] / est.step_seconds
         lines.append(f"    {label:27s}{b[key]:10.3f}  {100 * share:5.1f} %")
@@ -217,6 +230,7 @@ def report(est, source: str = "") -> str:
                  f"{mem['gradients']:.1f}, optimizer {mem['optimizer']:.1f}, activations "
                  f"{mem['activations']:.1f}, reserve {mem['reserve']:.1f}; total "
                  f"{mem['total']:.1f} of {mem['capacity']:.1f}")
+    lines += [f"  warning: {w}" for w in est.warnings]
     return "\n".join(lines)
 
 

@@ -22,80 +22,160 @@ from simgpu.errors import ConfigError, Problem
 
 @dataclass(frozen=True)
 class Arch:
-    """Measured behaviour of one GPU architecture (not in the catalogue).
+    """One GPU architecture: what the catalogue does not say.
 
     Attributes
     ----------
     name : str
         Architecture label.
-    gemm_fraction : float
-        Achievable fraction of the dense BF16 peak for large GEMMs (the asymptote of the
-        size curve in :class:`Calibration`), calibrated on published end-to-end runs.
-    attention_fraction : float
-        Fraction of peak that fused (flash) attention reaches on the FLOPs it executes.
+    family : str
+        Whose calibrated efficiencies it uses (``ampere`` or ``hopper``, see
+        :class:`Calibration`). Blackwell has no published dense BF16 run with a full
+        layout and takes Hopper's (an assumption that :func:`simgpu.perf.estimate`
+        reports as a warning).
     nvlink_domain : int
         GPUs joined by NVLink (one server, or one NVL72 rack).
+    calibrated : bool
+        Published runs on this architecture are among the calibration rows.
     """
 
     name: str
-    gemm_fraction: float
-    attention_fraction: float
+    family: str
     nvlink_domain: int = 8
+    calibrated: bool = True
+
+    @property
+    def gemm_fraction(self) -> float:
+        """Large-GEMM fraction of peak in the shipped calibration."""
+        return CALIBRATION.fractions(self.family)[0]
+
+    @property
+    def attention_fraction(self) -> float:
+        """Fused-attention fraction of peak in the shipped calibration."""
+        return CALIBRATION.fractions(self.family)[1]
 
 
 @dataclass(frozen=True)
 class Calibration:
-    """Architecture-independent constants of the step-time model.
+    """Constants of the step-time model.
 
-    Each is a physical quantity with a plausible range; the values below were fitted
-    once by :func:`simgpu.perf.validation.fit` on the calibration rows and then frozen.
+    The fitted ones (:data:`FITTED`) are physical quantities with a plausible range,
+    fitted by :func:`simgpu.perf.validation.fit` on the calibration rows and frozen in
+    :mod:`simgpu.perf._fitted` (docs/perf.md, "Calibration"); the defaults below are
+    the starting point of that fit, each a published or measured order of magnitude.
+    The others are fixed physical values.
 
     Attributes
     ----------
+    ampere_gemm_fraction, hopper_gemm_fraction : float
+        Achievable fraction of the dense BF16 peak for large GEMMs inside a training
+        step (the asymptote of the size curve ``frac * x / (x + x0)``).
+    ampere_attention_fraction, hopper_attention_fraction : float
+        Fraction of peak that fused (flash) attention reaches on the FLOPs it executes.
     gemm_half_width : float
         Size ``x0`` (elements) of the smallest sharded GEMM dimension at which a GEMM
-        runs at half its asymptotic efficiency: ``eff(x) = frac * x / (x + x0)``.
+        runs at half its asymptotic efficiency.
     hbm_fraction : float
         Achievable fraction of HBM bandwidth for memory-bound (elementwise) kernels.
-    nvlink_fraction : float
-        Ring bus bandwidth of NCCL collectives over NVLink, fraction of the
-        per-direction NVLink bandwidth (datasheet figure / 2).
-    scaleout_fraction : float
-        Same over the scale-out network, fraction of the per-GPU NIC line rate.
     overlap_cost : float
         Fraction of overlapped communication time that still slows computation
-        (SMs and memory bandwidth taken by communication kernels).
+        (SMs and memory bandwidth taken by the communication kernels).
+    hop_latency_s : float
+        Latency of one step of a ring collective that crosses the scale-out network,
+        seconds: a ring over ``n`` ranks takes ``n - 1`` such steps per reduce-scatter
+        or all-gather, so its cost grows with the group size even for small buffers.
+    straggler : float
+        Relative standard deviation of one node's step time; a synchronous step waits
+        for the slowest of ``N`` nodes, about ``1 + straggler * sqrt(2 ln N)`` times
+        the mean (the expected maximum of ``N`` normal draws).
+    unfused_traffic : float
+        Memory traffic of the memory-bound operations run as separate eager kernels
+        (``fused_kernels=False``), as a multiple of the fused kernels' traffic.
+    nvlink_fraction, hopper_nvlink_fraction : float
+        Bus bandwidth of NCCL collectives over NVLink, fraction of the per-direction
+        NVLink bandwidth (datasheet figure / 2): A100 rings (fixed), and Hopper's
+        NVSwitch, whose in-switch reduction (NVLS, NCCL 2.17+) raises it (fitted).
+    scaleout_fraction : float
+        Same over the scale-out network, fraction of the per-GPU NIC line rate.
     latency_s : float
-        Fixed cost of one collective or point-to-point transfer, seconds.
+        Fixed cost of launching one collective or point-to-point transfer, seconds.
+    bucket_params : float
+        Parameters per data-parallel communication bucket (Megatron-LM's default
+        gradient bucket of 40M parameters); sharded data parallelism communicates per
+        layer instead.
     """
 
-    gemm_half_width: float = 73.4  # fitted
-    hbm_fraction: float = 0.803  # fitted
-    nvlink_fraction: float = 0.78  # NCCL busbw ~235 of 300 GB/s (A100), ~350 of 450 (H100)
+    ampere_gemm_fraction: float = 0.75  # start: ~230 of 312 TFLOP/s in large GEMMs
+    ampere_attention_fraction: float = 0.50  # start: FlashAttention-2, arXiv:2307.08691
+    hopper_gemm_fraction: float = 0.65  # start: ~640 of 989 TFLOP/s in large GEMMs
+    hopper_attention_fraction: float = 0.40  # start: FlashAttention-2/cuDNN on H100
+    gemm_half_width: float = 70.0  # start
+    hbm_fraction: float = 0.80  # start: STREAM-like kernels reach 80-90 % of HBM
+    overlap_cost: float = 0.5  # start
+    hop_latency_s: float = 3e-6  # start: NCCL inter-node step latency, a few us
+    straggler: float = 0.01  # start: 1 % node-to-node step-time spread
+    unfused_traffic: float = 2.0  # start: each unfused pair reads and writes twice
+    hopper_nvlink_fraction: float = 0.8  # start: NCCL busbw ~360 of 450 GB/s without NVLS
+    nvlink_fraction: float = 0.78  # NCCL all-reduce busbw ~235 of 300 GB/s on A100
     scaleout_fraction: float = 0.80  # NCCL busbw ~20 of 25 GB/s per 200G HDR NIC
-    overlap_cost: float = 0.594  # fitted
-    latency_s: float = 20e-6  # NCCL ring setup + launch, order of 10-30 us
+    latency_s: float = 20e-6  # NCCL launch + ring setup, order of 10-30 us
+    bucket_params: float = 40e6  # Megatron-LM DistributedDataParallel default bucket
+
+    def nvlink(self, family: str) -> float:
+        """NVLink collective efficiency of an architecture family."""
+        return self.nvlink_fraction if family == "ampere" else self.hopper_nvlink_fraction
+
+    def fractions(self, family: str) -> tuple[float, float]:
+        """(GEMM fraction, attention fraction) of an architecture family."""
+        if family == "ampere":
+            return self.ampere_gemm_fraction, self.ampere_attention_fraction
+        return self.hopper_gemm_fraction, self.hopper_attention_fraction
 
 
-#: Per-architecture constants. Ampere and Hopper are calibrated on published runs
-#: (docs/perf.md); Blackwell has no published run with a full parallel layout, so it
-#: takes Hopper's fractions (an assumption, flagged in docs/perf.md).
+#: The constants :func:`simgpu.perf.validation.fit` fits, with their bounds.
+FITTED: dict[str, tuple[float, float]] = {
+    "ampere_gemm_fraction": (0.5, 0.95),
+    "ampere_attention_fraction": (0.2, 0.9),
+    "hopper_gemm_fraction": (0.4, 0.95),
+    "hopper_attention_fraction": (0.15, 0.9),
+    "gemm_half_width": (0.0, 400.0),
+    "hbm_fraction": (0.4, 1.0),
+    "overlap_cost": (0.0, 1.0),
+    "hop_latency_s": (0.2e-6, 30e-6),
+    "straggler": (0.0, 0.05),
+    "unfused_traffic": (1.0, 5.0),
+    "hopper_nvlink_fraction": (0.6, 1.1),
+}
+
+
+def _shipped() -> Calibration:
+    """The frozen fit (``simgpu.perf._fitted.SHIPPED``) over the starting values."""
+    try:
+        from simgpu.perf._fitted import SHIPPED
+    except ImportError:  # before the first fit
+        return Calibration()
+    known = {f.name for f in dataclasses.fields(Calibration)}
+    # a constant no longer fitted is ignored here (and flagged by tests/perf) so that
+    # ``--refit`` can still run after the model changed
+    return dataclasses.replace(Calibration(), **{k: v for k, v in SHIPPED.items()
+                                                 if k in known})
+
+
+CALIBRATION = _shipped()
+
+#: Per-architecture facts. Ampere and Hopper have calibration rows; Blackwell has no
+#: published dense BF16 run with a full layout and takes Hopper's efficiencies.
 ARCHITECTURES: dict[str, Arch] = {
-    # gemm_fraction fitted; attention_fraction not fitted: FlashAttention-2 reports
-    # 50-70 % of A100 peak forward+backward (Dao 2023, arXiv:2307.08691), 0.5 taken
-    "ampere": Arch("ampere", gemm_fraction=0.744, attention_fraction=0.50),
-    # both fitted (Llama 3 405B, Table 4)
-    "hopper": Arch("hopper", gemm_fraction=0.617, attention_fraction=0.253),
-    "blackwell": Arch("blackwell", gemm_fraction=0.617, attention_fraction=0.253),
-    "blackwell-nvl72": Arch("blackwell-nvl72", gemm_fraction=0.617,
-                            attention_fraction=0.253, nvlink_domain=72),
+    "ampere": Arch("ampere", "ampere"),
+    "hopper": Arch("hopper", "hopper"),
+    "blackwell": Arch("blackwell", "hopper", calibrated=False),
+    "blackwell-nvl72": Arch("blackwell-nvl72", "hopper", nvlink_domain=72,
+                            calibrated=False),
 }
 
 #: Catalogue names to architectures.
 ARCH_OF = {"a100": "ampere", "h100": "hopper", "h200": "hopper", "b200": "blackwell",
            "gb200": "blackwell-nvl72"}
-
-CALIBRATION = Calibration()
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,14 @@ principles, per GPU of the busiest pipeline stage:
   transfers of boundary activations, the busiest stage (most layers, or the output
   layer and loss) sets the pace;
 * **data parallelism**: gradient reduce-scatter (all-reduce without a distributed
-  optimizer) and parameter all-gather over the scale-out network, hierarchical within
-  an NVLink domain, overlapped with the last micro-batch's backward when enabled;
-* **optimizer step**: memory-bound Adam update of the GPU's shard.
+  optimizer) and parameter all-gather over the data- and context-parallel ranks,
+  hierarchical (NVLink inside a domain, one rail-optimised scale-out ring across), once
+  per step or after every micro-batch (ZeRO-2/3, FSDP), in buckets; each ring step
+  across the network costs a hop latency, so small buffers over many ranks are
+  latency-bound; overlapped with backward/forward when enabled, except the last bucket;
+* **optimizer step**: memory-bound Adam update of the GPU's shard;
+* **stragglers**: a synchronous step waits for the slowest node, about
+  ``1 + straggler * sqrt(2 ln nodes)`` times the mean.
 
 FLOP conventions (Megatron-LM / PaLM): *model* FLOPs count every matmul of forward and
 backward once, attention scores over the full ``s x s`` matrix (no causal discount);
@@ -40,8 +45,20 @@ from simgpu.perf.hardware import CALIBRATION, Calibration, Gpu, resolve_gpu
 from simgpu.perf.spec import ModelSpec, ParallelSpec, check_layout, model_spec, parallel_spec
 
 #: Bytes per parameter of mixed-precision Adam: BF16 weight, FP32 main gradient, FP32
-#: master weight, first and second moment (Megatron-LM; 16 with BF16 gradients).
+#: master weight, first and second moment (Megatron-LM with FP32 gradients: 18 bytes;
+#: the gradient and moment formats are settings, see :class:`ParallelSpec`).
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0
+#: Bytes per value of each number format.
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0}
+#: GPUs per host, for the straggler term (DGX/HGX servers; a GB200 NVL72 rack counts
+#: as 9 such hosts of 8 GPUs for this purpose).
+GPUS_PER_NODE = 8
+#: Time of fused attention's backward over its forward: twice the FLOPs at a lower
+#: efficiency (FlashAttention-2, arXiv:2307.08691 Figs. 5-6: forward up to ~70 % of A100
+#: peak, backward ~50-55 %, i.e. a ratio of about 2 x 70/55 = 2.5).
+FLASH_BWD_RATIO = 2.5
+#: z-score of the 90th percentile of a normal distribution (the prediction band).
+Z90 = 1.2815515655446004
 #: Bytes moved per parameter by the Adam update (FP32 master, moments and gradient read
 #: and written, BF16 weight written).
 ADAM_TRAFFIC_BYTES = 32.0
@@ -173,6 +190,16 @@ class Estimate:
         The resolved inputs (``dp``, ``gpus`` and ``micro_batch`` filled in).
     gpu : str
         GPU name.
+    mfu_p10, mfu_p90 : float or None
+        Prediction band of the MFU: the 10th and 90th percentiles implied by the
+        leave-one-source-out residuals of the GPU's architecture family (pooled over
+        all rows where the family has too few), see docs/perf.md. ``None`` with a
+        custom calibration.
+    warnings : tuple of str
+        Where the configuration lies outside what the model was calibrated on (an
+        architecture without calibration rows, a GPU count, model size or sequence
+        length beyond the calibration rows' range) or fits in memory only by eating
+        into the reserve. Empty when the estimate interpolates.
     """
 
     step_seconds: float
@@ -189,12 +216,29 @@ class Estimate:
     model: ModelSpec | None = None
     parallel: ParallelSpec | None = None
     gpu: str = ""
+    mfu_p10: float | None = None
+    mfu_p90: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def tokens_per_second_per_gpu(self) -> float:
+        """Training tokens per second per GPU."""
+        return self.tokens_per_second / self.gpus
+
+    @property
+    def mfu_band(self) -> tuple[float, float, float] | None:
+        """``(p10, mfu, p90)``, or ``None`` without a band."""
+        if self.mfu_p10 is None or self.mfu_p90 is None:
+            return None
+        return self.mfu_p10, self.mfu, self.mfu_p90
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary of every field."""
         out = {k: getattr(self, k) for k in (
             "step_seconds", "model_tflops_per_gpu", "hardware_tflops_per_gpu", "mfu", "hfu",
-            "tokens_per_second", "gpus", "microbatches", "micro_batch", "gpu")}
+            "tokens_per_second", "gpus", "microbatches", "micro_batch", "gpu", "mfu_p10",
+            "mfu_p90")}
+        out["warnings"] = list(self.warnings)
         out["breakdown_seconds"] = dict(self.breakdown)
         out["memory_gib"] = dict(self.memory_gib)
         out["model"] = dataclasses.asdict(self.model) if self.model else None
@@ -280,24 +324,34 @@ def _inflight_layers(p: ParallelSpec, i: int, layers: int) -> float:
     return chunks * layers / v
 
 
+def _shard(p: ParallelSpec) -> int:
+    """Ranks that hold the same weights: data- times context-parallel ranks."""
+    return (p.dp or 1) * p.cp
+
+
 def memory(m: ModelSpec, p: ParallelSpec, g: Gpu) -> dict[str, float]:
     """Peak memory per GPU on the fullest pipeline rank, bytes.
 
-    Per rank: weights (BF16), gradients (FP32 main grads) and Adam states (FP32 master +
-    two moments) of its layers and embeddings, sharded over ``dp`` as ``zero_stage``
-    says; activations of the micro-batches it holds in flight (:func:`_inflight_layers`)
-    times the per-layer size (:func:`_activation_bytes`); one layer's full activations
-    while it is recomputed; FP32 logits and their gradient on the last rank; a fixed
-    reserve. Returns the parts of the fullest rank.
+    Per rank, as the frameworks allocate it: BF16 weights; the gradient buffer in
+    ``grad_dtype`` (FP32 or BF16); FP32 master weights and the two Adam moments in
+    ``optimizer_dtype``. ``zero_stage`` 1 (Megatron's distributed optimizer) shards the
+    master weights and moments over the data- and context-parallel ranks, 2 also the
+    gradients, 3 also the weights (plus two gathered layers in flight). Activations of
+    the micro-batches the rank holds in flight (:func:`_inflight_layers`) times the
+    per-layer size (:func:`_activation_bytes`); one layer's full activations while it is
+    recomputed; FP32 logits and their gradient on the last rank; a reserve for the CUDA
+    context, NCCL buffers and fragmentation. Returns the parts of the fullest rank.
     """
     st = _Stages.of(m.layers, p.pp)
     pl, emb = m.params_per_layer, m.vocab * m.hidden
-    d = p.dp or 1
+    d = _shard(p)
     b = p.micro_batch or 1
     per_layer = _activation_bytes(m, p, b)
     work = (_activation_bytes(m, dataclasses.replace(p, recompute="none"), b)
             if p.recompute != "none" else 0.0)
     logits = b * m.seq_len / p.cp * m.vocab / p.tp * 4.0 * 2
+    g_bytes = DTYPE_BYTES[p.grad_dtype]
+    o_bytes = 4.0 + 2.0 * DTYPE_BYTES[p.optimizer_dtype]
     best: dict[str, float] = {}
     for i in range(p.pp):
         layers = _rank_layers(st, p.pp, i)
@@ -308,8 +362,10 @@ def memory(m: ModelSpec, p: ParallelSpec, g: Gpu) -> dict[str, float]:
             params += emb
         params /= p.tp
         w = params * WEIGHT_BYTES / (d if p.zero_stage >= 3 else 1)
-        gr = params * GRAD_BYTES / (d if p.zero_stage >= 2 else 1)
-        opt = params * OPTIMIZER_BYTES / (d if p.zero_stage >= 1 else 1)
+        if p.zero_stage >= 3 and d > 1:
+            w += 2.0 * pl / p.tp * WEIGHT_BYTES  # layers gathered for compute
+        gr = params * g_bytes / (d if p.zero_stage >= 2 else 1)
+        opt = params * o_bytes / (d if p.zero_stage >= 1 else 1)
         act = per_layer * _inflight_layers(p, i, layers) + work
         if i == p.pp - 1:
             act += logits
@@ -322,25 +378,61 @@ def memory(m: ModelSpec, p: ParallelSpec, g: Gpu) -> dict[str, float]:
 
 
 def _gemm_eff(g: Gpu, cal: Calibration, width: float) -> float:
-    return g.arch.gemm_fraction * width / (width + cal.gemm_half_width)
+    frac = cal.fractions(g.arch.family)[0]
+    return frac * width / (width + cal.gemm_half_width)
 
 
-def _overlap(comm: float, window: float, cal: Calibration) -> tuple[float, float, float]:
-    """Split ``comm`` seconds into (exposed, overlapped, slowdown) given a compute window."""
-    hidden = min(comm, window)
+def _overlap(comm: float, window: float, cal: Calibration,
+             tail: float = 0.0) -> tuple[float, float, float]:
+    """Split ``comm`` seconds into (exposed, overlapped, slowdown) given a compute window.
+
+    ``tail`` seconds of it cannot overlap at all (the first all-gather bucket before
+    the compute it feeds, the last reduce-scatter bucket after the compute it follows).
+    """
+    hidden = max(0.0, min(comm - tail, window))
     return comm - hidden, hidden, cal.overlap_cost * hidden
+
+
+def _ring_steps_latency(ranks: int, spans_network: bool, allreduce: bool,
+                        cal: Calibration) -> float:
+    """Latency of one collective over ``ranks``: launch plus its ring (or tree) steps.
+
+    A ring reduce-scatter or all-gather takes ``n - 1`` steps, an all-reduce ``2(n-1)``;
+    for all-reduce NCCL switches to a double binary tree (``2 log2 n`` steps) when that
+    is shorter. Only steps that cross the scale-out network pay the hop latency.
+    """
+    if ranks <= 1:
+        return 0.0
+    steps = float(ranks - 1)
+    if allreduce:
+        steps = min(2.0 * steps, 2.0 * math.ceil(math.log2(ranks)))
+    return cal.latency_s + (steps * cal.hop_latency_s if spans_network else 0.0)
+
+
+def _hier_seconds(nbytes: float, d_in: int, d_out: int, nv_bw: float, net_bw: float,
+                  allreduce: bool) -> float:
+    """Bandwidth time of a hierarchical (rail-optimised) collective of ``nbytes``.
+
+    Inside an NVLink domain the ``d_in`` ranks ring over NVLink; across domains each of
+    them rings its ``1/d_in`` share with its peers over its own NIC (one rail each).
+    """
+    k = 2.0 if allreduce else 1.0
+    intra = k * (d_in - 1) / d_in * nbytes / nv_bw if d_in > 1 else 0.0
+    inter = k * (d_out - 1) / d_out * nbytes / d_in / net_bw if d_out > 1 else 0.0
+    return intra + inter
 
 
 def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, float]:
     """Seconds per step and its parts for a fully resolved layout."""
     h, t, c, s = m.hidden, p.tp, p.cp, m.seq_len
     b = p.micro_batch or 1
-    d = p.dp or 1
     mb = p.microbatches
     v = p.virtual_stages
+    attn_frac = cal.fractions(g.arch.family)[1]
     peak, mem_bw = g.peak_flops, g.hbm_bw * cal.hbm_fraction
+    traffic = 1.0 if p.fused_kernels else cal.unfused_traffic
     domain = g.arch.nvlink_domain
-    nv_bw = g.nvlink_bw * cal.nvlink_fraction
+    nv_bw = g.nvlink_bw * cal.nvlink(g.arch.family)
     net_bw = g.scaleout_bw * cal.scaleout_fraction
     lat = cal.latency_s
     tokens = b * s / c  # query tokens per GPU per micro-batch
@@ -350,19 +442,21 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     gemm_f = tokens * _gemm_fwd_flops(m) / t / (peak * _gemm_eff(g, cal, h / t))
     attn_counted = tokens * 4.0 * s * q / t
     rep_bytes = (20.0 + (2.0 if m.dropout else 0.0)) * h / (t if p.sp else 1)
-    act_bytes = (4.0 if m.mlp_matrices == 2 else 6.0) * m.f / t
+    act_bytes = (6.0 if m.gated else 4.0) * m.f / t
     if p.flash_attention:
-        attn_f = 0.5 * attn_counted / (peak * g.arch.attention_fraction)
+        attn_f = 0.5 * attn_counted / (peak * attn_frac)
         score_f = 0.0
     else:
         attn_f = attn_counted / (peak * _gemm_eff(g, cal, m.dh))
         score_bytes = (13.0 if m.dropout else 8.0) * m.heads * s / t
-        score_f = tokens * score_bytes / mem_bw
-    elem_f = tokens * (rep_bytes + act_bytes) / mem_bw
+        score_f = tokens * score_bytes * traffic / mem_bw
+    elem_f = tokens * (rep_bytes + act_bytes) * traffic / mem_bw
     fwd = gemm_f + attn_f + score_f + elem_f
-    # backward: twice the matmul FLOPs; memory-bound kernels move about as many bytes
-    # as forward (LayerNorm and activation backward read more, dropout-add less)
-    bwd = 2.0 * (gemm_f + attn_f) + score_f + elem_f
+    # backward: twice the matmul FLOPs (fused attention: FLASH_BWD_RATIO times its
+    # forward); memory-bound kernels move about as many bytes as forward (LayerNorm and
+    # activation backward read more, dropout-add less)
+    attn_b = (FLASH_BWD_RATIO if p.flash_attention else 2.0) * attn_f
+    bwd = 2.0 * gemm_f + attn_b + score_f + elem_f
     if p.recompute == "full":
         recomp = fwd
     elif p.recompute == "selective":
@@ -377,8 +471,10 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     n_ar = 2.0 * coll + (coll if p.recompute == "full" else 0.0)
     if p.recompute == "selective" and p.sp:
         n_ar += 0.5 * coll  # all-gathers redone in backward instead of stored
-    tp_bw = nv_bw if t <= domain else net_bw
-    tp_comm = n_ar * ring_allreduce_seconds(tokens * h * 2.0, t, tp_bw, lat)
+    tp_net = t > domain
+    tp_bw = net_bw if tp_net else nv_bw
+    tp_comm = n_ar * (ring_allreduce_seconds(tokens * h * 2.0, t, tp_bw)
+                      + _ring_steps_latency(t, tp_net, True, cal))
     if p.tp_overlap:
         tp_exp, tp_hid, tp_slow = _overlap(tp_comm, gemm_window, cal)
     else:
@@ -387,19 +483,24 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     # --- context-parallel K/V all-gather and dK/dV reduce-scatter ------------------
     kv_local = max(m.k * m.dh / t, m.dh)
     kv_bytes = b * s * 2.0 * kv_local * 2.0  # K and V of the whole sequence, BF16
-    cp_bw = nv_bw if t * c <= domain else net_bw
+    cp_net = t * c > domain
+    cp_bw = net_bw if cp_net else nv_bw
     n_cp = 2.0 + (1.0 if p.recompute == "full" else 0.0)
-    cp_comm = n_cp * ring_allgather_seconds(kv_bytes, c, cp_bw, lat)
+    cp_comm = n_cp * (ring_allgather_seconds(kv_bytes, c, cp_bw)
+                      + _ring_steps_latency(c, cp_net, False, cal))
     if p.cp_overlap:
-        cp_exp, cp_hid, cp_slow = _overlap(cp_comm, 3.0 * attn_f, cal)
+        cp_exp, cp_hid, cp_slow = _overlap(cp_comm, attn_f + attn_b, cal)
     else:
         cp_exp, cp_hid, cp_slow = cp_comm, 0.0, 0.0
 
     layer_total = layer_compute + tp_exp + tp_slow + cp_exp + cp_slow
 
     # --- output layer and loss (last stage) ---------------------------------------
-    logit_gemm = 3.0 * tokens * 2.0 * h * m.vocab / t / (peak * _gemm_eff(g, cal, h))
-    logit_mem = tokens * 40.0 * m.vocab / t / mem_bw
+    # forward, input-gradient and weight-gradient GEMMs; with the weight gradient
+    # deferred (NeMo's defer_embedding_wgrad_compute) the last one runs in the bubble
+    n_logit = 2.0 if p.defer_output_wgrad else 3.0
+    logit_gemm = n_logit * tokens * 2.0 * h * m.vocab / t / (peak * _gemm_eff(g, cal, h))
+    logit_mem = tokens * 40.0 * m.vocab / t * traffic / mem_bw
     logits = logit_gemm + logit_mem
 
     st = _Stages.of(m.layers, p.pp)
@@ -413,7 +514,8 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     # --- pipeline point-to-point (boundary activations, sequence-sharded) ----------
     if p.pp > 1:
         pp_bw = nv_bw if t * c * p.pp <= domain else net_bw
-        msg = tokens * h * 2.0 / t
+        # Megatron's scatter/gather sends 1/tp of the boundary activations per rank
+        msg = tokens * h * 2.0 / (t if p.pp_scatter_gather else 1)
         pp_comm = 2.0 * v * (msg / pp_bw + lat)
     else:
         pp_comm = 0.0
@@ -422,48 +524,65 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     else:
         pp_exp, pp_hid, pp_slow = pp_comm, 0.0, 0.0
 
-    mb_compute = stage_layers * layer_compute + stage_extra
-    t_mb = stage_layers * layer_total + stage_extra + pp_exp + pp_slow
-    bubble = (p.pp - 1) / v * t_mb
-
-    # --- data parallelism --------------------------------------------------------
+    # --- data parallelism (over the data- and context-parallel ranks) -------------
+    d = _shard(p)
     params = _stage_params(m, p, st)
-    grad_bytes = params * 2.0  # BF16 gradients and weights on the wire
-    d_in = min(d, max(1, domain // (t * c))) if t * c < domain else 1
+    w_bytes = params * WEIGHT_BYTES  # BF16 weights on the wire
+    g_bytes = params * DTYPE_BYTES[p.grad_dtype]
+    stride = t  # data-parallel peers are tp ranks apart (context ranks are adjacent)
+    d_in = min(d, max(1, domain // stride)) if stride < domain else 1
     while d % d_in:
         d_in -= 1
     d_out = d // d_in
+    per_mb = p.sync == "microbatch"
+    n_units = max(1, stage_layers) if (per_mb or p.zero_stage >= 3) else max(
+        1, math.ceil(params / cal.bucket_params))
 
-    def _hier(nbytes: float, allreduce: bool) -> float:
-        k = 2.0 if allreduce else 1.0
+    def coll_seconds(nbytes: float, allreduce: bool, units: int) -> float:
         if d <= 1:
             return 0.0
-        intra = k * (d_in - 1) / d_in * nbytes / nv_bw if d_in > 1 else 0.0
-        inter = k * (d_out - 1) / d_out * nbytes / d_in / net_bw if d_out > 1 else 0.0
-        return intra + inter + lat
+        return (_hier_seconds(nbytes, d_in, d_out, nv_bw, net_bw, allreduce)
+                + units * _ring_steps_latency(d, d_out > 1, allreduce, cal))
 
-    bwd_window = stage_layers * (bwd + (recomp if p.recompute != "none" else 0.0))
+    bwd_window = stage_layers * (bwd + recomp)
     fwd_window = stage_layers * fwd
+    # (seconds, compute window, buckets, per micro-batch?) of each collective
+    parts: list[tuple[float, float, int, bool]] = []
     if p.zero_stage == 0:
-        dp_parts = [(_hier(grad_bytes, True), bwd_window)]
+        parts.append((coll_seconds(g_bytes, True, n_units), bwd_window, n_units, per_mb))
     else:
-        n_ag = 2 if p.zero_stage >= 3 else 1
-        dp_parts = [(_hier(grad_bytes, False), bwd_window)]
-        dp_parts += [(_hier(grad_bytes, False), fwd_window)] * n_ag
-    dp_exp = dp_hid = dp_slow = 0.0
-    for comm, window in dp_parts:
+        parts.append((coll_seconds(g_bytes, False, n_units), bwd_window, n_units, per_mb))
+        if p.zero_stage >= 3:
+            n_l = max(1, stage_layers)
+            parts.append((coll_seconds(w_bytes, False, n_l), fwd_window, n_l, True))
+            parts.append((coll_seconds(w_bytes, False, n_l), bwd_window, n_l, True))
+        elif p.zero_stage == 2 and per_mb:
+            parts.append((coll_seconds(w_bytes, False, n_units), fwd_window, n_units, True))
+        else:
+            parts.append((coll_seconds(w_bytes, False, n_units), fwd_window, n_units, False))
+    mb_dp_exp = mb_dp_hid = mb_dp_slow = 0.0  # per micro-batch
+    dp_exp = dp_hid = dp_slow = 0.0  # per step
+    for comm, window, units, each_mb in parts:
         if p.dp_overlap:
-            e, hdn, sl = _overlap(comm, window, cal)
+            e, hdn, sl = _overlap(comm, window, cal, tail=comm / units)
         else:
             e, hdn, sl = comm, 0.0, 0.0
-        dp_exp, dp_hid, dp_slow = dp_exp + e, dp_hid + hdn, dp_slow + sl
+        if each_mb:
+            mb_dp_exp, mb_dp_hid, mb_dp_slow = mb_dp_exp + e, mb_dp_hid + hdn, mb_dp_slow + sl
+        else:
+            dp_exp, dp_hid, dp_slow = dp_exp + e, dp_hid + hdn, dp_slow + sl
+
+    mb_compute = stage_layers * layer_compute + stage_extra
+    t_mb = (stage_layers * layer_total + stage_extra + pp_exp + pp_slow + mb_dp_exp
+            + mb_dp_slow)
+    bubble = (p.pp - 1) / v * t_mb
 
     # --- optimizer ---------------------------------------------------------------
     shard = d if p.zero_stage >= 1 else 1
     optimizer = ADAM_TRAFFIC_BYTES * params / shard / mem_bw
 
     recompute_s = mb * stage_layers * recomp
-    return {
+    out = {
         "compute": mb * mb_compute,
         "recompute": recompute_s,
         "bubble": bubble,
@@ -473,20 +592,27 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         "cp_comm_overlapped": mb * stage_layers * cp_hid,
         "pp_comm_exposed": mb * pp_exp,
         "pp_comm_overlapped": mb * pp_hid,
-        "dp_comm_exposed": dp_exp,
-        "dp_comm_overlapped": dp_hid,
-        "overlap_slowdown": mb * (stage_layers * (tp_slow + cp_slow) + pp_slow) + dp_slow,
+        "dp_comm_exposed": dp_exp + mb * mb_dp_exp,
+        "dp_comm_overlapped": dp_hid + mb * mb_dp_hid,
+        "overlap_slowdown": (mb * (stage_layers * (tp_slow + cp_slow) + pp_slow + mb_dp_slow)
+                             + dp_slow),
         "optimizer": optimizer,
     }
+    nodes = max(1, math.ceil(p.world / GPUS_PER_NODE))
+    base = sum(out[k] for k in _SUMMED if k != "straggler")
+    out["straggler"] = base * cal.straggler * math.sqrt(2.0 * math.log(nodes))
+    return out
 
 
 _SUMMED = ("compute", "bubble", "tp_comm_exposed", "cp_comm_exposed", "pp_comm_exposed",
-           "dp_comm_exposed", "overlap_slowdown", "optimizer")
+           "dp_comm_exposed", "overlap_slowdown", "optimizer", "straggler")
 
 
 def _fits(m: ModelSpec, p: ParallelSpec, g: Gpu) -> bool:
+    """Whether the layout can fit: refused only when it needs more than the capacity
+    even without the reserve (the reserve is the estimate's margin, not a certainty)."""
     mem = memory(m, p, g)
-    return mem["total"] <= mem["capacity"]
+    return mem["total"] - mem["reserve"] <= mem["capacity"]
 
 
 def _memory_problem(m: ModelSpec, p: ParallelSpec, g: Gpu, where: str) -> Problem:
@@ -506,7 +632,9 @@ def _memory_problem(m: ModelSpec, p: ParallelSpec, g: Gpu, where: str) -> Proble
                    f"does not fit in {g.name} memory: needs {gib['total']:.1f} GiB per GPU "
                    f"(weights {gib['weights']:.1f}, gradients {gib['gradients']:.1f}, "
                    f"optimizer {gib['optimizer']:.1f}, activations {gib['activations']:.1f}, "
-                   f"reserve {gib['reserve']:.1f}) but has {gib['capacity']:.1f} GiB; "
+                   f"reserve {gib['reserve']:.1f}) but has {gib['capacity']:.1f} GiB, "
+                   f"{gib['total'] - gib['reserve'] - gib['capacity']:.1f} GiB short even "
+                   f"without the reserve; "
                    f"try {', '.join(hints)}")
 
 
@@ -567,31 +695,34 @@ def estimate(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
     ----------
     model : mapping, dataclass or ModelSpec
         ``layers, hidden, heads, kv_heads, ffn_hidden, vocab, seq_len`` (and optional
-        ``activation`` = gelu/swiglu, ``dropout``, ``parallel_block``, ...).
+        ``activation``, ``dropout``, ``parallel_block``, ...).
     parallel : mapping, dataclass or ParallelSpec
         ``tp, pp, dp, cp, micro_batch, global_batch`` (sequences), ``recompute`` and
-        optional settings (see :class:`~simgpu.perf.spec.ParallelSpec`).
+        optional software settings (see :class:`~simgpu.perf.spec.ParallelSpec`).
     gpu : str, mapping or GpuConfig
         Catalogue name (``a100``, ``h100``, ``h200``, ``b200``, ``gb200``) or entry.
     gpus : int, optional
         Job size; overrides ``parallel.gpus`` and derives ``dp`` from it.
     calibration : Calibration, optional
-        Model constants; the shipped calibration by default.
+        Model constants; the shipped calibration by default (then the estimate carries
+        the prediction band; with another calibration it does not).
     check_memory : bool
-        Raise when the configuration does not fit in GPU memory.
+        Raise when the configuration clearly does not fit in GPU memory.
     prefix : str
         Prefix of the dotted keys in errors (e.g. ``"jobs.llama."``).
 
     Returns
     -------
     Estimate
+        With ``mfu_p10``/``mfu_p90`` (the out-of-source prediction band) and
+        ``warnings`` (what lies outside the calibrated range).
 
     Raises
     ------
     ConfigError
         Bad or inconsistent input (parallel degrees that do not divide the GPU count,
         the layers or the heads; a micro-batch that does not divide the per-replica
-        batch; a model that does not fit in memory ...), every problem at once.
+        batch; a model that clearly does not fit in memory ...), every problem at once.
     """
     cal = calibration or CALIBRATION
     m, p, g = resolve(model, parallel, gpu, gpus=gpus, check_memory=check_memory,
@@ -601,12 +732,26 @@ def estimate(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
     n = p.gpus or p.world
     mf = model_flops(m, p.global_batch)
     hf = hardware_flops(m, p.global_batch, p.recompute)
-    mem = {k: v / 2**30 for k, v in memory(m, p, g).items()}
+    raw_mem = memory(m, p, g)
+    mem = {k: v / 2**30 for k, v in raw_mem.items()}
+    mfu = mf / n / step / g.peak_flops
+    p10 = p90 = None
+    notes = list(_extrapolation(m, p, g))
+    if raw_mem["total"] > raw_mem["capacity"]:
+        notes.append(f"memory: needs {mem['total']:.1f} GiB with the "
+                     f"{mem['reserve']:.0f} GiB reserve, more than the "
+                     f"{mem['capacity']:.0f} GiB of the {g.name}; it fits only if the "
+                     "framework needs less than the reserve")
+    if calibration is None:
+        lo, hi, band_note = _band(g)
+        p10, p90 = mfu * lo, mfu * hi
+        if band_note:
+            notes.append(band_note)
     return Estimate(
         step_seconds=step,
         model_tflops_per_gpu=mf / n / step / 1e12,
         hardware_tflops_per_gpu=hf / n / step / 1e12,
-        mfu=mf / n / step / g.peak_flops,
+        mfu=mfu,
         hfu=hf / n / step / g.peak_flops,
         tokens_per_second=p.global_batch * m.seq_len / step,
         gpus=n,
@@ -617,7 +762,54 @@ def estimate(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
         model=m,
         parallel=p,
         gpu=g.name,
+        mfu_p10=p10,
+        mfu_p90=p90,
+        warnings=tuple(notes),
     )
+
+
+def _band(g: Gpu) -> tuple[float, float, str]:
+    """Multipliers of the P10 and P90 MFU for the GPU's family, and a note if pooled.
+
+    From the leave-one-source-out log residuals ``e = log(predicted / published)``
+    frozen in :mod:`simgpu.perf._fitted`: the published value is the prediction times
+    ``exp(-e)``, so P10 = ``exp(-(mean + z90 sd))`` and P90 = ``exp(-(mean - z90 sd))``.
+    """
+    from simgpu.perf._fitted import BAND
+
+    fam = g.arch.family if g.arch.calibrated else None
+    stats = BAND.get(fam) if fam else None
+    note = ""
+    if stats is None:
+        stats = BAND["all"]
+        note = (f"band: no calibration rows of its own for the {g.arch.name} "
+                f"architecture; the band is the one pooled over all rows and does not "
+                f"cover the generation change")
+    mu, sd = stats["mean"], stats["sd"]
+    return math.exp(-(mu + Z90 * sd)), math.exp(-(mu - Z90 * sd)), note
+
+
+def _extrapolation(m: ModelSpec, p: ParallelSpec, g: Gpu) -> list[str]:
+    """What lies outside the calibration rows' range, in words (empty if nothing)."""
+    from simgpu.perf.published import calibrated_ranges
+
+    out = []
+    if not g.arch.calibrated:
+        out.append(f"extrapolation: no calibration rows on the {g.arch.name} "
+                   f"architecture; it takes the {g.arch.family} efficiencies")
+    ranges = calibrated_ranges().get(g.arch.family)
+    if ranges is None:
+        return out
+    n = p.gpus or p.world
+    for what, value, fmt in (("GPU count", n, "{:,.0f}"),
+                             ("model size", m.params, "{:.3g} parameters"),
+                             ("sequence length", m.seq_len, "{:,.0f} tokens")):
+        lo, hi = ranges[what]
+        if not lo <= value <= hi:
+            out.append(f"extrapolation: {what} {fmt.format(value)} outside the "
+                       f"{g.arch.family} calibration rows' {fmt.format(lo)} to "
+                       f"{fmt.format(hi)}")
+    return out
 
 
 def mfu_for(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
@@ -647,3 +839,16 @@ def mfu_for(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
         As :func:`estimate`.
     """
     return estimate(model, parallel, gpu, gpus=gpus, prefix=prefix).mfu
+
+
+def mfu_band_for(model: Any, parallel: Any, gpu: Any, *, gpus: int | None = None,
+                 prefix: str = "") -> tuple[float, float, float]:
+    """``(p10, mfu, p90)``: the MFU and its out-of-source prediction band.
+
+    Same inputs and errors as :func:`mfu_for`; the band is the 10th to 90th percentile
+    of the MFU implied by the leave-one-source-out residuals of the GPU's architecture
+    family (docs/perf.md), for a job to carry into the simulation.
+    """
+    est = estimate(model, parallel, gpu, gpus=gpus, prefix=prefix)
+    assert est.mfu_p10 is not None and est.mfu_p90 is not None
+    return est.mfu_p10, est.mfu, est.mfu_p90

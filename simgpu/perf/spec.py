@@ -17,8 +17,21 @@ from simgpu.errors import ConfigError, Problem
 
 #: Activation recomputation policies (Korthikanti et al. 2022, arXiv:2205.05198).
 RECOMPUTE = ("none", "selective", "full")
-#: MLP kinds: ``gelu`` has two matrices (h->f, f->h), ``swiglu`` three (gate, up, down).
-ACTIVATIONS = {"gelu": 2, "swiglu": 3}
+#: MLP activations and their weight matrices: plain ones (``gelu``, ``relu``,
+#: ``squared_relu`` of Nemotron-4 (arXiv:2402.16819), ``silu``) have two (h->f, f->h);
+#: gated ones (``swiglu`` of Llama, ``geglu``, ``reglu``; Shazeer 2020, arXiv:2002.05202)
+#: three (gate, up, down).
+ACTIVATIONS = {"gelu": 2, "relu": 2, "squared_relu": 2, "silu": 2,
+               "swiglu": 3, "geglu": 3, "reglu": 3}
+#: Aliases accepted for the activation names (as frameworks spell them).
+ACTIVATION_ALIASES = {"squared-relu": "squared_relu", "relu2": "squared_relu",
+                      "swish": "silu", "fast-swiglu": "swiglu", "gelu_new": "gelu"}
+#: Number formats of gradients and optimizer moments.
+DTYPES = ("fp32", "bf16")
+#: When data-parallel gradients are reduced: once per optimizer step (DDP with gradient
+#: accumulation, Megatron's distributed optimizer) or after every micro-batch (ZeRO-2/3,
+#: PyTorch FSDP without ``no_sync``).
+DP_SYNC = ("step", "microbatch")
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,8 @@ class ModelSpec:
     head_dim : int or None
         Size of one head ``d_h``; ``None`` = ``hidden // heads``.
     activation : str
-        ``gelu`` (2 MLP matrices) or ``swiglu`` (3 MLP matrices).
+        One of :data:`ACTIVATIONS`: plain (``gelu``, ``relu``, ``squared_relu``, ``silu``;
+        2 MLP matrices) or gated (``swiglu``, ``geglu``, ``reglu``; 3 matrices).
     dropout : bool
         Dropout layers present (GPT-3-era models); adds memory traffic and masks.
     parallel_block : bool
@@ -81,8 +95,13 @@ class ModelSpec:
 
     @property
     def mlp_matrices(self) -> int:
-        """Weight matrices in the MLP: 2 (GeLU) or 3 (SwiGLU)."""
+        """Weight matrices in the MLP: 2 (plain activation) or 3 (gated)."""
         return ACTIVATIONS[self.activation]
+
+    @property
+    def gated(self) -> bool:
+        """Gated MLP (SwiGLU, GeGLU, ReGLU)."""
+        return self.mlp_matrices == 3
 
     @property
     def params_per_layer(self) -> float:
@@ -130,6 +149,30 @@ class ParallelSpec:
     uneven_pipeline : bool
         Allow ``pp * virtual_stages`` not dividing ``layers``: the busiest stage holds
         the ceiling (Llama 3 405B: 126 layers on 16 stages).
+    grad_dtype : str
+        Format of the gradient buffer and of its data-parallel reduction: ``fp32``
+        (Megatron-LM's default for BF16 training, FSDP ``reduce_dtype=float32``) or
+        ``bf16`` (NeMo ``grad_sync_dtype: bf16``, Megatron ``--grad-reduce-in-bf16``,
+        FSDP pure BF16).
+    optimizer_dtype : str
+        Format of the Adam moments: ``fp32`` (default) or ``bf16`` (NeMo's distributed
+        fused Adam with ``dtype: bf16``). The master weights are FP32 either way.
+    dp_sync : str or None
+        ``step``: gradients reduced (and, when sharded, weights gathered) once per
+        optimizer step; ``microbatch``: after every micro-batch, as ZeRO-2/3 and PyTorch
+        FSDP do. ``None`` = ``microbatch`` for ``zero_stage >= 2``, else ``step``.
+    defer_output_wgrad : bool
+        The output layer's weight-gradient GEMM deferred off the last pipeline stage's
+        critical path into the pipeline flush (NeMo/Megatron-core
+        ``defer_embedding_wgrad_compute``).
+    pp_scatter_gather : bool
+        Pipeline boundary activations split over the tensor-parallel ranks before the
+        point-to-point transfer (Megatron-LM's scatter/gather optimisation,
+        arXiv:2104.04473 section 4.1); DeepSpeed's pipeline engine sends them whole.
+    fused_kernels : bool
+        Memory-bound operations fused (Megatron-LM's fused kernels, Transformer Engine,
+        ``torch.compile``) rather than run as separate eager PyTorch kernels, which move
+        each tensor several times.
     """
 
     tp: int = 1
@@ -149,6 +192,12 @@ class ParallelSpec:
     pp_overlap: bool = True
     cp_overlap: bool = False
     uneven_pipeline: bool = False
+    grad_dtype: str = "fp32"
+    optimizer_dtype: str = "fp32"
+    dp_sync: str | None = None
+    pp_scatter_gather: bool = True
+    fused_kernels: bool = True
+    defer_output_wgrad: bool = False
 
     @property
     def sp(self) -> bool:
@@ -156,6 +205,13 @@ class ParallelSpec:
         if self.sequence_parallel is None:
             return self.tp > 1
         return bool(self.sequence_parallel) and self.tp > 1
+
+    @property
+    def sync(self) -> str:
+        """When data-parallel communication happens: ``step`` or ``microbatch``."""
+        if self.dp_sync is None:
+            return "microbatch" if self.zero_stage >= 2 else "step"
+        return self.dp_sync
 
     @property
     def world(self) -> int:
@@ -173,7 +229,7 @@ _OPT_INT_MODEL = ("kv_heads", "ffn_hidden", "head_dim")
 _INT_PAR = ("tp", "pp", "cp", "global_batch", "virtual_stages")
 _OPT_INT_PAR = ("dp", "gpus", "micro_batch")
 _BOOL_PAR = ("flash_attention", "tp_overlap", "dp_overlap", "pp_overlap", "cp_overlap",
-             "uneven_pipeline")
+             "uneven_pipeline", "fused_kernels", "pp_scatter_gather", "defer_output_wgrad")
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
@@ -238,6 +294,7 @@ def model_spec(model: Any, where: str = "model") -> ModelSpec:
     for k in _OPT_INT_MODEL:
         vals[k] = _int(raw, k, where, out, optional=True)
     act = str(raw.get("activation", "gelu")).lower()
+    act = ACTIVATION_ALIASES.get(act, act)
     if act not in ACTIVATIONS:
         out.append(Problem(f"{where}.activation", raw.get("activation"),
                            f"must be one of {', '.join(ACTIVATIONS)}"))
@@ -294,6 +351,17 @@ def parallel_spec(parallel: Any, where: str = "parallel") -> ParallelSpec:
     if zero is not None and zero > 3:
         out.append(Problem(f"{where}.zero_stage", zero, "must be 0, 1, 2 or 3"))
     vals["zero_stage"] = defaults["zero_stage"] if zero is None else zero
+    for key, allowed in (("grad_dtype", DTYPES), ("optimizer_dtype", DTYPES),
+                         ("dp_sync", DP_SYNC)):
+        v = raw.get(key, defaults[key])
+        if v is None:
+            vals[key] = None
+            continue
+        v = str(v).lower()
+        if v not in allowed:
+            out.append(Problem(f"{where}.{key}", raw.get(key),
+                               f"must be one of {', '.join(allowed)}"))
+        vals[key] = v
     if out:
         raise ConfigError(out)
     return ParallelSpec(**vals)

@@ -38,6 +38,9 @@ def problems(model=GPT, parallel=PAR, gpu="a100", **kw):
     ({"tp": 0}, "parallel.tp", 0, "must be >= 1"),
     ({"zero_stage": 4}, "parallel.zero_stage", 4, "0, 1, 2 or 3"),
     ({"colour": "red"}, "parallel.colour", "red", "unknown key"),
+    ({"grad_dtype": "fp16"}, "parallel.grad_dtype", "fp16", "fp32, bf16"),
+    ({"optimizer_dtype": "int8"}, "parallel.optimizer_dtype", "int8", "fp32, bf16"),
+    ({"dp_sync": "sometimes"}, "parallel.dp_sync", "sometimes", "step, microbatch"),
 ])
 def test_parallel_rules(change, key, value, words):
     found = problems(parallel={**PAR, **change})
@@ -49,7 +52,7 @@ def test_parallel_rules(change, key, value, words):
     ({"layers": None}, "model.layers", None, "is required"),
     ({"hidden": 12288.5}, "model.hidden", 12288.5, "integer"),
     ({"kv_heads": 7}, "model.kv_heads", 7, "must divide heads"),
-    ({"activation": "relu"}, "model.activation", "relu", "gelu, swiglu"),
+    ({"activation": "tanh"}, "model.activation", "tanh", "gelu, relu, squared_relu"),
     ({"width": 3}, "model.width", 3, "unknown key"),
 ])
 def test_model_rules(change, key, value, words):
@@ -73,6 +76,7 @@ def test_model_that_does_not_fit_names_the_numbers():
     (key, value), msg = next(iter(found.items()))
     assert key == "parallel" and "tp=8 pp=2" in value
     assert "does not fit in h100 memory" in msg and "GiB" in msg and "80.0" in msg
+    assert "short even without the reserve" in msg
 
 
 def test_no_micro_batch_fits_is_reported():

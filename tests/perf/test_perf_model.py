@@ -22,7 +22,7 @@ def test_estimate_fields_and_breakdown_add_up():
     assert e.model_tflops_per_gpu == pytest.approx(e.mfu * 312)
     b = e.breakdown
     parts = ("compute", "bubble", "tp_comm_exposed", "cp_comm_exposed", "pp_comm_exposed",
-             "dp_comm_exposed", "overlap_slowdown", "optimizer")
+             "dp_comm_exposed", "overlap_slowdown", "optimizer", "straggler")
     assert sum(b[k] for k in parts) == pytest.approx(e.step_seconds)
     assert {"tp_comm_overlapped", "dp_comm_overlapped", "recompute"} <= set(b)
     assert e.tokens_per_second == pytest.approx(512 * 2048 / e.step_seconds)
@@ -154,3 +154,163 @@ def test_import_perf_loads_no_hydra():
                           timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+# ------------------------------------------------------------- band and warnings
+
+
+def test_band_brackets_the_estimate_and_mfu_band_for_matches():
+    e = perf.estimate(GPT, PAR, "a100")
+    assert e.mfu_p10 < e.mfu < e.mfu_p90
+    assert e.mfu_band == (e.mfu_p10, e.mfu, e.mfu_p90)
+    assert perf.mfu_band_for(GPT, PAR, "a100") == e.mfu_band
+    assert perf.mfu_band_for(GPT, PAR, "a100")[1] == perf.mfu_for(GPT, PAR, "a100")
+    d = e.to_dict()
+    assert d["mfu_p10"] == e.mfu_p10 and d["warnings"] == []
+
+
+def test_band_is_derived_from_the_frozen_residuals():
+    import math
+
+    from simgpu.perf._fitted import BAND
+    from simgpu.perf.model import Z90
+
+    e = perf.estimate(GPT, PAR, "h100")
+    s = BAND["hopper"]
+    assert e.mfu_p10 == pytest.approx(e.mfu * math.exp(-(s["mean"] + Z90 * s["sd"])))
+    assert e.mfu_p90 == pytest.approx(e.mfu * math.exp(-(s["mean"] - Z90 * s["sd"])))
+
+
+def test_custom_calibration_has_no_band():
+    e = perf.estimate(GPT, PAR, "a100", calibration=perf.Calibration())
+    assert e.mfu_p10 is None and e.mfu_band is None
+
+
+def test_calibrated_configuration_has_no_warning():
+    assert perf.estimate(GPT, PAR, "a100").warnings == ()
+
+
+def test_blackwell_is_flagged_as_extrapolation_with_the_pooled_band():
+    from simgpu.perf._fitted import BAND
+
+    e = perf.estimate(GPT, PAR, "b200")
+    text = " ".join(e.warnings)
+    assert "no calibration rows on the blackwell" in text
+    assert "pooled" in text
+    lo = perf.estimate(GPT, PAR, "b200").mfu_p10 / e.mfu
+    import math
+
+    from simgpu.perf.model import Z90
+    assert lo == pytest.approx(math.exp(-(BAND["all"]["mean"] + Z90 * BAND["all"]["sd"])))
+
+
+def test_scale_size_and_sequence_beyond_the_rows_are_flagged():
+    from simgpu.perf.published import calibrated_ranges
+
+    hi = calibrated_ranges()["ampere"]["GPU count"][1]
+    e = perf.estimate(GPT, {**PAR, "gpus": 64 * 1024, "global_batch": 8 * 8192}, "a100")
+    assert any("GPU count" in w for w in e.warnings), (hi, e.warnings)
+    small = {"layers": 2, "hidden": 256, "heads": 4, "vocab": 1000, "seq_len": 2048}
+    e = perf.estimate(small, {"tp": 1, "gpus": 8, "global_batch": 64}, "a100")
+    assert any("model size" in w for w in e.warnings)
+    long = {**LLAMA3_405B, "seq_len": 1048576}
+    e = perf.estimate(long, {"tp": 8, "pp": 16, "cp": 128, "gpus": 16384, "global_batch": 8,
+                             "micro_batch": 1, **LLAMA3}, "h100", check_memory=False)
+    assert any("sequence length" in w for w in e.warnings)
+
+
+# ------------------------------------------------------------- software settings
+
+
+def test_activations_of_current_dense_models():
+    for act, n in (("gelu", 2), ("relu", 2), ("squared_relu", 2), ("silu", 2),
+                   ("swiglu", 3), ("geglu", 3), ("reglu", 3)):
+        assert perf.model_spec({**GPT, "activation": act}).mlp_matrices == n
+    assert perf.model_spec({**GPT, "activation": "squared-relu"}).activation == "squared_relu"
+    assert perf.model_spec({**GPT, "activation": "fast-swiglu"}).activation == "swiglu"
+    # a squared-ReLU MLP costs what a GeLU MLP costs in FLOPs
+    assert perf.model_flops({**GPT, "activation": "squared_relu"}, 8) == perf.model_flops(
+        GPT, 8)
+
+
+def test_bf16_gradients_and_moments_halve_their_memory():
+    base = perf.estimate(GPT, PAR, "h100").memory_gib
+    bf16 = perf.estimate(GPT, {**PAR, "grad_dtype": "bf16", "optimizer_dtype": "bf16"},
+                         "h100").memory_gib
+    assert bf16["gradients"] == pytest.approx(base["gradients"] / 2)
+    # master weights (4 bytes) + moments (8 -> 4) sharded: 12 -> 8 bytes per parameter
+    assert bf16["optimizer"] == pytest.approx(base["optimizer"] * 8 / 12)
+
+
+def test_distributed_optimizer_shards_over_data_and_context_ranks():
+    m = {**LLAMA3_405B, "seq_len": 16384}
+    p = {"tp": 8, "pp": 16, "gpus": 4096, "global_batch": 512, "micro_batch": 1,
+         "virtual_stages": 4, **{**LLAMA3, "zero_stage": 1}}
+    one = perf.estimate(m, {**p, "cp": 1}, "h100", check_memory=False).memory_gib
+    two = perf.estimate(m, {**p, "cp": 2}, "h100", check_memory=False).memory_gib
+    # at a fixed GPU count cp=2 halves dp, so the shard dp*cp and the states stay the same
+    assert two["optimizer"] == pytest.approx(one["optimizer"])
+    assert two["activations"] < one["activations"]
+
+
+def test_unfused_kernels_are_slower():
+    fused = perf.estimate(GPT, PAR, "a100").step_seconds
+    eager = perf.estimate(GPT, {**PAR, "fused_kernels": False}, "a100").step_seconds
+    assert eager > fused
+
+
+def test_deferring_the_output_wgrad_helps_a_last_stage_bound_pipeline():
+    m = {**LLAMA3_405B, "vocab": 256000, "layers": 32}
+    p = {"tp": 8, "pp": 8, "gpus": 512, "global_batch": 512, "micro_batch": 1, **LLAMA3,
+         "uneven_pipeline": False}
+    plain = perf.estimate(m, p, "h100").step_seconds
+    defer = perf.estimate(m, {**p, "defer_output_wgrad": True}, "h100").step_seconds
+    assert defer < plain
+
+
+def test_microbatch_sync_communicates_more_than_step_sync():
+    small = {"layers": 24, "hidden": 2048, "heads": 16, "vocab": 50368, "seq_len": 2048}
+    p = {"tp": 1, "gpus": 512, "global_batch": 512 * 8, "micro_batch": 2, "zero_stage": 2}
+    step = perf.estimate(small, {**p, "dp_sync": "step"}, "h100").breakdown
+    each = perf.estimate(small, {**p, "dp_sync": "microbatch"}, "h100").breakdown
+    total = ("dp_comm_exposed", "dp_comm_overlapped")
+    assert sum(each[k] for k in total) > 3 * sum(step[k] for k in total)
+
+
+def test_dp_collectives_cost_more_with_more_ranks_and_hop_latency():
+    """Group size and topology enter the collective's cost, not only its bytes."""
+    import dataclasses
+
+    cal = dataclasses.replace(perf.CALIBRATION, hop_latency_s=5e-6, straggler=0.0)
+    small = {"layers": 24, "hidden": 2048, "heads": 16, "vocab": 50368, "seq_len": 2048}
+    comm = []
+    for n in (8, 64, 512):
+        e = perf.estimate(small, {"tp": 1, "gpus": n, "global_batch": 12 * n,
+                                  "micro_batch": 12, "zero_stage": 3}, "h100",
+                          calibration=cal)
+        comm.append(e.breakdown["dp_comm_exposed"] + e.breakdown["dp_comm_overlapped"])
+    assert comm[0] < comm[1] < comm[2]
+
+
+def test_ring_and_tree_latency_by_hand():
+    from simgpu.perf.hardware import Calibration
+    from simgpu.perf.model import _ring_steps_latency
+
+    cal = Calibration(latency_s=10e-6, hop_latency_s=2e-6)
+    # ring reduce-scatter over 64 ranks across nodes: 63 steps
+    assert _ring_steps_latency(64, True, False, cal) == pytest.approx(10e-6 + 63 * 2e-6)
+    # all-reduce: tree 2*log2(64) = 12 steps beats the ring's 126
+    assert _ring_steps_latency(64, True, True, cal) == pytest.approx(10e-6 + 12 * 2e-6)
+    # inside one NVLink domain only the launch latency
+    assert _ring_steps_latency(8, False, False, cal) == pytest.approx(10e-6)
+    assert _ring_steps_latency(1, True, True, cal) == 0.0
+
+
+def test_straggler_term_grows_with_nodes():
+    small = {"layers": 24, "hidden": 2048, "heads": 16, "vocab": 50368, "seq_len": 2048}
+    share = []
+    for n in (8, 128, 2048):
+        e = perf.estimate(small, {"tp": 1, "gpus": n, "global_batch": 8 * n,
+                                  "micro_batch": 8}, "h100")
+        share.append(e.breakdown["straggler"] / e.step_seconds)
+    assert share[0] == 0.0 and share[0] < share[1] < share[2]
