@@ -419,3 +419,28 @@ def random_config(seed: int) -> dict[str, Any]:
                 "progress": False},
         "report": {"daily_series": True},
     }
+
+
+def two_landlords(horizon_days: float = 30.0, replicas: int = 2) -> dict[str, Any]:
+    """A tenant renting from two landlords (all of l1's pool p1, all of l2's pool p2) and
+    owning a small pool q; a chain of three runs m1 -> m2 -> m3, of one, two and one day
+    on 80 GPUs, preferring p1, p2 and p1. No failures: every history is the same, so every
+    delay can be worked out by hand."""
+    day = 80 * RATE_PER_GPU_HOUR * 24.0  # FLOPs of one day on 80 GPUs, before checkpoints
+    pool = {"gpu": "round", "gpus_per_node": 8, "nodes": 10,
+            "reliability": {"failures_per_1000_node_days": 0.0}}
+    job = {"party": "tn", "mfu": 0.5, "target_gpus": 80, "min_gpus": 40,
+           "checkpoint": {"interval_hours": 1.0, "write_hours": 0.0}, "restart_hours": 0.0}
+    lease = {"tenant": "tn", "share": 1.0, "start": "2026-01-01", "end": "2027-01-01",
+             "annual_usd": 8.766e6}
+    cfg = one_pool(horizon_days=horizon_days, replicas=replicas)
+    cfg["parties"] = {"l1": {"role": "landlord"}, "l2": {"role": "landlord"},
+                      "tn": {"role": "tenant"}}
+    cfg["pools"] = {"p1": {**pool, "owner": "l1"}, "p2": {**pool, "owner": "l2"},
+                    "q": {**pool, "owner": "tn", "nodes": 5}}
+    cfg["leases"] = {"lease1": {**lease, "pool": "p1"}, "lease2": {**lease, "pool": "p2"}}
+    cfg["jobs"] = {"m1": {**job, "flops": day, "pools": ["p1", "p2", "q"]},
+                   "m2": {**job, "flops": 2 * day, "pools": ["p2", "p1", "q"], "after": ["m1"]},
+                   "m3": {**job, "flops": day, "pools": ["p1", "p2", "q"], "after": ["m2"]}}
+    cfg["scenario"] = {"counterfactuals": {"withhold_levels": [0.5, 1.0], "non_renew": False}}
+    return cfg

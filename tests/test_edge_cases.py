@@ -144,7 +144,8 @@ def test_zero_failure_rate_everywhere_means_no_failure_in_any_variant():
         a = getattr(r, name)
         np.testing.assert_array_equal(a, np.broadcast_to(a[:, :1], a.shape), err_msg=name)
     for p in res.summary["pools"].values():
-        assert p["availability"] == {"mean": 1.0, "p10": 1.0, "p50": 1.0, "p90": 1.0}
+        assert p["availability"] == {"mean": 1.0, "p10": 1.0, "p50": 1.0, "p90": 1.0,
+                                     "measured_fraction": 1.0}
 
 
 # ------------------------------------------------------------------ a pool empty until late
@@ -200,7 +201,9 @@ def test_a_pool_empty_for_the_whole_horizon_leaves_its_job_unstarted():
     assert s["jobs"]["a"]["start_day"]["p50"] is None
     assert s["jobs"]["a"]["finished_fraction"] == 0.0
     assert s["jobs"]["b"]["finished_fraction"] == 1.0
-    assert s["pools"]["late"]["availability"]["p50"] == 1.0  # nothing online, nothing down
+    # nothing online: availability cannot be measured, and says why (never a made-up 1.0)
+    assert s["pools"]["late"]["availability"]["p50"] is None
+    assert s["pools"]["late"]["availability"]["null_reason"] == "the pool had no GPU online"
 
 
 # ------------------------------------------------------------------ 100 % withheld
@@ -416,13 +419,15 @@ def test_a_horizon_before_any_finish_is_reported_as_unfinished(tmp_path):
         assert job["finish_day"] == {"mean": None, "p10": None, "p50": None, "p90": None}
         for v, by in job["by_variant"].items():
             assert by["finish_day_p50"] is None, (name, v)
-            # both unfinished: censored at the horizon, so no delay is measured
+            # both unfinished: no delay can be measured, and it says why (never 0)
             assert by["delay_days"]["censored_fraction"] == 1.0
-            assert by["delay_days"]["p50"] == 0.0
+            assert by["delay_days"]["p50"] is None
+            assert "extend sim.horizon_days" in by["delay_days"]["null_reason"]
     ten = s["tenants"]["ten"]
     assert ten["final_milestone_day"]["p50"] is None
-    assert all(c["delay_days_p50"] == 0.0 for c in ten["leverage_curve"])
-    assert ten["control_index"] == 0.0
+    assert all(c["delay_days_p50"] is None for c in ten["leverage_curve"][1:])
+    assert ten["control_index"] is None
+    assert "does not finish within the horizon" in ten["control_index_null_reason"]
     for sw in s["sweeps"].values():
         for pt in sw["points"]:
             assert pt["tenants"]["ten"]["final_milestone_day"]["p50"] is None

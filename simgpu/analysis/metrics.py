@@ -38,7 +38,8 @@ def _quantile(srt: np.ndarray, q: float) -> float:
     idx = _bracket(srt.size, q)
     if not np.isfinite(srt[idx]).all():
         return math.nan
-    return float(np.percentile(srt, q, method="linear"))
+    with np.errstate(invalid="ignore"):  # non-finite values elsewhere in the sample
+        return float(np.percentile(srt, q, method="linear"))
 
 
 def dist(values: np.ndarray) -> dict[str, float | None]:
@@ -51,7 +52,8 @@ def dist(values: np.ndarray) -> dict[str, float | None]:
     if v.size == 0:
         return {k: None for k in STATS}
     srt = np.sort(v)
-    out = {"mean": _num(v.mean()) if np.isfinite(v).all() else None}
+    with np.errstate(invalid="ignore"):
+        out = {"mean": _num(v.mean()) if np.isfinite(v).all() else None}
     for k, q in QUANTILES.items():
         out[k] = _num(_quantile(srt, q))
     return out

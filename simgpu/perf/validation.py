@@ -34,8 +34,8 @@ TOLERANCE = 0.10
 #: The goal for the mean absolute out-of-source error.
 MEAN_GOAL = 0.05
 #: Rows whose out-of-source error exceeds :data:`TOLERANCE` with the frozen fit (held-out
-#: rows: with the shipped fit), and why as far as known (docs/perf.md, "Where it misses"). The per-row test
-#: expects exactly these to miss (strict), so a change of the model or the fit that
+#: rows: with the shipped fit), and why as far as known (docs/perf.md, "Where it misses").
+#: The per-row test expects exactly these to miss (strict), so a change of the model or the fit that
 #: makes a row miss, or stop missing, shows up and this list is kept honest.
 _A100_SLOW = "Megatron-LM on A100 at the largest sizes/scales: pessimistic, cause unknown"
 _NEMOTRON = "NeMo Nemotron-4 340B (selective recomputation, no TP overlap): pessimistic"

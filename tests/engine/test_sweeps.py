@@ -49,11 +49,29 @@ def test_sweep_points_are_variants_named_after_their_values(swept):
     assert set(pts["points"][0]["tenants"]) == {"anthropic"}
 
 
-def test_share_point_equals_a_run_with_that_share_at_the_same_unit_price(swept):
+def test_share_point_equals_a_run_with_that_share_and_pays_the_same(swept):
+    """One meaning of money: a fixed annual price stays fixed when the share changes, by an
+    override or by an in-batch sweep alike."""
     base, res = swept
-    other = simgpu.run(simgpu.compose([*base, "leases.colossus_one.share=0.5",
-                                       "leases.colossus_one.annual_usd=7.5e9"]))
+    other = simgpu.run(simgpu.compose([*base, "leases.colossus_one.share=0.5"]))
     _same_as_run(res, _variant(res, "share=0.5"), other)
+    vi = _variant(res, "share=0.5")
+    assert res.raw.lease_paid_usd[vi, 0] == res.raw.lease_paid_usd[0, 0]
+
+
+def test_a_price_per_gpu_hour_follows_the_share_by_override_and_by_sweep():
+    from tiny_config import TINY_OVERRIDES
+
+    base = [*TINY_OVERRIDES, "sim.horizon_days=10", "leases.colossus_one.annual_usd=null",
+            "leases.colossus_one.usd_per_gpu_hour=2.0"]
+    res = simgpu.run(simgpu.compose([*base, "+scenario.sweeps={s:{lever:share,values:[0.5]}}"]))
+    other = simgpu.run(simgpu.compose([*base, "leases.colossus_one.share=0.5"]))
+    vi = _variant(res, "s=0.5")
+    _same_as_run(res, vi, other)
+    paid = res.raw.lease_paid_usd[:, 0]
+    assert paid[vi] == pytest.approx(paid[0] / 2, rel=0.01)  # half the GPUs, half the money
+    pt = res.summary["sweeps"]["s"]["points"][0]["leases"]["colossus_one"]
+    assert pt["paid_usd"] == other.summary["leases"]["colossus_one"]["paid_usd"]
 
 
 def test_start_days_point_equals_a_run_with_the_lease_moved(swept):
