@@ -21,7 +21,12 @@ them together and, when there are several such landlords, on each landlord's alo
                    (default: to the end of the lease)
 ``landlord_first`` the landlord's own jobs take leased GPUs first, for the whole lease
 ``non_renew``      the leases end at the end of their initial term
-``<sweep>=<v>``    one value of an in-batch lever sweep (``scenario.sweeps``)
+``<sweep>=<v>``    one value of an in-batch lever sweep (``scenario.sweeps``): the
+                   leases' share, a withheld fraction, a price factor, a start
+                   shifted by days, the day withholding starts
+                   (``withhold_start``), or the day the landlord gives notice to
+                   end a lease with a termination right (``terminate``: it ends
+                   ``termination_notice_days`` later)
 =================  ==========================================================
 
 Prices
@@ -294,6 +299,16 @@ def contracts(cfg: S.SimgpuConfig, vs: list[Variant], hours: np.ndarray,
                 w1 = w0 + sw.days * 24.0 if sw.days is not None else np.inf
                 win = (hours >= w0) & (hours < w1)
                 f = np.where(win, f * (1.0 - var.level), f)
+            if lever == "withhold_start":
+                sw = cfg.scenario.sweeps[var.sweep]
+                w0 = var.level * 24.0
+                w1 = w0 + sw.days * 24.0 if sw.days is not None else np.inf
+                win = (hours >= w0) & (hours < w1)
+                f = np.where(win, f * (1.0 - sw.fraction), f)
+            if lever == "terminate" and le.termination_notice_days is not None:
+                ends = var.level * 24.0 + le.termination_notice_days * 24.0
+                f = np.where(hours >= ends, 0.0, f)
+                active = active & (hours < ends)
             if lever == "price":
                 price = price * var.level
             frac[vi, li] = f

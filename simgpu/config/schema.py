@@ -83,10 +83,12 @@ class ActionKind(Enum):
 class Lever(Enum):
     """A scenario lever swept inside one batch (scenario.sweeps)."""
 
-    share = "share"  # the leases' share of their pool (price per GPU-hour kept)
+    share = "share"  # the leases' share of their pool
     withhold = "withhold"  # fraction withheld, from `start` for `days`
     price = "price"  # multiplier on the lease price
     start_days = "start_days"  # the leases start (and end) this many days later
+    withhold_start = "withhold_start"  # day (from sim.start) withholding `fraction` starts
+    terminate = "terminate"  # day (from sim.start) the landlord gives termination notice
 
 
 class Backend(Enum):
@@ -367,6 +369,8 @@ class LeaseConfig:
     usd_per_gpu_hour: float | None = None  # $ per contracted GPU-hour
     failure_burden: FailureBurden = FailureBurden.delivered  # who absorbs node failures
     notice_days: float = 0.0  # landlord actions take effect this long after announced
+    # either side may end the lease on this much notice, days; none = no termination right
+    termination_notice_days: float | None = None
     landlord_priority: bool = False  # contract lets the landlord's own jobs go first
 
     def __post_init__(self) -> None:
@@ -380,7 +384,8 @@ class LeaseConfig:
         if (self.annual_usd is None) == (self.usd_per_gpu_hour is None):
             c.add_value("annual_usd", self.annual_usd, "give exactly one of annual_usd and "
                         "usd_per_gpu_hour")
-        c.positive("annual_usd", "usd_per_gpu_hour", "notice_days", "renewals", allow_zero=True)
+        c.positive("annual_usd", "usd_per_gpu_hour", "notice_days", "renewals",
+                   "termination_notice_days", allow_zero=True)
         s, e = parse_date(self.start), parse_date(self.end)
         if s is not None and e is not None and e <= s:
             c.add("end", f"must be after start ({self.start})")
@@ -534,11 +539,13 @@ class SweepConfig:
     """An in-batch sweep: one extra variant per value of a lever, simulated in the same
     batch as the baseline on common random numbers (no process per point)."""
 
-    lever: Lever = Lever.share  # share, withhold, price or start_days
+    lever: Lever = Lever.share  # share, withhold, price, start_days, withhold_start, terminate
     values: list[float] = field(default_factory=list)  # one variant per value
     leases: list[str] = field(default_factory=list)  # default: the landlord->tenant leases
     start: str | None = None  # withhold: ISO date it starts; none = each lease's start
-    days: float | None = None  # withhold: how long, days; none = to the lease's end
+    # withhold, withhold_start: how long, days; none = to the lease's end
+    days: float | None = None
+    fraction: float = 1.0  # withhold_start: the fraction withheld
 
     def __post_init__(self) -> None:
         c = _Checks(self)
@@ -551,12 +558,16 @@ class SweepConfig:
             elif lever == "price":
                 ok = ok and v >= 0.0
                 msg = "must be >= 0"
+            elif lever in ("withhold_start", "terminate"):
+                ok = ok and v >= 0.0
+                msg = "must be a day >= 0 (days from sim.start)"
             else:
                 msg = "must be a finite number of days"
             if not ok:
                 c.add_value(f"values[{i}]", v, msg)
         c.date("start")
         c.positive("days")
+        c.fraction("fraction")
         c.done()
 
 

@@ -174,6 +174,12 @@ def cross_check(cfg: S.SimgpuConfig) -> list[Problem]:
             ref(f"{key}.leases[{i}]", ln, leases, "lease")
         if not sw.values:
             p.append(Problem(f"{key}.values", list(sw.values), "must list at least one value"))
+        if sw.lever == S.Lever.terminate:
+            for ln in tl.sweep_leases(cfg, sw):
+                if leases[ln].termination_notice_days is None:
+                    p.append(Problem(f"{key}.leases", ln, "a terminate sweep needs leases with "
+                                     "a termination right: set leases."
+                                     f"{ln}.termination_notice_days"))
         if not sw.leases and not tl.sweep_leases(cfg, sw):
             p.append(Problem(f"{key}.leases", [], "no lease to sweep: name leases, or add a "
                              "lease from a landlord to a tenant"))

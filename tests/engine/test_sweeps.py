@@ -111,3 +111,35 @@ def test_bad_sweeps_are_config_errors_naming_the_key(tiny_overrides, sweep, frag
     with pytest.raises(ConfigError) as err:
         simgpu.run(simgpu.compose([*tiny_overrides, f"+scenario.sweeps={sweep}"]))
     assert fragment in str(err.value)
+
+
+def test_a_withholding_start_point_equals_a_run_with_that_withholding_action():
+    from tiny_config import TINY_OVERRIDES
+
+    base = [*TINY_OVERRIDES, "sim.horizon_days=12", "scenario.counterfactuals.no_lease=false",
+            "scenario.counterfactuals.withhold_levels=[]"]
+    res = simgpu.run(simgpu.compose([*base, "+scenario.sweeps={ws:{lever:withhold_start,"
+                                     "values:[3],fraction:0.5,days:4}}"]))
+    other = simgpu.run(simgpu.compose([*base, "leases.colossus_one.notice_days=0",
+                                       "scenario.actions=[{kind:withhold,lease:colossus_one,"
+                                       "at:'2026-07-04',until:'2026-07-08',fraction:0.5}]"]))
+    _same_as_run(res, _variant(res, "ws=3"), other)
+
+
+def test_a_termination_point_ends_the_lease_its_notice_later():
+    from tiny_config import TINY_OVERRIDES
+
+    base = [*TINY_OVERRIDES, "sim.horizon_days=12", "scenario.counterfactuals.no_lease=false",
+            "scenario.counterfactuals.withhold_levels=[]",
+            "leases.colossus_one.termination_notice_days=2"]
+    res = simgpu.run(simgpu.compose([*base, "+scenario.sweeps={t:{lever:terminate,"
+                                     "values:[3]}}"]))
+    other = simgpu.run(simgpu.compose([*base, "leases.colossus_one.end='2026-07-06'"]))
+    _same_as_run(res, _variant(res, "t=3"), other)
+
+
+def test_a_termination_sweep_needs_a_termination_right(tiny_overrides):
+    with pytest.raises(ConfigError) as ei:
+        simgpu.run(simgpu.compose([*tiny_overrides,
+                                   "+scenario.sweeps={t:{lever:terminate,values:[3]}}"]))
+    assert "termination_notice_days" in str(ei.value)
