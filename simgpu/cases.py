@@ -38,7 +38,7 @@ def one_pool(nodes: int = 10, horizon_days: float = 2.0, step_hours: float = 1.0
         "jobs": {"a": j},
         "sim": {"seed": 1, "start": "2026-01-01", "horizon_days": horizon_days,
                 "step_hours": step_hours, "replicas": replicas, "progress": False},
-        "report": {"daily_series": True},
+        "report": {"daily_series": True, "sensitivity": {"enabled": False}},
     }
 
 
@@ -288,7 +288,7 @@ def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str,
         },
         "sim": {"seed": 11, "start": "2026-01-01", "horizon_days": horizon_days,
                 "step_hours": step_hours, "replicas": 3, "progress": False},
-        "report": {"daily_series": True},
+        "report": {"daily_series": True, "sensitivity": {"enabled": False}},
     }
 
 
@@ -417,7 +417,7 @@ def random_config(seed: int) -> dict[str, Any]:
         "sim": {"seed": int(seed), "start": start, "horizon_days": horizon,
                 "step_hours": float(g.choice([0.5, 1.0, 6.0])), "replicas": 2,
                 "progress": False},
-        "report": {"daily_series": True},
+        "report": {"daily_series": True, "sensitivity": {"enabled": False}},
     }
 
 

@@ -216,6 +216,13 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
              "python_version": platform.python_version()}
     summary = summarize(plan, raw, {"simgpu_version": __version__}, p.warnings)
     log.info("simulated in %.1f s", wall)
+    from simgpu.sensitivity import analyse  # noqa: PLC0415  (it runs this module's run)
+
+    t1 = time.perf_counter()
+    sens = analyse(p.config)
+    if sens is not None:
+        summary["sensitivity"] = sens
+        facts["sensitivity_seconds"] = round(time.perf_counter() - t1, 3)
     return Results(p.config, plan, raw, summary, facts)
 
 

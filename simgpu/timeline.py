@@ -352,14 +352,14 @@ def job_mfu_table(cfg: S.SimgpuConfig):
     for name, job in cfg.jobs.items():
         for pool_name in job.pools:
             if job.mfu is not None:
-                table[name, pool_name] = float(job.mfu)
+                table[name, pool_name] = min(1.0, float(job.mfu) * job.mfu_scale)
                 continue
             from simgpu.perf import mfu_for
 
             gpu = cfg.gpus[cfg.pools[pool_name].gpu]
             try:
-                table[name, pool_name] = mfu_for(job.model, job.parallel, gpu,
-                                                 gpus=job.target_gpus, prefix=f"jobs.{name}.")
+                table[name, pool_name] = min(1.0, job.mfu_scale * mfu_for(
+                    job.model, job.parallel, gpu, gpus=job.target_gpus, prefix=f"jobs.{name}."))
             except ConfigError as exc:
                 problems.extend(q for q in exc.problems if q not in problems)
     return table, problems

@@ -10,6 +10,7 @@ TINY_OVERRIDES: tuple[str, ...] = (
     "sim.horizon_days=20",
     "sim.progress=false",
     "report.daily_series=false",
+    "report.sensitivity.enabled=false",
     "pools.colossus1.nodes=200",  # 1,600 H100
     "pools.colossus2.nodes=100",  # 400 GB200
     "pools.colossus2.capacity=[]",

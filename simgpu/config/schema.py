@@ -432,6 +432,7 @@ class JobConfig:
     # model FLOPs utilisation (fraction of dense peak) as measured, or leave it out and give
     # model and parallel: simgpu.perf then estimates it for each allowed pool's GPU type
     mfu: float | None = None
+    mfu_scale: float = 1.0  # multiplier on the job's MFU (sensitivity; software not modelled)
     model: Any = None  # shape: layers, hidden, heads, kv_heads, ffn_hidden, vocab, seq_len...
     parallel: Any = None  # tp, pp, cp, global_batch (sequences), micro_batch, recompute...
     target_gpus: int = 8  # GPUs the run asks for
@@ -455,6 +456,7 @@ class JobConfig:
         c.positive("flops", "params", "tokens", "target_gpus", "min_gpus")
         if self.mfu is not None and not (0.0 < self.mfu <= 1.0):
             c.add("mfu", "must be a fraction in (0, 1]")
+        c.positive("mfu_scale")
         shaped = self.model is not None or self.parallel is not None
         if (self.mfu is None) == (not shaped):
             c.add_value("mfu", self.mfu, "give mfu, or model and parallel (not both)")
@@ -617,6 +619,84 @@ class SimConfig:
 # ------------------------------------------------------------------------- report
 
 
+#: Failures per 1000 node-days, [low, high], per GPU generation: the published range
+#: (docs/reliability.md, "Published rates"): Hopper from Llama 3 405B's 3.79
+#: (arXiv:2407.21783, derived) to Crusoe's H200 cluster's ~8.5 (GTC 2025 talk, secondary,
+#: derived); Ampere from Meta RSC-2's 2.34 to RSC-1's 6.50 (Kokolis et al.,
+#: arXiv:2410.21680, secondary); Blackwell from a 504-GPU B200 run's 2.9 (GPU failures only,
+#: arXiv:2605.09370, secondary) to twice the typical 6.5 (illustrative assumption).
+SENSITIVITY_FAILURE_RATES = {"hopper": [3.79, 8.5], "ampere": [2.34, 6.5],
+                             "blackwell": [2.9, 13.0]}
+
+
+class SensitivityInput(Enum):
+    """An uncertain input the sensitivity analysis varies."""
+
+    failure_rate = "failure_rate"
+    restart = "restart"
+    checkpoint_write = "checkpoint_write"
+    mfu = "mfu"
+    repair = "repair"
+    ramp = "ramp"
+
+
+@dataclass
+class SensitivityConfig:
+    """The headline metrics at a low and a high value of each uncertain input, one input
+    at a time, on the main run's random numbers (docs/report.md, "Sensitivity")."""
+
+    enabled: bool = True  # run it with every run that has landlord leases
+    replicas: int = 8  # histories per point (the main run's first ones: common numbers)
+    step_hours: float = 6.0  # step of the sensitivity runs, hours (coarser than the run's)
+    inputs: list[SensitivityInput] = field(default_factory=lambda: list(SensitivityInput))
+    # failures per 1000 node-days per GPU generation, [low, high]
+    failure_rate: dict[str, list[float]] = field(
+        default_factory=lambda: {k: list(v) for k, v in SENSITIVITY_FAILURE_RATES.items()})
+    # multipliers of the configured rate for GPU types of other generations: illustrative
+    failure_rate_factor: list[float] = field(default_factory=lambda: [0.6, 2.2])
+    # restart after an interruption, hours: 150 s with purpose-built recovery at 4,800
+    # devices (FlashRecovery, arXiv:2509.03047) to 20 min (the upper end Meta RSC reports,
+    # Kokolis et al., arXiv:2410.21680, secondary)
+    restart_hours: list[float] = field(default_factory=lambda: [150.0 / 3600.0, 1.0 / 3.0])
+    # multipliers of the checkpoint write: illustrative (async writes block 0.01-6 s,
+    # synchronous ones minutes: docs/reliability.md)
+    checkpoint_write: list[float] = field(default_factory=lambda: [0.25, 4.0])
+    # multipliers of the MFU; empty = simgpu.perf's out-of-source P10-P90 band (docs/perf.md)
+    mfu: list[float] = field(default_factory=list)
+    # multipliers of repair and outage durations: illustrative (per-cause repair times are
+    # essentially unpublished for GPU clusters)
+    repair: list[float] = field(default_factory=lambda: [0.5, 2.0])
+    ramp_days: list[float] = field(default_factory=lambda: [-90.0, 90.0])  # schedule shift
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        c.positive("replicas", "step_hours")
+        for key in ("failure_rate_factor", "restart_hours", "checkpoint_write", "mfu",
+                    "repair", "ramp_days"):
+            _band(c, key, getattr(self, key), allow_empty=key == "mfu",
+                  low=None if key == "ramp_days" else 0.0,
+                  low_open=key not in ("ramp_days", "restart_hours"))
+        for gen, band in (self.failure_rate or {}).items():
+            _band(c, f"failure_rate.{gen}", band)
+        c.done()
+
+
+def _band(c: _Checks, key: str, band: Any, allow_empty: bool = False,
+          low: float | None = 0.0, low_open: bool = True) -> None:
+    """A ``[low, high]`` pair: two finite numbers, low <= high, and low above ``low``
+    (``> low`` when ``low_open``, else ``>=``; no bound when None)."""
+    if band is None or (allow_empty and len(band) == 0):
+        return
+    ok = (len(band) == 2 and all(isinstance(x, (int, float)) and math.isfinite(x)
+                                 for x in band) and band[0] <= band[1])
+    if ok and low is not None:
+        ok = band[0] > low if low_open else band[0] >= low
+    if not ok:
+        bound = "" if low is None else f" and low {'>' if low_open else '>='} {low:g}"
+        c.add_value(key, list(band), "must be a [low, high] pair of finite numbers with "
+                    f"low <= high{bound}")
+
+
 @dataclass
 class ReportConfig:
     """What the run writes."""
@@ -628,6 +708,7 @@ class ReportConfig:
     daily_series: bool = True  # record per-day capacity series (for figures)
     daily_replicas: int = 1000  # record the per-day series for at most this many replicas
     overwrite: bool = False  # replace the results of an earlier run in the output directory
+    sensitivity: SensitivityConfig = field(default_factory=SensitivityConfig)
 
     def __post_init__(self) -> None:
         c = _Checks(self)

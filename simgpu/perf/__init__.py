@@ -25,6 +25,7 @@ naming each key and value.
 from simgpu.perf.hardware import ARCHITECTURES, CALIBRATION, Arch, Calibration, resolve_gpu
 from simgpu.perf.model import (
     Estimate,
+    band_multipliers,
     bubble_fraction,
     estimate,
     hardware_flops,
@@ -64,6 +65,7 @@ __all__ = [
     "estimate",
     "hardware_flops",
     "memory",
+    "band_multipliers",
     "mfu_band_for",
     "mfu_for",
     "model_flops",

@@ -789,6 +789,17 @@ def _band(g: Gpu) -> tuple[float, float, str]:
     return math.exp(-(mu + Z90 * sd)), math.exp(-(mu - Z90 * sd)), note
 
 
+def band_multipliers(family: str | None = None) -> tuple[float, float]:
+    """``(p10, p90)`` multipliers of an MFU for the out-of-source prediction band of an
+    architecture family (``ampere``, ``hopper``; pooled over all rows when None or when
+    the family has no rows of its own): docs/perf.md, leave-one-source-out residuals."""
+    from simgpu.perf._fitted import BAND
+
+    stats = BAND.get(family) if family else None
+    mu, sd = (stats or BAND["all"])["mean"], (stats or BAND["all"])["sd"]
+    return math.exp(-(mu + Z90 * sd)), math.exp(-(mu - Z90 * sd))
+
+
 def _extrapolation(m: ModelSpec, p: ParallelSpec, g: Gpu) -> list[str]:
     """What lies outside the calibration rows' range, in words (empty if nothing)."""
     from simgpu.perf.published import calibrated_ranges
