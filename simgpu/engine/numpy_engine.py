@@ -236,8 +236,6 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     cap_gh = np.zeros((B, A, P))
     deliv_gh = np.zeros((B, L))
     cap_daily = np.zeros((B, plan.n_days, A, A), np.float32) if daily else None
-    owner_onehot = np.zeros((P, A))
-    owner_onehot[np.arange(P), plan.pool_owner] = 1.0
 
     gpn = plan.pool_gpn.astype(np.float64)
     tau = np.broadcast_to(plan.job_tau, (B, J)).copy()  # nan until an auto job is placed
@@ -246,8 +244,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     rst = np.broadcast_to(plan.job_restart, (B, J))
     n_rank0 = int((plan.party_rank[plan.job_party] == 0).sum()) if J else 0
     dep_pairs = [(j, d) for j in range(J) for d in np.flatnonzero(plan.job_deps[j])]
-    lf_by_pool = [[li for li in range(L) if plan.lease_pool[li] == p] for p in range(P)]
-    earlier_same = np.tril(np.ones((J, J), bool), k=-1)  # [j, k]: k before j
+    # the leases of each pool that may give the landlord the first take
+    lf_by_pool = [[li for li in range(L) if plan.lease_pool[li] == p
+                   and plan.lease_lf[:, li].any()] for p in range(P)]
     step_report = max(1, T // 20)
     online_all = plan.online_normal + plan.online_lemon  # (P, T)
     step_day, day_w = plan.day_steps()  # a partial last day is averaged over its own hours
@@ -256,7 +255,14 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     tgt, mn1 = plan.job_tgt_nodes, np.maximum(plan.job_min_nodes, 1)
     prefs = [[int(p) for p in plan.job_pref[j] if p >= 0] for j in range(J)]
     vR = np.arange(V)[:, None] * R  # first history of each variant
-    line = int(online_all.max(initial=0)) + 1  # nodes of a pool on the line of _hits
+    # flat indices: (job, pool) into the (J, P) tables, (history, pool) into (B, P)
+    BP = B * P
+    jP = (ar_j * P)[None, :]
+    bP = ar_b * P
+    tgt_f, mn1_f, mfu_f = tgt.ravel(), mn1.ravel(), plan.job_mfu.ravel()
+    peak = plan.pool_peak_flop_h
+    gpn_lease = gpn[plan.lease_pool]
+    auto_any = bool(auto.any())
 
     for t0 in range(0, T, n_block):
         n = min(n_block, T - t0)
@@ -277,9 +283,11 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             # left, so a shrink then costs no second restart
             resize = (restart_left > 0) | (held == 0) | hit_last
             curc = np.maximum(cur, 0)
-            want = np.where(resize, tgt[ar_j, curc], held)
+            jp = jP + curc  # (B, J) flat (job, current pool)
+            want = np.where(resize, tgt_f[jp], held)
             keep_ok = run & (cur >= 0)
-            mn_cur = mn1[ar_j, curc]
+            mn_cur = mn1_f[jp]
+            bp = bP[:, None] + curc  # (B, J) flat (history, current pool)
             new_pool = np.full((B, J), -1, np.int64)
             new_n = np.zeros((B, J), np.int64)
             busy = (run | (cur >= 0)).any(axis=0)  # jobs waiting or done everywhere: skip
@@ -289,8 +297,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                                          con.lf_ent[i], deliv, cap_nodes, lf_by_pool)
                 if not busy[j]:
                     continue
-                av = avail[plan.job_party[j]]  # (B, P) view
-                got = np.minimum(want[:, j], av[ar_b, curc[:, j]])
+                av = avail[plan.job_party[j]]  # (B, P) view of the party's nodes
+                av_f = av.ravel()
+                got = np.minimum(want[:, j], av_f[bp[:, j]])
                 stay = keep_ok[:, j] & (got >= mn_cur[:, j])
                 np_j = np.where(stay, cur[:, j], -1)
                 nn_j = np.where(stay, got, 0)
@@ -302,7 +311,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                     np_j[ok] = p
                     nn_j[ok] = np.minimum(tgt[j, p], av[ok, p])
                     need &= ~ok
-                av[ar_b, np.maximum(np_j, 0)] -= nn_j
+                av_f[bP + np.maximum(np_j, 0)] -= nn_j
                 new_pool[:, j] = np_j
                 new_n[:, j] = nn_j
             if n_rank0 == J and lf_now:
@@ -318,44 +327,53 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                 n_pre += stop
             restart = (new_pool >= 0) & (moved | shrink)
             restart_left = np.where(restart, rst, np.where(new_pool < 0, 0.0, restart_left))
-            if auto.any():  # the Daly interval for the failure rate of a new allocation
-                bb, jj = np.nonzero((new_pool >= 0) & (moved | (new_n != held)) & auto)
-                if bb.size:
-                    tau[bb, jj] = intervals.get(jj, new_pool[bb, jj], new_n[bb, jj], t)
+            if auto_any:  # the Daly interval for the failure rate of a new allocation
+                ch = np.flatnonzero(((new_pool >= 0) & (moved | (new_n != held)) & auto).ravel())
+                if ch.size:
+                    tau.ravel()[ch] = intervals.get(ch % J, new_pool.ravel()[ch],
+                                                    new_n.ravel()[ch], t)
             pool_j, nodes_j = new_pool, new_n
             start_h = np.where(np.isinf(start_h) & (new_n > 0), h, start_h)
 
-            # node layout: in each pool, jobs hold contiguous ranges in plan order
-            has = nodes_j > 0
-            same = (pool_j[:, :, None] == pool_j[:, None, :]) & earlier_same[None]
-            offs = (same * nodes_j[:, None, :]).sum(axis=2)  # (B, J)
-            act = np.flatnonzero(has.ravel())  # the jobs that hold GPUs; only they move
+            # node layout: in each pool, jobs hold contiguous ranges in plan order; ends[j]
+            # (J, B P): the nodes of each (history, pool) held by jobs 0 ... j
+            act = np.flatnonzero(nodes_j.ravel())  # the jobs that hold GPUs; only they move
             N = act.size
-            j_act = act % J
+            b_act = act // J
+            j_act = act - b_act * J
             p_act = pool_j.ravel()[act]
+            n_act = nodes_j.ravel()[act]
+            at = j_act * BP + b_act * P + p_act
+            ends = np.zeros((J, BP), np.int64)
+            ends.ravel()[at] = n_act
+            for j in range(1, J):
+                ends[j] += ends[j - 1]
+            offs = ends.ravel()[at] - n_act  # (N,) first node of each active job's range
 
             # ---- 4. the failure events of the step (in time order) that hit a job
             s0, s1 = blk.start[i], blk.start[i + 1]
             if s1 > s0 and N:
-                rows, ev = _hits(blk, s0, s1, vR, pool_j, nodes_j, offs, act, p_act, line)
-                # by job, each job's hits in time order
-                order = np.argsort(rows * (s1 - s0) + ev)
-                ev = s0 + ev[order]
+                rows, ev = _hits(blk, s0, s1, vR, ends, pool_j, nodes_j, act, offs)
+                # by job, each job's hits in time order (the keys are distinct)
+                key = np.sort(rows * (s1 - s0) + ev, kind="heapsort")
+                rows = key // (s1 - s0)
+                ev = s0 + key - rows * (s1 - s0)
                 slot = np.empty(B * J, np.int64)
                 slot[act] = np.arange(N)
-                hrow = slot[rows[order]]  # the hit's job among the active ones
+                hrow = slot[rows]  # the hit's job among the active ones
                 cause_hit = blk.cause[ev]
                 n_hits = np.bincount(hrow, minlength=N)
                 rank = np.arange(hrow.size) - (np.cumsum(n_hits) - n_hits)[hrow]
-                times = np.full((N, int(n_hits.max(initial=0))), INF)
-                times[hrow, rank] = blk.time[ev]
+                width = int(n_hits.max(initial=0))
+                times = np.full((N, width), INF)
+                times.ravel()[hrow * width + rank] = blk.time[ev]
             else:
                 hrow = rank = cause_hit = np.zeros(0, np.int64)
                 times = np.zeros((N, 0))
 
             # ---- 5. progress
-            gpus = nodes_j.ravel()[act] * gpn[p_act]
-            rate = gpus * plan.pool_peak_flop_h[p_act] * plan.job_mfu[j_act, p_act]
+            gpus = n_act * gpn[p_act]
+            rate = gpus * peak[p_act] * mfu_f[j_act * P + p_act]
             tau_act = tau.ravel()[act]
             out = advance(dt, np.ones(N, bool), rate, plan.job_flops[j_act],
                           total.ravel()[act], unc.ravel()[act], since.ravel()[act],
@@ -365,9 +383,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                               ("restart_left", restart_left)):
                 arr.ravel()[act] = getattr(out, name)
             if hrow.size:  # interruptions by cause: the first `interruptions` hits of each job
-                counted = rank < out.interruptions[hrow]
-                np.add.at(int_cause.reshape(B * J, NCT), (act[hrow[counted]],
-                                                           cause_hit[counted]), 1)
+                counted = np.flatnonzero(rank < out.interruptions[hrow])
+                np.add.at(int_cause.ravel(), act[hrow[counted]] * NCT + cause_hit[counted], 1)
             n_int.ravel()[act] += out.interruptions
             hit_last = np.zeros((B, J), bool)
             hit_last.ravel()[act] = out.interruptions > 0
@@ -375,13 +392,13 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             lost_f.ravel()[act] += out.lost
             lost_gh.ravel()[act] += out.lost / safe_rate * gpus
             useful_gh.ravel()[act] += out.gained / safe_rate * gpus
-            flops_pool.reshape(B * J, P)[act, p_act] += out.gained
+            at_pool = act * P + p_act
+            flops_pool.ravel()[at_pool] += out.gained
             finished = np.isfinite(out.finish_offset)
             if finished.any():
                 fin_h.ravel()[act] = np.where(finished, h + out.finish_offset,
                                               fin_h.ravel()[act])
-            alloc_pool_gh.reshape(B * J, P)[act, p_act] += gpus * np.where(
-                finished, out.finish_offset, dt)
+            alloc_pool_gh.ravel()[at_pool] += gpus * np.where(finished, out.finish_offset, dt)
             if check:
                 full = {}
                 for name, vals in (("rate", rate), ("gained", out.gained), ("lost", out.lost)):
@@ -392,15 +409,24 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                            phys.down, phys.ring, pool_j, nodes_j, cap_nodes, con.ent[i],
                            deliv, fin_h, full["rate"], full["gained"], full["lost"], total,
                            unc)
-            if cap_daily is not None:
-                owned = cap_nodes.transpose(1, 0, 2) * gpn  # (B, A, P) usable GPUs
-                cap_daily[:, step_day[t]] += (owned @ owner_onehot * day_w[t]
-                                              ).astype(np.float32)
             if progress is not None and (t % step_report == 0 or t == T - 1):
                 progress(t + 1, T)
-        # usable GPU-hours by party and the leases' deliveries, summed step after step
-        cap_gh = _accumulate(cap_gh, con.cap.transpose(0, 2, 1, 3) * gpn * dt)
-        deliv_gh = _accumulate(deliv_gh, con.deliv * gpn[plan.lease_pool] * dt)
+        # 6. records of the block that do not depend on the jobs' progress: usable
+        # GPU-hours by party and pool, the leases' deliveries, summed step after step, and
+        # the mean usable GPUs of each day by owner
+        for i in range(n):
+            cap_gh += con.cap[i].transpose(1, 0, 2) * gpn * dt
+            deliv_gh += con.deliv[i] * gpn_lease * dt
+        if cap_daily is not None:
+            owned = con.cap * gpn  # (n, A, B, P) usable GPUs; whole numbers: sums are exact
+            by_owner = np.zeros((n, A, B, A))
+            for p in range(P):
+                by_owner[..., plan.pool_owner[p]] += owned[..., p]
+            day = step_day[t0:t0 + n]
+            mean = (by_owner.transpose(0, 2, 1, 3) * day_w[t0:t0 + n, None, None, None]
+                    ).astype(np.float32)
+            for i in range(n):
+                cap_daily[:, day[i]] += mean[i]
 
     def vr(a: np.ndarray) -> np.ndarray:
         return a.reshape((V, R) + a.shape[1:])
@@ -442,8 +468,9 @@ class _CheckpointIntervals:
             if self.units is None or (units != self.units).any():
                 self.table[:] = np.nan
                 self.units = units.copy()
-        fits = nodes <= self.tgt[job, pool]  # always: a job holds at most its target
-        key = np.where(fits, self.offset[job, pool] + nodes, 0)
+        jp = job * self.tgt.shape[1] + pool
+        fits = nodes <= self.tgt.ravel()[jp]  # always: a job holds at most its target
+        key = np.where(fits, self.offset.ravel()[jp] + nodes, 0)
         tau = np.where(fits, self.table[key], np.nan)
         miss = np.flatnonzero(np.isnan(tau))
         if miss.size:
@@ -454,37 +481,40 @@ class _CheckpointIntervals:
         return tau
 
 
-def _hits(blk: PhysicalBlock, s0: int, s1: int, vR: np.ndarray, pool_j: np.ndarray,
-          nodes_j: np.ndarray, offs: np.ndarray, act: np.ndarray, p_act: np.ndarray,
-          line: int) -> tuple[np.ndarray, np.ndarray]:
+def _hits(blk: PhysicalBlock, s0: int, s1: int, vR: np.ndarray, ends: np.ndarray,
+          pool_j: np.ndarray, nodes_j: np.ndarray, act: np.ndarray, offs: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
     """The (job, event) pairs of the events ``s0:s1`` of a block: which job of which history
     each event hits, in every variant of its replica.
 
-    Returns ``rows`` (history x J + job) and ``ev`` (the event's index from ``s0``), one
-    entry per hit. A node failure hits the job whose node range holds the node: the active
-    jobs' ranges are laid end to end on one line, ``(history, pool, node)``, where a sorted
-    search finds the range that starts at or before the node. A domain outage (a circular
-    block of nodes) hits every job whose range meets it.
+    ``ends`` (J, B P) holds, for each (history, pool), the nodes held by jobs 0 ... j (the
+    jobs' ranges lie end to end in plan order); ``offs`` the first node of each active
+    job's range (``act``, flat history x J + job). Returns ``rows`` (history x J + job) and
+    ``ev`` (the event's index from ``s0``), one entry per hit. A node failure at node x
+    hits job ``#{j : ends[j] <= x}`` of its (history, pool) when that is a job (x below
+    all the jobs' ends); a domain outage (a circular block of nodes) hits every job whose
+    range meets it.
     """
-    B, J = pool_j.shape
-    P = int(blk.H.shape[2])
-    b_act = act // J
-    lo = ((b_act * P + p_act) * line + offs.ravel()[act])
-    hi = lo + nodes_j.ravel()[act]
-    by_lo = np.argsort(lo)
-    lo, hi, job = lo[by_lo], hi[by_lo], act[by_lo]
-    e_b = vR + blk.replica[None, s0:s1]  # (V, E) the event's history in every variant
+    J, BP = ends.shape
+    B = pool_j.shape[0]
+    P, E = BP // B, s1 - s0
+    e_r, e_x = blk.replica[s0:s1], blk.first[s0:s1]
+    cell = (vR + e_r) * P + blk.pool[s0:s1]  # (V, E) (history, pool) in every variant
+    held = np.zeros(cell.shape, np.int64)  # jobs whose ranges end at or before the node
+    for j in range(J):
+        held += ends[j][cell] <= e_x
     one = blk.size[s0:s1] == 1
-    key = (e_b * P + blk.pool[None, s0:s1]) * line + blk.first[None, s0:s1]
-    k = np.searchsorted(lo, key, side="right") - 1
-    ok = (k >= 0) & (key < hi[np.maximum(k, 0)]) & one
-    ev_v, ev = np.nonzero(ok)
-    rows = job[k[ev_v, ev]]
+    at = np.flatnonzero((held < J) & one)
+    v, ev = np.divmod(at, E)
+    rows = (vR.ravel()[v] + e_r[ev]) * J + held.ravel()[at]
     if not one.all():  # domain outages: blocks of nodes, circular
+        full = np.zeros(B * J, np.int64)
+        full[act] = offs
+        full = full.reshape(B, J)
         eo = np.flatnonzero(~one)
-        ob = e_b[:, eo]  # (V, Eo)
+        ob = vR + e_r[eo]  # (V, Eo)
         hit = (pool_j[ob] == blk.pool[s0 + eo, None]) & _overlap(
-            offs[ob], nodes_j[ob], blk.first[s0 + eo, None], blk.size[s0 + eo, None],
+            full[ob], nodes_j[ob], blk.first[s0 + eo, None], blk.size[s0 + eo, None],
             blk.healthy[s0 + eo, None])
         ov, oe, oj = np.nonzero(hit)
         rows = np.concatenate([rows, ob[ov, oe] * J + oj])
@@ -568,21 +598,22 @@ def _landlord_first_take(plan: Plan, avail: np.ndarray, owner_start: np.ndarray,
     nodes to the landlord-first leases of that pool, in lease order; in place.
 
     ``avail`` and ``cap_nodes`` are (A, B, P); ``owner_start`` and ``own`` (B, P);
-    ``lf_ent`` and ``deliv`` (B, L).
+    ``lf_ent`` and ``deliv`` (B, L); ``lf_by_pool`` the leases of each pool (those that
+    never give landlord-first may be left out: their take is 0).
     """
-    P = len(plan.pool_names)
-    owner_now = avail[plan.pool_owner, :, np.arange(P)].T  # (B, P)
-    over = np.maximum(owner_start - owner_now - own, 0)
-    for p in range(P):
+    for p, leases in enumerate(lf_by_pool):
+        if not leases:
+            continue
         ow = plan.pool_owner[p]
-        for li in lf_by_pool[p]:
-            take = np.minimum(over[:, p], lf_ent[:, li])
+        over = np.maximum(owner_start[:, p] - avail[ow, :, p] - own[:, p], 0)
+        for li in leases:
+            take = np.minimum(over, lf_ent[:, li])
             tn = plan.lease_tenant[li]
             avail[tn, :, p] -= take
             cap_nodes[tn, :, p] -= take
             cap_nodes[ow, :, p] += take
             deliv[:, li] -= take
-            over[:, p] -= take
+            over -= take
 
 
 # ------------------------------------------------------------------- step invariants

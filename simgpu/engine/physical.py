@@ -181,6 +181,7 @@ class _PoissonTables:
         self.offset = np.concatenate([[0], np.cumsum(size)[:-1]]).reshape(max_nodes.shape)
         self.row = np.full(int(size.sum()), -1, np.int64)  # -1: not computed yet
         self.cdf = np.zeros((64, poisson_inversion_cdf(np.zeros(1)).shape[-1]))
+        self.narrow = np.ascontiguousarray(self.cdf[:, :self.NARROW].T)
         self.n_rows = 0
 
     def rows(self, healthy: np.ndarray) -> np.ndarray:
@@ -208,6 +209,7 @@ class _PoissonTables:
             grown[:self.n_rows] = self.cdf[:self.n_rows]
             self.cdf = grown
         self.cdf[self.n_rows:need] = poisson_inversion_cdf(lam[small])
+        self.narrow = np.ascontiguousarray(self.cdf[:, :self.NARROW].T)  # (NARROW, rows)
         code[small] = self.n_rows + np.arange(small.size)
         self.n_rows = need
         self.row[key.ravel()[at]] = code
@@ -219,12 +221,13 @@ class _PoissonTables:
         The cdf never decreases, so the count is below ``NARROW`` where ``u`` does not
         pass ``cdf_{NARROW-1}``: the first ``NARROW`` columns decide most counts, the full
         row the others."""
-        r = np.maximum(row, 0)
-        k = (u[..., None] > self.cdf[r, :self.NARROW]).sum(axis=-1)
-        wide = k == self.NARROW
-        if wide.any():
-            k[wide] = (u[wide][:, None] > self.cdf[r[wide]]).sum(axis=-1)
-        return np.where(row >= 0, k, 0)
+        r = np.maximum(row, 0).ravel()
+        uf = u.ravel()
+        k = (uf > np.take(self.narrow, r, axis=1)).sum(axis=0)
+        wide = np.flatnonzero(k == self.NARROW)
+        if wide.size:
+            k[wide] = (uf[wide][:, None] > self.cdf[r[wide]]).sum(axis=-1)
+        return np.where(row >= 0, k.reshape(row.shape), 0)
 
 
 class PhysicalProcess:
@@ -320,6 +323,7 @@ class PhysicalProcess:
         extra: list[tuple[np.ndarray, ...]] = []
         outage_ev: list[tuple[np.ndarray, ...]] = []
         down, ring = self.down, self.ring
+        ring_f = ring.ravel()  # (replica, pool, class, slot)
         rep_col = self.rep[:, None, None]
         healthy = np.empty((R, 2, P), np.int64)
         for i in range(n):
@@ -340,12 +344,12 @@ class PhysicalProcess:
             # the repair slot of every failed node
             s0, s1 = pre.start[i], pre.start[i + 1]
             if s1 > s0:
-                rr, pp, mm = pre.replica[s0:s1], pre.pool[s0:s1], pre.index[s0:s1]
-                live = mm < kall[rr, pp]
-                used[s0:s1] = live
-                rr, pp, mm = rr[live], pp[live], mm[live]
-                cls = (mm >= kn[rr, pp]).astype(np.int64)
-                np.add.at(ring, (rr, pp, cls, (t + pre.back[s0:s1][live]) % G), 1)
+                rp, mm = pre.cell[s0:s1], pre.index[s0:s1]  # (replica, pool), i
+                live = np.flatnonzero(mm < kall.ravel()[rp])
+                used[s0 + live] = True
+                rp, mm = rp[live], mm[live]
+                cls = mm >= kn.ravel()[rp]  # the first kn failed nodes are normal ones
+                np.add.at(ring_f, ((rp * 2 + cls) * G + (t + pre.back[s0 + live]) % G), 1)
             over = kall > bound[i]
             if over.any():  # more failures than the block drew for: draw the rest now
                 extra.append(self._extra_failures(t, i, over, bound[i], kall, kn))
@@ -480,6 +484,7 @@ class _Draws:
     step: np.ndarray  # step in the block
     replica: np.ndarray
     pool: np.ndarray
+    cell: np.ndarray  # replica x P + pool
     index: np.ndarray  # i: the failure's rank in its (step, replica, pool)
     r2: np.ndarray
     phase: np.ndarray
@@ -503,4 +508,5 @@ class _Draws:
         d = draw_duration(plan.repair_kind[pp, cz], plan.repair_p1[pp, cz],
                           plan.repair_p2[pp, cz], plan.repair_max[pp, cz], ur)
         start = np.searchsorted(st, np.arange(n + 1))
-        return _Draws(total, start, st, rr, pp, mm, r2, phi, cz, repair_steps(phi, d, plan.dt))
+        return _Draws(total, start, st, rr, pp, rr * P + pp, mm, r2, phi, cz,
+                      repair_steps(phi, d, plan.dt))

@@ -78,17 +78,23 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     finite = np.isfinite(hits)
     n_hits = np.where(alloc, finite.sum(axis=1), 0)
     # the segments of the jobs that hold GPUs, laid end to end: job g has n_hits[g] + 1 of
-    # them, segment m of job g at flat index first[g] + m; the hits (sorted in each row)
-    # end segment m and begin segment m + 1
-    rows = np.flatnonzero(alloc)
-    nseg = n_hits[rows] + 1
+    # them, segment m of job g at flat index first[g] + m (and at m * N + g in an
+    # (m_max + 1, N) grid); the hits, sorted in each row, end segment m and begin m + 1
+    every = bool(alloc.all())
+    rows = np.arange(n) if every else np.flatnonzero(alloc)
+
+    def mine(a: np.ndarray) -> np.ndarray:  # the values of the jobs that hold GPUs
+        return a if every else a[rows]
+
+    nseg = mine(n_hits) + 1
     first = np.cumsum(nseg) - nseg
     g = np.repeat(np.arange(rows.size), nseg)  # the job (among rows) of each segment
     m = np.arange(g.size) - first[g]  # the segment's rank in its job
-    hit_at = np.flatnonzero(finite[rows].ravel())
-    h_row = hit_at // max(m_max, 1)
-    h_seg = first[h_row] + hit_at % max(m_max, 1)  # the segment that a hit ends
-    when = hits[rows].ravel()[hit_at]
+    grid = m * rows.size + g
+    hit_at = np.flatnonzero(mine(finite).ravel())
+    # the segment that a hit ends: its rank among all hits plus its row's rank
+    h_seg = np.arange(hit_at.size) + hit_at // max(m_max, 1)
+    when = mine(hits).ravel()[hit_at]
     begin = np.zeros(g.size)
     begin[h_seg + 1] = when
     end = np.full(g.size, float(dt))
@@ -97,10 +103,11 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     is_first = m == 0
     ends_in_hit = np.ones(g.size, bool)
     ends_in_hit[last] = False
-    tau_g, cyc_g, rate_g = tau[rows][g], cyc[rows][g], rate[rows][g]
-    r = np.where(is_first, restart_left[rows][g], restart[rows][g])
-    sigma = np.where(is_first, since[rows][g], 0.0)
-    w_b = np.where(is_first, uncommitted[rows][g], 0.0)
+    tau_r, cyc_r, rate_r, total_r = mine(tau), mine(cyc), mine(rate), mine(total)
+    tau_g, cyc_g, rate_g = tau_r[g], cyc_r[g], rate_r[g]
+    r = np.where(is_first, mine(restart_left)[g], mine(restart)[g])
+    sigma = np.where(is_first, mine(since)[g], 0.0)
+    w_b = np.where(is_first, mine(uncommitted)[g], 0.0)
     length = end - begin
     run = np.maximum(length - r, 0.0)
     c_sigma = compute_time(sigma, tau_g, cyc_g)
@@ -110,20 +117,21 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     committed = k >= 1.0
     kept = rate_g * (k * tau_g - c_sigma)  # work committed before the hit
     delta = np.where(ends_in_hit, np.where(committed, kept, -w_b), gross)
-    # sums accumulate left to right, as the scalar loop of the CUDA twin does: over each
-    # job's segments padded with zeros to the widest (cumsum), as in an (N, M + 1) layout
-    cum = _row_cumsum(delta, g, m, rows.size, m_max)
-    total_g = total[rows][g]
-    before = total_g + cum[g, m] - delta
-    fin_seg = (rate_g > 0) & (before + gross >= flops[rows][g])
+    # sums accumulate left to right, as the scalar loop of the CUDA twin does: along each
+    # job's segments padded with zeros to m_max + 1
+    cum = _grid_cumsum(delta, grid, rows.size, m_max)
+    before = total_r[g] + cum.ravel()[grid] - delta
+    fin_seg = (rate_g > 0) & (before + gross >= mine(flops)[g])
     fs = np.flatnonzero(fin_seg)
-    fin_row, at = np.unique(g[fs], return_index=True)
-    f = fs[at]  # the segment in which each finishing job finishes
+    gf = g[fs]
+    lead = np.ones(fs.size, bool)
+    lead[1:] = gf[1:] != gf[:-1]
+    fin_row, f = gf[lead], fs[lead]  # each finishing job and the segment where it finishes
     finishes = np.zeros(rows.size, bool)
     finishes[fin_row] = True
     f_m = np.full(rows.size, m_max + 1)
     f_m[fin_row] = m[f]
-    need = flops[rows][fin_row] - before[f]
+    need = mine(flops)[fin_row] - before[f]
     safe_rate = np.where(rate_g[f] > 0, rate_g[f], 1.0)
     c_fin = c_sigma[f] + need / safe_rate
     wall = wall_time(c_fin, tau_g[f], cyc_g[f]) - sigma[f]
@@ -133,7 +141,7 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     counted = ends_in_hit & (m < f_m[g])
     lost_seg = np.where(counted, w_b + gross - np.where(committed, w_b + kept, 0.0), 0.0)
     lost = np.zeros(n)
-    lost[rows] = _row_cumsum(lost_seg, g, m, rows.size, m_max)[:, -1]
+    lost[rows] = _grid_cumsum(lost_seg, grid, rows.size, m_max)[-1]
     interruptions = np.zeros(n, np.int64)
     interruptions[rows] = np.bincount(g[counted], minlength=rows.size)
     interrupted_by = np.zeros((n, m_max), bool)
@@ -141,36 +149,33 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     interrupted_by[rows[g[cm]], m[cm]] = True
     # state after the last segment (for jobs that did not finish)
     k_l, s_l, w_l = k[last], s_end[last], w_b[last]
-    rem = s_l - k_l * cyc[rows]
-    new_unc = np.where(k_l >= 1.0, rate[rows] * np.minimum(rem, tau[rows]), w_l + gross[last])
+    rem = s_l - k_l * cyc_r
+    new_unc = np.where(k_l >= 1.0, rate_r * np.minimum(rem, tau_r), w_l + gross[last])
     new_since = np.where(k_l >= 1.0, rem, s_l)
     new_restart = np.maximum(r[last] - length[last], 0.0)
-    end_total = total[rows] + cum[:, -1]
-    fin = finishes
-    out_total, out_unc, out_since = total.copy(), uncommitted.copy(), since.copy()
-    out_restart, gained = restart_left.copy(), np.zeros(n)
-    out_total[rows] = np.where(fin, flops[rows], end_total)
-    out_unc[rows] = np.where(fin, 0.0, new_unc)
-    out_since[rows] = np.where(fin, 0.0, new_since)
-    out_restart[rows] = np.where(fin, 0.0, new_restart)
-    gained[rows] = np.where(fin, flops[rows] - total[rows], end_total - total[rows])
-    return StepOutcome(
-        total=out_total,
-        uncommitted=out_unc,
-        since=out_since,
-        restart_left=out_restart,
-        gained=gained,
-        lost=lost,
-        interruptions=interruptions,
-        interrupted_by=interrupted_by,
-        finish_offset=fin_off,
-    )
+    end_total = total_r + cum[-1]
+    out = {"total": np.where(finishes, mine(flops), end_total),
+           "uncommitted": np.where(finishes, 0.0, new_unc),
+           "since": np.where(finishes, 0.0, new_since),
+           "restart_left": np.where(finishes, 0.0, new_restart),
+           "gained": np.where(finishes, mine(flops) - total_r, end_total - total_r)}
+    if not every:  # the jobs that hold no GPUs keep their state and gain nothing
+        for name, old in (("total", total), ("uncommitted", uncommitted), ("since", since),
+                          ("restart_left", restart_left), ("gained", np.zeros(n))):
+            full = old.copy()
+            full[rows] = out[name]
+            out[name] = full
+    return StepOutcome(lost=lost, interruptions=interruptions, interrupted_by=interrupted_by,
+                       finish_offset=fin_off, **out)
 
 
-def _row_cumsum(x: np.ndarray, g: np.ndarray, m: np.ndarray, n: int, m_max: int) -> np.ndarray:
-    """Running sums of the segment values ``x`` along each job's segments: the (n, m_max + 1)
-    cumsum of ``x`` placed at (job ``g``, segment ``m``) in zeros (left to right, so each
-    entry is bit-identical to a scalar loop over the job's segments and padding)."""
-    pad = np.zeros((n, m_max + 1))
-    pad[g, m] = x
-    return np.cumsum(pad, axis=1)
+def _grid_cumsum(x: np.ndarray, grid: np.ndarray, n: int, m_max: int) -> np.ndarray:
+    """Running sums of the segment values ``x`` along each job's segments, shape
+    (m_max + 1, n): ``x`` placed in zeros at the flat positions ``grid`` (segment m of job
+    g at m * n + g), summed down the segments one after the other (as ``cumsum`` and the
+    scalar loop of the CUDA twin do, so every entry is bit-identical to them)."""
+    pad = np.zeros((m_max + 1, n))
+    pad.ravel()[grid] = x
+    for m in range(1, m_max + 1):
+        pad[m] += pad[m - 1]
+    return pad
