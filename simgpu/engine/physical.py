@@ -465,14 +465,47 @@ class PhysicalProcess:
             ev = [np.concatenate([a, b]) for a, b in zip(ev, [o_st] + o[3:], strict=True)]
             seq = np.concatenate([seq, self.R * self.P * m_all
                                   + (o_di * (o_ii.max() + 1) + o_ii) * self.R + o_r])
-        time = ev[6] * self.plan.dt
-        order = np.lexsort((seq, time, ev[0]))
+        order = time_order(ev[0], ev[6], seq, self.plan.dt, presorted=not (extra or outage_ev))
         ev = [a[order] for a in ev]
+        time = ev[6] * self.plan.dt
         start = np.searchsorted(ev[0], np.arange(n + 1))
         return PhysicalBlock(t0=t0, n=n, hn=hn_b, hl=hl_b, H=H, kn=kn_b, kl=kl_b,
                              hn_left=hnl_b, hl_left=hll_b, start=start, replica=ev[1],
                              pool=ev[2], first=ev[3], size=ev[4], healthy=ev[5],
-                             time=time[order], cause=ev[7])
+                             time=time, cause=ev[7])
+
+
+def time_order(step: np.ndarray, phase: np.ndarray, seq: np.ndarray, dt: float,
+               presorted: bool = False) -> np.ndarray:
+    """The permutation that sorts events by (step, time ``phase x dt``, seq), that of
+    ``np.lexsort((seq, phase * dt, step))``, from integer sorts (much faster).
+
+    ``step`` in ``[0, 256)``, ``seq`` non-negative and distinct within a step, ``phase`` on
+    the grid ``(r3 + 0.5) / 2**32``; ``presorted``: the events are already in (step, seq)
+    order. The phase word ``r3`` orders the times (multiplying by ``dt > 0`` never swaps
+    two of them); where rounding makes two different words the same time (possible only
+    when ``dt`` has many significant bits), the lexsort decides.
+    """
+    n = step.size
+    if not n:
+        return np.zeros(0, np.int64)
+    if presorted:
+        by_seq = np.arange(n)
+    else:
+        by_seq = np.argsort((step << 54) | seq)  # distinct keys: any sort
+    st = step[by_seq]
+    rank = np.arange(n) - np.searchsorted(st, st)  # the event's rank in its step by seq
+    word = (phase[by_seq] * 2.0**32).astype(np.int64)  # r3: exact
+    if st.max() >= 256 or seq.max() >= 2**54 or rank.max() >= 2**23:
+        return np.lexsort((seq, phase * dt, step))
+    key = np.sort((st << 55) | (word << 23) | rank)
+    st = key >> 55
+    order = by_seq[np.searchsorted(step[by_seq], st) + (key & (2**23 - 1))]
+    t = phase[order] * dt
+    w = (key >> 23) & (2**32 - 1)
+    if ((st[1:] == st[:-1]) & (t[1:] == t[:-1]) & (w[1:] != w[:-1])).any():
+        return np.lexsort((seq, phase * dt, step))
+    return order
 
 
 @dataclass
