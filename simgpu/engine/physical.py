@@ -282,6 +282,17 @@ class PhysicalProcess:
                            np.broadcast_to(step, shape)[i], cls * self.P + p, lam)
         return k
 
+    def _bound(self, u_nodes: np.ndarray, online: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """How many failures of each (step, replica, pool) to draw before the step loop,
+        shape (n, R, P): the counts at full health (the most a count can be, the inversion
+        being monotone in its mean); 0 where a mean reaches 10 (PTRS: the failures are many
+        and drawn in their step). Any value gives the same results: failures beyond it are
+        drawn in their step."""
+        n, R = u_nodes.shape[:2]
+        full = np.broadcast_to(online[:, None], (n, R, 2, self.P))
+        return self._counts(u_nodes, full, steps[:, None, None, None],
+                            self.rep[None, :, None, None], ptrs=False).sum(axis=2)
+
     # ------------------------------------------------------------------ one block
 
     def run(self, t0: int, n: int) -> PhysicalBlock:
@@ -306,11 +317,7 @@ class PhysicalProcess:
                 big = poisson(seed, self.rep[None, :, None], STREAM_COUNT, steps[:, None, None],
                               self.count_idx[None, None, 2 * P:], np.where(small, 0.0, lam_d))
                 dom = np.where(small, dom, big)
-        # the failures the block could have: the counts at full health bound them (with
-        # means of 10 or more, PTRS, the failures are many and drawn in their step)
-        full = np.broadcast_to(online[:, None], (n, R, 2, P))
-        bound = self._counts(u_nodes, full, steps[:, None, None, None],
-                             self.rep[None, :, None, None], ptrs=False).sum(axis=2)  # (n, R, P)
+        bound = self._bound(u_nodes, online, steps)
         pre = _Draws.prepare(self, t0, bound)
 
         hn_b = np.empty((n, R, P), np.int64)
