@@ -328,7 +328,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             restart = (new_pool >= 0) & (moved | shrink)
             restart_left = np.where(restart, rst, np.where(new_pool < 0, 0.0, restart_left))
             if auto_any:  # the Daly interval for the failure rate of a new allocation
-                ch = np.flatnonzero(((new_pool >= 0) & (moved | (new_n != held)) & auto).ravel())
+                ch = ((new_pool >= 0) & (moved | (new_n != held)) & auto).ravel().nonzero()[0]
                 if ch.size:
                     tau.ravel()[ch] = intervals.get(ch % J, new_pool.ravel()[ch],
                                                     new_n.ravel()[ch], t)
@@ -337,7 +337,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
 
             # node layout: in each pool, jobs hold contiguous ranges in plan order; ends[j]
             # (J, B P): the nodes of each (history, pool) held by jobs 0 ... j
-            act = np.flatnonzero(nodes_j.ravel())  # the jobs that hold GPUs; only they move
+            act = nodes_j.ravel().nonzero()[0]  # the jobs that hold GPUs; only they move
             N = act.size
             b_act = act // J
             j_act = act - b_act * J
@@ -383,7 +383,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                               ("restart_left", restart_left)):
                 arr.ravel()[act] = getattr(out, name)
             if hrow.size:  # interruptions by cause: the first `interruptions` hits of each job
-                counted = np.flatnonzero(rank < out.interruptions[hrow])
+                counted = (rank < out.interruptions[hrow]).nonzero()[0]
                 np.add.at(int_cause.ravel(), act[hrow[counted]] * NCT + cause_hit[counted], 1)
             n_int.ravel()[act] += out.interruptions
             hit_last = np.zeros((B, J), bool)
@@ -504,7 +504,7 @@ def _hits(blk: PhysicalBlock, s0: int, s1: int, vR: np.ndarray, ends: np.ndarray
     for j in range(J):
         held += ends[j][cell] <= e_x
     one = blk.size[s0:s1] == 1
-    at = np.flatnonzero((held < J) & one)
+    at = ((held < J) & one).ravel().nonzero()[0]
     v, ev = np.divmod(at, E)
     rows = (vR.ravel()[v] + e_r[ev]) * J + held.ravel()[at]
     if not one.all():  # domain outages: blocks of nodes, circular

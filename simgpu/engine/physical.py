@@ -224,7 +224,7 @@ class _PoissonTables:
         r = np.maximum(row, 0).ravel()
         uf = u.ravel()
         k = (uf > np.take(self.narrow, r, axis=1)).sum(axis=0)
-        wide = np.flatnonzero(k == self.NARROW)
+        wide = (k == self.NARROW).nonzero()[0]
         if wide.size:
             k[wide] = (uf[wide][:, None] > self.cdf[r[wide]]).sum(axis=-1)
         return np.where(row >= 0, k.reshape(row.shape), 0)
@@ -352,7 +352,7 @@ class PhysicalProcess:
             s0, s1 = pre.start[i], pre.start[i + 1]
             if s1 > s0:
                 rp, mm = pre.cell[s0:s1], pre.index[s0:s1]  # (replica, pool), i
-                live = np.flatnonzero(mm < kall.ravel()[rp])
+                live = (mm < kall.ravel()[rp]).nonzero()[0]
                 used[s0 + live] = True
                 rp, mm = rp[live], mm[live]
                 cls = mm >= kn.ravel()[rp]  # the first kn failed nodes are normal ones
@@ -501,13 +501,16 @@ def time_order(step: np.ndarray, phase: np.ndarray, seq: np.ndarray, dt: float,
     else:
         by_seq = np.argsort((step << 54) | seq)  # distinct keys: any sort
     st = step[by_seq]
-    rank = np.arange(n) - np.searchsorted(st, st)  # the event's rank in its step by seq
-    word = (phase[by_seq] * 2.0**32).astype(np.int64)  # r3: exact
-    if st.max() >= 256 or seq.max() >= 2**54 or rank.max() >= 2**23:
+    if st[-1] >= 256 or seq.max() >= 2**54:
         return np.lexsort((seq, phase * dt, step))
+    first = np.searchsorted(st, np.arange(int(st[-1]) + 1))  # each step's first event
+    rank = np.arange(n) - first[st]  # the event's rank in its step by seq
+    if rank.max() >= 2**23:
+        return np.lexsort((seq, phase * dt, step))
+    word = (phase[by_seq] * 2.0**32).astype(np.int64)  # r3: exact
     key = np.sort((st << 55) | (word << 23) | rank)
     st = key >> 55
-    order = by_seq[np.searchsorted(step[by_seq], st) + (key & (2**23 - 1))]
+    order = by_seq[first[st] + (key & (2**23 - 1))]
     t = phase[order] * dt
     w = (key >> 23) & (2**32 - 1)
     if ((st[1:] == st[:-1]) & (t[1:] == t[:-1]) & (w[1:] != w[:-1])).any():

@@ -91,7 +91,7 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     g = np.repeat(np.arange(rows.size), nseg)  # the job (among rows) of each segment
     m = np.arange(g.size) - first[g]  # the segment's rank in its job
     grid = m * rows.size + g
-    hit_at = np.flatnonzero(mine(finite).ravel())
+    hit_at = mine(finite).ravel().nonzero()[0]
     # the segment that a hit ends: its rank among all hits plus its row's rank
     h_seg = np.arange(hit_at.size) + hit_at // max(m_max, 1)
     when = mine(hits).ravel()[hit_at]
@@ -122,7 +122,7 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     cum = _grid_cumsum(delta, grid, rows.size, m_max)
     before = total_r[g] + cum.ravel()[grid] - delta
     fin_seg = (rate_g > 0) & (before + gross >= mine(flops)[g])
-    fs = np.flatnonzero(fin_seg)
+    fs = fin_seg.nonzero()[0]
     gf = g[fs]
     lead = np.ones(fs.size, bool)
     lead[1:] = gf[1:] != gf[:-1]
@@ -142,11 +142,10 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     lost_seg = np.where(counted, w_b + gross - np.where(committed, w_b + kept, 0.0), 0.0)
     lost = np.zeros(n)
     lost[rows] = _grid_cumsum(lost_seg, grid, rows.size, m_max)[-1]
+    # the hits counted are the first ones of each job: all, or those before it finished
     interruptions = np.zeros(n, np.int64)
-    interruptions[rows] = np.bincount(g[counted], minlength=rows.size)
-    interrupted_by = np.zeros((n, m_max), bool)
-    cm = np.flatnonzero(counted)
-    interrupted_by[rows[g[cm]], m[cm]] = True
+    interruptions[rows] = np.minimum(mine(n_hits), f_m)
+    interrupted_by = np.arange(m_max) < interruptions[:, None]
     # state after the last segment (for jobs that did not finish)
     k_l, s_l, w_l = k[last], s_end[last], w_b[last]
     rem = s_l - k_l * cyc_r
