@@ -30,6 +30,18 @@ One step of ``dt`` hours starting at hour ``h = t * dt`` (docs/model.md has the 
    a blocking write; every hit rolls it back to its last checkpoint and restarts it;
 6. *records*: start and finish hours, interruptions, lost work, GPU-hours by owner,
    lease deliveries.
+
+How the work is ordered (the values are those of the steps above, bit for bit, whatever
+the block length, :func:`block_steps`): the steps run in blocks of up to 256. For each
+block, the physical process of steps 1 and 4 runs first for all its steps
+(:class:`~simgpu.engine.physical.PhysicalProcess`: it needs nothing from the jobs) and
+hands over the healthy nodes and the failure events, in time order; the contracts of
+step 2, which depend only on the healthy nodes, are computed for the whole block
+(:func:`_contracts`); then each step of the block allocates the jobs (3), finds the job
+each event hits (:func:`_hits`) and advances the jobs that hold GPUs (5). Records that do
+not depend on the jobs' progress are summed step after step at the end of the block.
+With ``check=True`` the blocks are one step long, so that the invariants see the state
+after each step.
 """
 
 from __future__ import annotations
@@ -59,8 +71,12 @@ INF = np.inf
 #: Steps simulated per block: the physical process and the contracts of a block are
 #: computed before its step loop (no effect on values). At most this many ...
 BLOCK_STEPS = 256
-#: ... and at most about this many history-steps per block (bounds the block's memory).
+#: ... at most about this many history-steps per block, and about this many failure
+#: events (expected, at full health): together they bound the block's memory
+#: (:func:`bytes_per_replica`).
 BLOCK_HISTORY_STEPS = 1 << 16
+BLOCK_EVENTS = 1 << 18
+BLOCK_MIN_STEPS = 8
 
 
 @dataclass
@@ -147,10 +163,20 @@ class RawResults:
 
 
 def bytes_per_replica(plan: Plan, daily: bool) -> int:
-    """Upper bound of the engine's working memory per replica, bytes."""
+    """Upper bound of the engine's working memory per replica, bytes.
+
+    The state and records, plus a replica's share of a block of steps when blocks are
+    shortest (``BLOCK_MIN_STEPS``, many replicas). Blocks of fewer replicas are longer but
+    hold at most about ``BLOCK_HISTORY_STEPS`` history-steps and ``BLOCK_EVENTS`` events in
+    all (some tens of MB for the shipped presets), which this bound does not count.
+    """
     V, J, P = len(plan.variants), len(plan.job_names), len(plan.pool_names)
     A, L = len(plan.party_names), len(plan.lease_names)
     n = P * 2 * plan.ring * 8 + V * J * (30 + P) * 8 + V * (A * P * 4 + L * 3) * 8
+    # a block: the contracts and the daily sums per history-step, the node counts per
+    # replica-step, ~15 words per failure event
+    per_step = V * (2 * A * P + 2 * P + 3 * L + (2 * A * A if daily else 0)) + 8 * P
+    n += BLOCK_MIN_STEPS * (per_step * 8 + int(_events_per_step(plan) * 15 * 8))
     if daily:
         n += V * plan.n_days * A * A * 4
     return int(n * 1.5)
@@ -165,9 +191,23 @@ def _overlap(off: np.ndarray, n: np.ndarray, x: np.ndarray, k: np.ndarray,
     return (n > 0) & (k > 0) & (direct | wrap)
 
 
-def block_steps(n_histories: int) -> int:
-    """Steps per block for a batch of ``n_histories`` histories (variants x replicas)."""
-    return max(8, min(BLOCK_STEPS, BLOCK_HISTORY_STEPS // max(n_histories, 1)))
+def block_steps(plan: Plan, n_replicas: int) -> int:
+    """Steps per block for ``n_replicas`` replicas of ``plan``'s variants: at most
+    ``BLOCK_STEPS``, about ``BLOCK_HISTORY_STEPS`` history-steps and ``BLOCK_EVENTS``
+    expected failure events, at least ``BLOCK_MIN_STEPS``."""
+    B = max(1, len(plan.variants) * n_replicas)
+    n = min(BLOCK_STEPS, BLOCK_HISTORY_STEPS // B,
+            int(BLOCK_EVENTS / (n_replicas * max(_events_per_step(plan), 1.0))))
+    return max(BLOCK_MIN_STEPS, n)
+
+
+def _events_per_step(plan: Plan) -> float:
+    """The most node failures a replica expects in a step (every node healthy)."""
+    if not len(plan.pool_names):
+        return 0.0
+    lam = (plan.fail_rate_normal[:, None] * plan.online_normal
+           + plan.fail_rate_lemon[:, None] * plan.online_lemon).sum(axis=0) * plan.dt
+    return float(lam.max(initial=0.0))
 
 
 def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = True,
@@ -212,7 +252,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     ar_b = np.arange(B)
     ar_j = np.arange(J)
     phys = PhysicalProcess(plan, replica_offset + np.arange(R, dtype=np.int64))
-    n_block = 1 if check else block_steps(B)  # the check reads the state after each step
+    n_block = 1 if check else block_steps(plan, R)  # check: the state after each step
 
     # job state, per history
     pool_j = np.full((B, J), -1, np.int64)
