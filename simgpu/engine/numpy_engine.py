@@ -417,7 +417,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             tau_act = tau.ravel()[act]
             out = advance(dt, np.ones(N, bool), rate, plan.job_flops[j_act],
                           total.ravel()[act], unc.ravel()[act], since.ravel()[act],
-                          restart_left.ravel()[act], rst.ravel()[act], tau_act,
+                          restart_left.ravel()[act], plan.job_restart[j_act], tau_act,
                           tau_act + plan.job_write[j_act], times)
             for name, arr in (("total", total), ("uncommitted", unc), ("since", since),
                               ("restart_left", restart_left)):
