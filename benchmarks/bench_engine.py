@@ -31,6 +31,7 @@ The JSON goes to ``--out``, else ``$SIMGPU_BENCH_OUT``, else ``benchmarks/result
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as _dt
 import importlib
 import io
@@ -39,6 +40,7 @@ import math
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -276,7 +278,7 @@ def engine_at(rev: str) -> tuple[ModuleType, str]:
     The ``simgpu`` package of that commit is extracted to a temporary directory as the
     package ``simgpu_rev_<commit>`` (its imports of ``simgpu`` renamed to it, its top-level
     ``__init__`` emptied so that importing it has no side effects) and imported from there,
-    beside the working tree's ``simgpu``.
+    beside the working tree's ``simgpu``; the directory is removed when Python exits.
     """
     sha = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
     name = f"simgpu_rev_{sha[:12]}"
@@ -284,8 +286,12 @@ def engine_at(rev: str) -> tuple[ModuleType, str]:
         tar = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", sha, "simgpu"],
                              check=True, capture_output=True).stdout
         root = Path(tempfile.mkdtemp(prefix="simgpu_rev_"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
         with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
-            tf.extractall(root, filter="data")
+            try:
+                tf.extractall(root, filter="data")
+            except TypeError:  # a Python without extraction filters (before 3.10.12)
+                tf.extractall(root)
         pkg = root / name
         (root / "simgpu").rename(pkg)
         imp = re.compile(r"\b(from|import)(\s+)simgpu(?=[.\s])")
@@ -294,6 +300,14 @@ def engine_at(rev: str) -> tuple[ModuleType, str]:
         (pkg / "__init__.py").write_text(f'"""simgpu at {sha}, for benchmarks."""\n')
         sys.path.insert(0, str(root))
     return importlib.import_module(f"{name}.engine.numpy_engine"), sha
+
+
+def _load_average() -> list[float] | None:
+    """The machine's load averages (1, 5, 15 min), where the OS gives them."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
 
 
 def _differences(a: Any, b: Any) -> list[str]:
@@ -327,6 +341,7 @@ def compare_rev(rev: str, rounds: int, replicas: int | None, horizon_days: float
     ref, sha = engine_at(rev)
     head = _git("rev-parse", "HEAD")
     dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "simgpu"))
+    load_start = _load_average()
     engines = {"reference": ref.simulate, "current": simulate}
     walls: dict[str, list[float]] = {"reference": [], "current": []}
     first: dict[str, Any] = {}
@@ -361,6 +376,7 @@ def compare_rev(rev: str, rounds: int, replicas: int | None, horizon_days: float
                      "n_steps": plan.n_steps, "variants": [v.name for v in plan.variants],
                      "replicas": R, "histories": hist, "daily_series": daily,
                      "seed": plan.seed},
+        "load_average_1_5_15_min": {"start": load_start, "end": _load_average()},
         "rounds": rounds,
         "order": "".join(order),
         "reference": summary(walls["reference"]),
