@@ -40,11 +40,19 @@ def _ptrs_world() -> dict:
     return cfg
 
 
+def _short(cfg: dict, days: float = 4.0) -> dict:
+    cfg["sim"]["horizon_days"] = min(cfg["sim"]["horizon_days"], days)
+    return cfg
+
+
 WORLDS = {
-    "kernel_mix": lambda: kernel_mix(horizon_days=12.0),
+    "kernel_mix": lambda: kernel_mix(horizon_days=8.0),
     "ptrs": _ptrs_world,
-    "random3": lambda: random_config(3),
-    "random8": lambda: random_config(8),
+    # failures, outages and preemptions in a few days
+    "random4": lambda: _short(random_config(4)),
+    "random8": lambda: _short(random_config(8)),
+    "random9": lambda: _short(random_config(9)),
+    "random11": lambda: _short(random_config(11)),
 }
 
 
