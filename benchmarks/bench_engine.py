@@ -16,12 +16,18 @@ unless given), alternately (ABBA...) for ``--rounds`` rounds in one process so t
 shared, noisy machine weighs on both alike, checks that every array of their results is
 the same bit for bit, and writes the wall times, histories per second and the speed-up.
 
+``--compare-rev REV --identity``: no timing; every result array of the shipped
+experiments (hourly over 15 days, daily over their horizon), ``simgpu.cases.kernel_mix``
+and the random worlds of the tests must be the same bit for bit at ``REV`` and in the
+working tree (for engine changes that must not change any result).
+
 Usage::
 
     python benchmarks/bench_engine.py [--replicas 64] [--des-replicas 16]
                                       [--horizon-days 90] [--step-hours H] [--out DIR]
     python benchmarks/bench_engine.py --compare-rev REV [--rounds 3] [--replicas R]
                                       [--horizon-days D] [--out DIR]
+    python benchmarks/bench_engine.py --compare-rev REV --identity
 
 The JSON goes to ``--out``, else ``$SIMGPU_BENCH_OUT``, else ``benchmarks/results/``, as
 ``bench_engine_<UTC date and time>.json`` (against the DES) or
@@ -398,6 +404,42 @@ def compare_rev(rev: str, rounds: int, replicas: int | None, horizon_days: float
     return data, atomic_write_json(out_dir / f"bench_numpy_speed_{stamp}.json", data)
 
 
+def shipped_experiments() -> list[str]:
+    """The names of the shipped experiment presets (conf/experiment/*.yaml)."""
+    conf = Path(importlib.import_module("simgpu.conf").__file__).parent
+    return sorted(p.stem for p in (conf / "experiment").glob("*.yaml"))
+
+
+def identity_cases() -> dict[str, tuple[Any, int, int]]:
+    """The worlds of the identity check: name -> (config, replicas, first replica). Every
+    shipped experiment hourly over 15 days and daily over its whole horizon, the kernel
+    parity world and the random worlds of the tests (as in tests/engine/)."""
+    from simgpu.cases import kernel_mix, random_config
+
+    out: dict[str, tuple[Any, int, int]] = {}
+    for e in shipped_experiments():
+        for grid, ov in (("hourly-15d", ["sim.horizon_days=15"]),
+                         ("daily-full", ["sim.step_hours=24"])):
+            out[f"{e}/{grid}"] = (compose([f"experiment={e}", "sim.progress=false", *ov]), 2, 0)
+    out["kernel_mix"] = (kernel_mix(), 3, 5)
+    for seed in range(12):
+        out[f"random_config({seed})"] = (random_config(seed), 2, seed)
+    return out
+
+
+def identity(rev: str) -> list[tuple[str, list[str]]]:
+    """Run every identity case with the working tree's engine and with revision ``rev``'s
+    on the same plan; return (case, fields that differ in any bit) for each."""
+    ref, _ = engine_at(rev)
+    out = []
+    for name, (cfg, n, offset) in identity_cases().items():
+        plan = compile_plan(load(cfg))
+        diff = _differences(ref.simulate(plan, offset, n), simulate(plan, offset, n))
+        log.info("%-32s %s", name, "bit-identical" if not diff else f"DIFFERS: {diff}")
+        out.append((name, diff))
+    return out
+
+
 def _speed_table(d: dict[str, Any]) -> str:
     sc, r, c = d["scenario"], d["reference"], d["current"]
     return "\n".join([
@@ -464,6 +506,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="time the engine against its git revision REV instead of the DES")
     ap.add_argument("--rounds", type=int, default=3,
                     help="with --compare-rev: runs of each engine, alternately (default 3)")
+    ap.add_argument("--identity", action="store_true",
+                    help="with --compare-rev: no timing; check that every result array of "
+                         "the presets, kernel_mix and the tests' random worlds is the same "
+                         "bit for bit (exit status 1 where one differs)")
     ap.add_argument("--out", type=Path, default=None,
                     help="output folder (default $SIMGPU_BENCH_OUT or benchmarks/results)")
     args = ap.parse_args(argv)
@@ -472,6 +518,15 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--replicas, --des-replicas and --rounds must be >= 1, --horizon-days > 0")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = args.out or Path(os.environ.get("SIMGPU_BENCH_OUT") or DEFAULT_OUT)
+    if args.identity:
+        if not args.compare_rev:
+            ap.error("--identity needs --compare-rev REV")
+        bad = [(name, diff) for name, diff in identity(args.compare_rev) if diff]
+        for name, diff in bad:
+            print(f"{name}: differs in {', '.join(diff)}")
+        print(f"{len(identity_cases()) - len(bad)} of {len(identity_cases())} worlds "
+              f"bit-identical to {args.compare_rev}")
+        return 1 if bad else 0
     if args.compare_rev:
         data, path = compare_rev(args.compare_rev, args.rounds, args.replicas,
                                  args.horizon_days, args.step_hours, out)

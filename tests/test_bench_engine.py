@@ -74,3 +74,13 @@ def test_differences_names_each_field_that_differs(git_head):
     b.pool_outages = b.pool_outages.astype(np.int32)
     assert bench._differences(a, b) == ["job_lost_flops", "pool_outages"]
 
+
+
+def test_the_identity_check_covers_every_shipped_experiment():
+    bench = _bench()
+    names = bench.shipped_experiments()
+    assert "colossus_lease" in names and len(names) >= 5
+    cases = bench.identity_cases()
+    for e in names:
+        assert f"{e}/hourly-15d" in cases and f"{e}/daily-full" in cases
+    assert "kernel_mix" in cases and "random_config(11)" in cases
