@@ -1,33 +1,60 @@
-"""Benchmark: the NumPy stepped engine against the discrete-event reference (DES).
+"""Benchmarks of the NumPy stepped engine.
 
-Runs the default scenario (``experiment=colossus_lease``) on a shorter horizon with the
-NumPy engine (every variant, one batch) and with the DES (baseline variant only), and
-writes one JSON file with the machine, the settings, wall times, histories per second
-(one history = one replica of one variant) and the baseline finish-time distributions
-of both, with a Welch two-sample test per job. The engine's step discretisation (and
-the DES's documented differences, :mod:`simgpu.reference.des`) can make the two differ
-slightly: the numbers are reported as measured.
+Default mode: the engine against the discrete-event reference (DES). Runs the default
+scenario (``experiment=colossus_lease``) on a shorter horizon with the NumPy engine (every
+variant, one batch) and with the DES (baseline variant only), and writes one JSON file
+with the machine, the settings, wall times, histories per second (one history = one
+replica of one variant) and the baseline finish-time distributions of both, with a Welch
+two-sample test per job. The engine's step discretisation (and the DES's documented
+differences, :mod:`simgpu.reference.des`) can make the two differ slightly: the numbers
+are reported as measured.
+
+``--compare-rev REV``: the engine against itself at git revision ``REV``. Imports the
+``simgpu`` package of ``REV`` beside the working tree's (under another name), runs both
+engines on the same compiled plan of the default scenario (its own horizon and replicas
+unless given), alternately (ABBA...) for ``--rounds`` rounds in one process so that a
+shared, noisy machine weighs on both alike, checks that every array of their results is
+the same bit for bit, and writes the wall times, histories per second and the speed-up.
+
+``--compare-rev REV --identity``: no timing; every result array of the shipped
+experiments (hourly over 15 days, daily over their horizon), ``simgpu.cases.kernel_mix``
+and the random worlds of the tests must be the same bit for bit at ``REV`` and in the
+working tree (for engine changes that must not change any result).
 
 Usage::
 
     python benchmarks/bench_engine.py [--replicas 64] [--des-replicas 16]
                                       [--horizon-days 90] [--step-hours H] [--out DIR]
+    python benchmarks/bench_engine.py --compare-rev REV [--rounds 3] [--replicas R]
+                                      [--horizon-days D] [--out DIR]
+    python benchmarks/bench_engine.py --compare-rev REV --identity
 
 The JSON goes to ``--out``, else ``$SIMGPU_BENCH_OUT``, else ``benchmarks/results/``, as
-``bench_engine_<UTC date and time>.json``, written atomically.
+``bench_engine_<UTC date and time>.json`` (against the DES) or
+``bench_numpy_speed_<UTC date and time>.json`` (against a revision), written atomically.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import datetime as _dt
+import importlib
+import io
 import logging
 import math
 import os
 import platform
+import re
+import shutil
+import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -41,6 +68,9 @@ from simgpu.reference.des import simulate_des
 log = logging.getLogger("bench_engine")
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+REPO = Path(__file__).resolve().parent.parent
+#: The defaults of the engine-vs-DES mode (the speed mode takes the scenario's own).
+DES_REPLICAS, DES_ENGINE_REPLICAS, DES_HORIZON_DAYS = 16, 64, 90.0
 
 
 def _machine() -> dict[str, Any]:
@@ -240,6 +270,191 @@ def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float
     return data, atomic_write_json(out_dir / f"bench_engine_{stamp}.json", data)
 
 
+# ------------------------------------------------------------ against a git revision
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def engine_at(rev: str) -> tuple[ModuleType, str]:
+    """The NumPy engine module of git revision ``rev`` and its commit.
+
+    The ``simgpu`` package of that commit is extracted to a temporary directory as the
+    package ``simgpu_rev_<commit>`` (its imports of ``simgpu`` renamed to it, its top-level
+    ``__init__`` emptied so that importing it has no side effects) and imported from there,
+    beside the working tree's ``simgpu``; the directory is removed when Python exits.
+    """
+    sha = _git("rev-parse", "--verify", f"{rev}^{{commit}}")
+    name = f"simgpu_rev_{sha[:12]}"
+    if name not in sys.modules:
+        tar = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", sha, "simgpu"],
+                             check=True, capture_output=True).stdout
+        root = Path(tempfile.mkdtemp(prefix="simgpu_rev_"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
+            try:
+                tf.extractall(root, filter="data")
+            except TypeError:  # a Python without extraction filters (before 3.10.12)
+                tf.extractall(root)
+        pkg = root / name
+        (root / "simgpu").rename(pkg)
+        imp = re.compile(r"\b(from|import)(\s+)simgpu(?=[.\s])")
+        for f in pkg.rglob("*.py"):
+            f.write_text(imp.sub(rf"\1\2{name}", f.read_text()))
+        (pkg / "__init__.py").write_text(f'"""simgpu at {sha}, for benchmarks."""\n')
+        sys.path.insert(0, str(root))
+    return importlib.import_module(f"{name}.engine.numpy_engine"), sha
+
+
+def _load_average() -> list[float] | None:
+    """The machine's load averages (1, 5, 15 min), where the OS gives them."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
+def _differences(a: Any, b: Any) -> list[str]:
+    """The result fields of ``a`` and ``b`` whose arrays are not the same bit for bit."""
+    out = []
+    for name in a.__dataclass_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        if x is None or y is None:
+            if (x is None) != (y is None):
+                out.append(name)
+        elif x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
+            out.append(name)
+    return out
+
+
+def compare_rev(rev: str, rounds: int, replicas: int | None, horizon_days: float | None,
+                step_hours: float | None, out_dir: Path) -> tuple[dict[str, Any], Path]:
+    """Time the working tree's engine against revision ``rev``'s, alternately; write the
+    JSON and return it with its path."""
+    overrides = ["sim.progress=false"]
+    if horizon_days is not None:
+        overrides.append(f"sim.horizon_days={horizon_days:g}")
+    if step_hours is not None:
+        overrides.append(f"sim.step_hours={step_hours:g}")
+    now = _dt.datetime.now(_dt.timezone.utc)
+    cfg = load(compose(overrides))
+    plan = compile_plan(cfg)
+    R = replicas or cfg.sim.replicas
+    V = len(plan.variants)
+    daily = bool(cfg.report.daily_series)
+    ref, sha = engine_at(rev)
+    head = _git("rev-parse", "HEAD")
+    dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", "simgpu"))
+    load_start = _load_average()
+    engines = {"reference": ref.simulate, "current": simulate}
+    walls: dict[str, list[float]] = {"reference": [], "current": []}
+    first: dict[str, Any] = {}
+    order = []
+    for k in range(rounds):
+        names = ["reference", "current"] if k % 2 == 0 else ["current", "reference"]
+        for name in names:
+            log.info("round %d/%d: %s engine, %d replicas x %d variants x %d steps", k + 1,
+                     rounds, name, R, V, plan.n_steps)
+            t0 = time.perf_counter()
+            raw = engines[name](plan, 0, R, daily=daily)
+            walls[name].append(time.perf_counter() - t0)
+            log.info("round %d/%d: %s engine: %.1f s", k + 1, rounds, name, walls[name][-1])
+            first.setdefault(name, raw)
+            order.append(name[0].upper())
+    differ = _differences(first["reference"], first["current"])
+    hist = R * V
+
+    def summary(w: list[float]) -> dict[str, Any]:
+        med = statistics.median(w)
+        return {"wall_s": w, "median_wall_s": med, "histories_per_s_median": hist / med,
+                "s_per_step_median": med / plan.n_steps}
+
+    data = {
+        "benchmark": "numpy_engine_speed",
+        "date": now.isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "revisions": {"current": head, "current_simgpu_modified": dirty, "reference": sha,
+                      "reference_requested": rev},
+        "scenario": {"experiment": cfg.name, "overrides": overrides,
+                     "horizon_days": float(cfg.sim.horizon_days), "step_hours": plan.dt,
+                     "n_steps": plan.n_steps, "variants": [v.name for v in plan.variants],
+                     "replicas": R, "histories": hist, "daily_series": daily,
+                     "seed": plan.seed},
+        "load_average_1_5_15_min": {"start": load_start, "end": _load_average()},
+        "rounds": rounds,
+        "order": "".join(order),
+        "reference": summary(walls["reference"]),
+        "current": summary(walls["current"]),
+        "speedup_median": statistics.median(walls["reference"]) / statistics.median(
+            walls["current"]),
+        "speedup_total": sum(walls["reference"]) / sum(walls["current"]),
+        "bit_identical": not differ,
+        "differing_fields": differ,
+        "notes": [
+            "one process, the two engines alternately (order above: R = reference, C = "
+            "current), on the same compiled plan; the machine may be shared, so the spread "
+            "of the wall times is part of the result",
+            "histories = replicas x variants, all variants in one batch",
+            "bit_identical compares every RawResults array byte for byte (first round)",
+        ],
+    }
+    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    return data, atomic_write_json(out_dir / f"bench_numpy_speed_{stamp}.json", data)
+
+
+def shipped_experiments() -> list[str]:
+    """The names of the shipped experiment presets (conf/experiment/*.yaml)."""
+    conf = Path(importlib.import_module("simgpu.conf").__file__).parent
+    return sorted(p.stem for p in (conf / "experiment").glob("*.yaml"))
+
+
+def identity_cases() -> dict[str, tuple[Any, int, int]]:
+    """The worlds of the identity check: name -> (config, replicas, first replica). Every
+    shipped experiment hourly over 15 days and daily over its whole horizon, the kernel
+    parity world and the random worlds of the tests (as in tests/engine/)."""
+    from simgpu.cases import kernel_mix, random_config
+
+    out: dict[str, tuple[Any, int, int]] = {}
+    for e in shipped_experiments():
+        for grid, ov in (("hourly-15d", ["sim.horizon_days=15"]),
+                         ("daily-full", ["sim.step_hours=24"])):
+            out[f"{e}/{grid}"] = (compose([f"experiment={e}", "sim.progress=false", *ov]), 2, 0)
+    out["kernel_mix"] = (kernel_mix(), 3, 5)
+    for seed in range(12):
+        out[f"random_config({seed})"] = (random_config(seed), 2, seed)
+    return out
+
+
+def identity(rev: str) -> list[tuple[str, list[str]]]:
+    """Run every identity case with the working tree's engine and with revision ``rev``'s
+    on the same plan; return (case, fields that differ in any bit) for each."""
+    ref, _ = engine_at(rev)
+    out = []
+    for name, (cfg, n, offset) in identity_cases().items():
+        plan = compile_plan(load(cfg))
+        diff = _differences(ref.simulate(plan, offset, n), simulate(plan, offset, n))
+        log.info("%-32s %s", name, "bit-identical" if not diff else f"DIFFERS: {diff}")
+        out.append((name, diff))
+    return out
+
+
+def _speed_table(d: dict[str, Any]) -> str:
+    sc, r, c = d["scenario"], d["reference"], d["current"]
+    return "\n".join([
+        f"{sc['experiment']}: {sc['replicas']} replicas x {len(sc['variants'])} variants x "
+        f"{sc['n_steps']} steps of {sc['step_hours']:g} h; {d['rounds']} rounds ({d['order']})",
+        f"{'':10s} {'median s':>9s} {'hist/s':>8s} {'ms/step':>8s}  wall s",
+        *(f"{name:10s} {x['median_wall_s']:>9.2f} {x['histories_per_s_median']:>8.2f} "
+          f"{1e3 * x['s_per_step_median']:>8.3f}  " + " ".join(f"{w:.1f}" for w in x["wall_s"])
+          for name, x in (("reference", r), ("current", c))),
+        f"speed-up: x{d['speedup_median']:.2f} (medians), x{d['speedup_total']:.2f} (totals); "
+        f"bit-identical: {d['bit_identical']}"
+        + ("" if d["bit_identical"] else f" (differ: {', '.join(d['differing_fields'])})"),
+    ])
+
+
 def _fmt(x: float | None, spec: str = ".1f") -> str:
     return "-" if x is None else format(x, spec)
 
@@ -277,23 +492,52 @@ def _table(data: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--replicas", type=int, default=64, help="engine replicas (default 64)")
-    ap.add_argument("--des-replicas", type=int, default=16, help="DES replicas (default 16)")
-    ap.add_argument("--horizon-days", type=float, default=90.0,
-                    help="simulated days (default 90)")
+    ap.add_argument("--replicas", type=int, default=None,
+                    help=f"engine replicas (default {DES_ENGINE_REPLICAS}; with --compare-rev "
+                         "the scenario's)")
+    ap.add_argument("--des-replicas", type=int, default=DES_REPLICAS,
+                    help=f"DES replicas (default {DES_REPLICAS})")
+    ap.add_argument("--horizon-days", type=float, default=None,
+                    help=f"simulated days (default {DES_HORIZON_DAYS:g}; with --compare-rev "
+                         "the scenario's)")
     ap.add_argument("--step-hours", type=float, default=None,
                     help="engine step, hours (default: the scenario's)")
+    ap.add_argument("--compare-rev", default=None, metavar="REV",
+                    help="time the engine against its git revision REV instead of the DES")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="with --compare-rev: runs of each engine, alternately (default 3)")
+    ap.add_argument("--identity", action="store_true",
+                    help="with --compare-rev: no timing; check that every result array of "
+                         "the presets, kernel_mix and the tests' random worlds is the same "
+                         "bit for bit (exit status 1 where one differs)")
     ap.add_argument("--out", type=Path, default=None,
                     help="output folder (default $SIMGPU_BENCH_OUT or benchmarks/results)")
     args = ap.parse_args(argv)
-    if args.replicas < 1 or args.des_replicas < 1 or args.horizon_days <= 0:
-        ap.error("--replicas and --des-replicas must be >= 1, --horizon-days > 0")
+    if (args.replicas is not None and args.replicas < 1) or args.des_replicas < 1 \
+            or (args.horizon_days is not None and args.horizon_days <= 0) or args.rounds < 1:
+        ap.error("--replicas, --des-replicas and --rounds must be >= 1, --horizon-days > 0")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     out = args.out or Path(os.environ.get("SIMGPU_BENCH_OUT") or DEFAULT_OUT)
-    data, path = run(args.replicas, args.des_replicas, args.horizon_days, args.step_hours, out)
-    print(_table(data))
+    if args.identity:
+        if not args.compare_rev:
+            ap.error("--identity needs --compare-rev REV")
+        bad = [(name, diff) for name, diff in identity(args.compare_rev) if diff]
+        for name, diff in bad:
+            print(f"{name}: differs in {', '.join(diff)}")
+        print(f"{len(identity_cases()) - len(bad)} of {len(identity_cases())} worlds "
+              f"bit-identical to {args.compare_rev}")
+        return 1 if bad else 0
+    if args.compare_rev:
+        data, path = compare_rev(args.compare_rev, args.rounds, args.replicas,
+                                 args.horizon_days, args.step_hours, out)
+        print(_speed_table(data))
+    else:
+        data, path = run(args.replicas or DES_ENGINE_REPLICAS, args.des_replicas,
+                         DES_HORIZON_DAYS if args.horizon_days is None else args.horizon_days,
+                         args.step_hours, out)
+        print(_table(data))
     print(f"written: {path}")
-    return 0
+    return 0 if data.get("bit_identical", True) else 1
 
 
 if __name__ == "__main__":

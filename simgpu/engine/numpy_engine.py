@@ -30,6 +30,18 @@ One step of ``dt`` hours starting at hour ``h = t * dt`` (docs/model.md has the 
    a blocking write; every hit rolls it back to its last checkpoint and restarts it;
 6. *records*: start and finish hours, interruptions, lost work, GPU-hours by owner,
    lease deliveries.
+
+How the work is ordered (the values are those of the steps above, bit for bit, whatever
+the block length, :func:`block_steps`): the steps run in blocks of up to 256. For each
+block, the physical process of steps 1 and 4 runs first for all its steps
+(:class:`~simgpu.engine.physical.PhysicalProcess`: it needs nothing from the jobs) and
+hands over the healthy nodes and the failure events, in time order; the contracts of
+step 2, which depend only on the healthy nodes, are computed for the whole block
+(:func:`_contracts`); then each step of the block allocates the jobs (3), finds the job
+each event hits (:func:`_hits`) and advances the jobs that hold GPUs (5). Records that do
+not depend on the jobs' progress are summed step after step at the end of the block.
+With ``check=True`` the blocks are one step long, so that the invariants see the state
+after each step.
 """
 
 from __future__ import annotations
@@ -41,26 +53,30 @@ from dataclasses import dataclass
 import numpy as np
 
 from simgpu.engine.checkpoint import daly_interval
-from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_LOGNORMAL, Plan
-from simgpu.engine.progress import advance
-from simgpu.rng import bits, uniform, uniform_from_words
-from simgpu.rng.distributions import (
-    POISSON_PTRS_MIN_LAM,
-    exponential_from_uniform,
-    lognormal_from_uniform,
-    poisson,
-    poisson_small_from_uniform,
+from simgpu.engine.physical import (  # noqa: F401  (re-exported: the streams and draws)
+    STREAM_COUNT,
+    STREAM_DOM_EVENT,
+    STREAM_FAIL_EVENT,
+    PhysicalBlock,
+    PhysicalProcess,
+    draw_duration,
+    event_draws,
 )
+from simgpu.engine.plan import Plan
+from simgpu.engine.progress import advance
 
 log = logging.getLogger(__name__)
 
-#: Stream ids of the counter-based generator (shared with the CUDA kernels).
-STREAM_COUNT = 1  # index: pool (normal nodes), P + pool (lemon nodes), 2P + domain kind
-STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step; sub 0, 1
-STREAM_DOM_EVENT = 3  # index: i * D + domain kind, i-th outage of the step (event_draws)
-
 INF = np.inf
-BLOCK = 256  # steps whose count uniforms are drawn together (no effect on values)
+#: Steps simulated per block: the physical process and the contracts of a block are
+#: computed before its step loop (no effect on values). At most this many ...
+BLOCK_STEPS = 256
+#: ... at most about this many history-steps per block, and about this many failure
+#: events (expected, at full health): together they bound the block's memory
+#: (:func:`bytes_per_replica`).
+BLOCK_HISTORY_STEPS = 1 << 16
+BLOCK_EVENTS = 1 << 18
+BLOCK_MIN_STEPS = 8
 
 
 @dataclass
@@ -147,58 +163,23 @@ class RawResults:
 
 
 def bytes_per_replica(plan: Plan, daily: bool) -> int:
-    """Upper bound of the engine's working memory per replica, bytes."""
+    """Upper bound of the engine's working memory per replica, bytes.
+
+    The state and records, plus a replica's share of a block of steps when blocks are
+    shortest (``BLOCK_MIN_STEPS``, many replicas). Blocks of fewer replicas are longer but
+    hold at most about ``BLOCK_HISTORY_STEPS`` history-steps and ``BLOCK_EVENTS`` events in
+    all (some tens of MB for the shipped presets), which this bound does not count.
+    """
     V, J, P = len(plan.variants), len(plan.job_names), len(plan.pool_names)
     A, L = len(plan.party_names), len(plan.lease_names)
     n = P * 2 * plan.ring * 8 + V * J * (30 + P) * 8 + V * (A * P * 4 + L * 3) * 8
+    # a block: the contracts and the daily sums per history-step, the node counts per
+    # replica-step, ~15 words per failure event
+    per_step = V * (2 * A * P + 2 * P + 3 * L + (2 * A * A if daily else 0)) + 8 * P
+    n += BLOCK_MIN_STEPS * (per_step * 8 + int(_events_per_step(plan) * 15 * 8))
     if daily:
         n += V * plan.n_days * A * A * 4
     return int(n * 1.5)
-
-
-def draw_duration(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, cap: np.ndarray,
-                  u: np.ndarray) -> np.ndarray:
-    """Duration in hours from one uniform ``u`` for distribution codes ``kind``.
-
-    fixed: ``p1``; exponential: ``-p1 log u``; lognormal: ``exp(p1 + p2 Phi^-1(u))``;
-    every draw capped at ``cap``. All arguments broadcast; float64.
-    """
-    kind = np.asarray(kind)
-    d = np.broadcast_to(np.asarray(p1, np.float64), np.broadcast(kind, u).shape)
-    if (kind == DIST_EXPONENTIAL).any():
-        d = np.where(kind == DIST_EXPONENTIAL, exponential_from_uniform(u, p1), d)
-    if (kind == DIST_LOGNORMAL).any():
-        d = np.where(kind == DIST_LOGNORMAL, lognormal_from_uniform(u, p1, p2), d)
-    return np.minimum(d, cap)
-
-
-def event_draws(seed: int, replica: np.ndarray, stream: int, step: int, index: np.ndarray,
-                healthy: np.ndarray, cause: bool = False
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """The draws of one failure event: one Philox block, two when it has a cause to draw.
-
-    Block ``sub=0``: words ``(r0, r1)`` give the repair-time uniform ``u`` on the 52-bit
-    grid (:func:`simgpu.rng.uniform`); ``r2`` the failed node's position
-    ``(r2 * healthy) >> 32`` in ``[0, healthy)``; ``r3`` the time in the step as a fraction
-    ``(r3 + 0.5) / 2**32``. Block ``sub=1`` (only with ``cause``): words ``(r0, r1)`` give
-    the uniform that picks the failure's cause. All exact in integer or float64 arithmetic.
-
-    Returns
-    -------
-    u : ndarray of float64
-    position : ndarray of int64
-    phase : ndarray of float64
-    u_cause : ndarray of float64, or None
-    """
-    sub = np.array([0, 1])[:, None] if cause else 0
-    r0, r1, r2, r3 = bits(seed, replica, stream, step, index, sub)
-    u = uniform_from_words(r0, r1)
-    u_cause = u[1] if cause else None
-    if cause:
-        u, r2, r3 = u[0], r2[0], r3[0]
-    pos = ((r2.astype(np.uint64) * np.asarray(healthy).astype(np.uint64)) >> np.uint64(32))
-    phase = (r3.astype(np.float64) + 0.5) * 2.0**-32
-    return u, pos.astype(np.int64), phase, u_cause
 
 
 def _overlap(off: np.ndarray, n: np.ndarray, x: np.ndarray, k: np.ndarray,
@@ -210,10 +191,35 @@ def _overlap(off: np.ndarray, n: np.ndarray, x: np.ndarray, k: np.ndarray,
     return (n > 0) & (k > 0) & (direct | wrap)
 
 
+def block_steps(plan: Plan, n_replicas: int) -> int:
+    """Steps per block for ``n_replicas`` replicas of ``plan``'s variants: at most
+    ``BLOCK_STEPS``, about ``BLOCK_HISTORY_STEPS`` history-steps and ``BLOCK_EVENTS``
+    expected failure events, at least ``BLOCK_MIN_STEPS``."""
+    B = max(1, len(plan.variants) * n_replicas)
+    n = min(BLOCK_STEPS, BLOCK_HISTORY_STEPS // B,
+            int(BLOCK_EVENTS / (n_replicas * max(_events_per_step(plan), 1.0))))
+    return max(BLOCK_MIN_STEPS, n)
+
+
+def _events_per_step(plan: Plan) -> float:
+    """The most node failures a replica expects in a step (every node healthy)."""
+    if not len(plan.pool_names):
+        return 0.0
+    lam = (plan.fail_rate_normal[:, None] * plan.online_normal
+           + plan.fail_rate_lemon[:, None] * plan.online_lemon).sum(axis=0) * plan.dt
+    return float(lam.max(initial=0.0))
+
+
 def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = True,
              progress: Callable[[int, int], None] | None = None, *,
              check: bool = False) -> RawResults:
     """Run ``n_replicas`` replicas (ids ``replica_offset ...``) of every variant.
+
+    The steps are simulated in blocks: for each block, the physical process of the
+    replicas (:class:`~simgpu.engine.physical.PhysicalProcess`) and the contracts, which
+    depend only on it, are computed first; then each step of the block allocates the jobs,
+    finds the failure events that hit them and advances their progress. The results do not
+    depend on the block length.
 
     Parameters
     ----------
@@ -240,19 +246,14 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     B = V * R  # histories: variant-major, b = v * R + r
     J, P, A, L = len(plan.job_names), len(plan.pool_names), len(plan.party_names), \
         len(plan.lease_names)
-    T, dt, G, seed = plan.n_steps, plan.dt, plan.ring, plan.seed
-    ND = len(plan.dom_pool)
-    rep = (replica_offset + np.arange(R, dtype=np.int64))[:, None]  # (R, 1) global ids
+    T, dt = plan.n_steps, plan.dt
     rb = np.tile(np.arange(R), V)  # (B,) replica of each history
     vb = np.repeat(np.arange(V), R)  # (B,) variant of each history
     ar_b = np.arange(B)
-    ar_p = np.arange(P)
     ar_j = np.arange(J)
-    ar_p[None, :]
+    phys = PhysicalProcess(plan, replica_offset + np.arange(R, dtype=np.int64))
+    n_block = 1 if check else block_steps(plan, R)  # check: the state after each step
 
-    # physical state, per replica
-    ring = np.zeros((R, P, 2, G), np.int64)  # nodes returning at step slot, by class
-    down = np.zeros((R, P, 2), np.int64)
     # job state, per history
     pool_j = np.full((B, J), -1, np.int64)
     nodes_j = np.zeros((B, J), np.int64)
@@ -264,9 +265,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     start_h = np.full((B, J), INF)
     fin_h = np.full((B, J), INF)
     n_int = np.zeros((B, J), np.int64)
-    NC, NCT = plan.n_node_causes, len(plan.cause_names)
+    NCT = len(plan.cause_names)
     int_cause = np.zeros((B, J, NCT), np.int64)
-    fails_cause = np.zeros((R, P, NC), np.int64)
     n_pre = np.zeros((B, J), np.int64)
     lost_f = np.zeros((B, J))
     lost_gh = np.zeros((B, J))
@@ -275,311 +275,360 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     alloc_pool_gh = np.zeros((B, J, P))
     cap_gh = np.zeros((B, A, P))
     deliv_gh = np.zeros((B, L))
-    fails = np.zeros((R, P), np.int64)
-    outages = np.zeros((R, P), np.int64)
-    online_gh = np.zeros((R, P))
-    healthy_gh = np.zeros((R, P))
     cap_daily = np.zeros((B, plan.n_days, A, A), np.float32) if daily else None
-    owner_onehot = np.zeros((P, A))
-    owner_onehot[ar_p, plan.pool_owner] = 1.0
 
     gpn = plan.pool_gpn.astype(np.float64)
     tau = np.broadcast_to(plan.job_tau, (B, J)).copy()  # nan until an auto job is placed
-    write = np.broadcast_to(plan.job_write, (B, J))
     auto = np.isnan(plan.job_tau)
-    rst = np.broadcast_to(plan.job_restart, (B, J)).ravel()
-    flops_bj = np.broadcast_to(plan.job_flops, (B, J)).ravel()
+    intervals = _CheckpointIntervals(plan)
+    rst = np.broadcast_to(plan.job_restart, (B, J))
     n_rank0 = int((plan.party_rank[plan.job_party] == 0).sum()) if J else 0
-    dep_lists = [np.flatnonzero(plan.job_deps[j]) for j in range(J)]
-    lf_by_pool = [[li for li in range(L) if plan.lease_pool[li] == p] for p in range(P)]
-    earlier_same = np.tril(np.ones((J, J), bool), k=-1)  # [j, k]: k before j
+    dep_pairs = [(j, d) for j in range(J) for d in np.flatnonzero(plan.job_deps[j])]
+    # the leases of each pool that may give the landlord the first take
+    lf_by_pool = [[li for li in range(L) if plan.lease_pool[li] == p
+                   and plan.lease_lf[:, li].any()] for p in range(P)]
     step_report = max(1, T // 20)
-    count_idx = np.arange(2 * P + ND, dtype=np.int64)[None, :]
     online_all = plan.online_normal + plan.online_lemon  # (P, T)
-    dom_units = plan.dom_units  # (D, T)
     step_day, day_w = plan.day_steps()  # a partial last day is averaged over its own hours
+    # per job and pool: nodes wanted and the fewest accepted (at least 1: a job that
+    # holds no node is not running); the pool of preference k of each job
+    tgt, mn1 = plan.job_tgt_nodes, np.maximum(plan.job_min_nodes, 1)
+    prefs = [[int(p) for p in plan.job_pref[j] if p >= 0] for j in range(J)]
+    vR = np.arange(V)[:, None] * R  # first history of each variant
+    # flat indices: (job, pool) into the (J, P) tables, (history, pool) into (B, P)
+    BP = B * P
+    jP = (ar_j * P)[None, :]
+    bP = ar_b * P
+    tgt_f, mn1_f, mfu_f = tgt.ravel(), mn1.ravel(), plan.job_mfu.ravel()
+    peak = plan.pool_peak_flop_h
+    gpn_lease = gpn[plan.lease_pool]
+    auto_any = bool(auto.any())
 
-    for t in range(T):
-        h = t * dt
-        # ---- 1. capacity and repairs
-        slot = t % G
-        down -= ring[:, :, :, slot]
-        ring[:, :, :, slot] = 0
-        on_n = plan.online_normal[:, t]
-        on_l = plan.online_lemon[:, t]
-        online = online_all[:, t]
-        hn = np.maximum(on_n[None, :] - down[:, :, 0], 0)
-        hl = np.maximum(on_l[None, :] - down[:, :, 1], 0)
-        H = hn + hl  # (R, P) healthy nodes
-        online_gh += online * gpn * dt
-        healthy_gh += H * gpn * dt
+    for t0 in range(0, T, n_block):
+        n = min(n_block, T - t0)
+        blk = phys.run(t0, n)  # 1. capacity, repairs and 4. the failures, for the block
+        con = _contracts(plan, blk.H, t0, rb, vb)  # 2. contracts, for the block
+        for i in range(n):
+            t = t0 + i
+            h = t * dt
+            avail, cap_nodes, deliv = con.avail[i], con.cap[i], con.deliv[i]
+            lf_now = con.lf_any[i]
 
-        # ---- 2. contracts
-        remaining = H[rb].copy()  # (B, P)
-        ent = np.zeros((B, L), np.int64)
-        for li in range(L):
-            p = plan.lease_pool[li]
-            on_p = online[p]
-            if on_p <= 0:
-                continue
-            share = plan.lease_share[:, li]  # (V,) the contract of each variant
-            contracted = np.where(np.isnan(share),
-                                  np.minimum(plan.lease_gpus[:, li] // plan.pool_gpn[p], on_p),
-                                  np.floor(share * on_p + 1e-9)).astype(np.int64)[vb]
-            if plan.lease_replaced[li]:
-                deliv_r = np.minimum(contracted, H[rb, p])
-            else:
-                deliv_r = (contracted * H[rb, p]) // on_p
-            e = np.floor(deliv_r * plan.lease_frac[vb, li, t] + 1e-9).astype(np.int64)
-            e = np.minimum(e, remaining[:, p])
-            remaining[:, p] -= e
-            ent[:, li] = e
-        avail = np.zeros((A, B, P), np.int64)
-        avail[plan.pool_owner, :, ar_p] += remaining.T
-        for li in range(L):
-            avail[plan.lease_tenant[li], :, plan.lease_pool[li]] += ent[:, li]
-        cap_nodes = avail.copy()  # usable nodes by party, for the records
-        lf_now = plan.lease_lf[:, :, t]  # (V, L)
-        lf_ent = ent * lf_now[vb]
-        if lf_now.any():  # the landlord may also allocate its landlord-first leases
-            for li in range(L):
-                avail[plan.lease_owner[li], :, plan.lease_pool[li]] += lf_ent[:, li]
-        owner_start = avail[plan.pool_owner, :, ar_p].T.copy()  # (B, P)
-        deliv = ent.copy()
-
-        # ---- 3. allocation, jobs in plan order
-        for j in range(J):
-            if j == n_rank0 and lf_now.any():
-                _landlord_first_take(plan, avail, owner_start, remaining, lf_ent, deliv,
-                                     cap_nodes, lf_by_pool)
-            av = avail[plan.job_party[j]]  # (B, P) view
-            run = np.isinf(fin_h[:, j]) & (h >= plan.job_earliest_h[j])
-            for d in dep_lists[j]:
-                run &= fin_h[:, d] <= h
-            cur = pool_j[:, j]
-            if not run.any() and not (cur >= 0).any():
-                continue  # waiting or finished in every history
-            held = nodes_j[:, j]
+            # ---- 3. allocation, jobs in plan order
+            run = np.isinf(fin_h) & (h >= plan.job_earliest_h)  # (B, J) runnable
+            for j, d in dep_pairs:
+                run[:, j] &= fin_h[:, d] <= h
+            cur, held = pool_j, nodes_j
             # a job sizes itself when it (re)starts: after a hit it restarts on the nodes
             # left, so a shrink then costs no second restart
-            resize = (restart_left[:, j] > 0) | (held == 0) | hit_last[:, j]
+            resize = (restart_left > 0) | (held == 0) | hit_last
             curc = np.maximum(cur, 0)
-            want = np.where(resize, plan.job_tgt_nodes[j, curc], held)
-            got = np.minimum(want, av[ar_b, curc])
-            stay = run & (cur >= 0) & (got >= plan.job_min_nodes[j, curc]) & (got > 0)
-            new_pool = np.where(stay, cur, -1)
-            new_n = np.where(stay, got, 0)
-            need = run & ~stay
-            for k in range(plan.job_pref.shape[1]):
-                p = plan.job_pref[j, k]
-                if p < 0 or not need.any():
-                    break
-                ok = need & (av[:, p] >= plan.job_min_nodes[j, p])
-                new_pool = np.where(ok, p, new_pool)
-                new_n = np.where(ok, np.minimum(plan.job_tgt_nodes[j, p], av[:, p]), new_n)
-                need &= ~ok
-            av[ar_b, np.maximum(new_pool, 0)] -= new_n
-            was = cur >= 0
+            jp = jP + curc  # (B, J) flat (job, current pool)
+            want = np.where(resize, tgt_f[jp], held)
+            keep_ok = run & (cur >= 0)
+            mn_cur = mn1_f[jp]
+            bp = bP[:, None] + curc  # (B, J) flat (history, current pool)
+            new_pool = np.full((B, J), -1, np.int64)
+            new_n = np.zeros((B, J), np.int64)
+            busy = (run | (cur >= 0)).any(axis=0)  # jobs waiting or done everywhere: skip
+            for j in range(J):
+                if j == n_rank0 and lf_now:
+                    _landlord_first_take(plan, avail, con.owner_start[i], con.own[i],
+                                         con.lf_ent[i], deliv, cap_nodes, lf_by_pool)
+                if not busy[j]:
+                    continue
+                av = avail[plan.job_party[j]]  # (B, P) view of the party's nodes
+                av_f = av.ravel()
+                got = np.minimum(want[:, j], av_f[bp[:, j]])
+                stay = keep_ok[:, j] & (got >= mn_cur[:, j])
+                np_j = np.where(stay, cur[:, j], -1)
+                nn_j = np.where(stay, got, 0)
+                need = run[:, j] & ~stay
+                for p in prefs[j]:  # else the first allowed pool where its minimum fits
+                    if not need.any():
+                        break
+                    ok = need & (av[:, p] >= mn1[j, p])
+                    np_j[ok] = p
+                    nn_j[ok] = np.minimum(tgt[j, p], av[ok, p])
+                    need &= ~ok
+                av_f[bP + np.maximum(np_j, 0)] -= nn_j
+                new_pool[:, j] = np_j
+                new_n[:, j] = nn_j
+            if n_rank0 == J and lf_now:
+                _landlord_first_take(plan, avail, con.owner_start[i], con.own[i],
+                                     con.lf_ent[i], deliv, cap_nodes, lf_by_pool)
             moved = new_pool != cur
-            shrink = (new_pool == cur) & (new_n < held) & ~resize
-            stop = was & (moved | shrink) & run
+            shrink = ~moved & (new_n < held) & ~resize
             # a stop forced by capacity checkpoints first: the work is kept
-            unc[:, j] = np.where(stop, 0.0, unc[:, j])
-            since[:, j] = np.where(stop, 0.0, since[:, j])
-            n_pre[:, j] += stop
+            stop = (cur >= 0) & (moved | shrink) & run
+            if stop.any():
+                unc[stop] = 0.0
+                since[stop] = 0.0
+                n_pre += stop
             restart = (new_pool >= 0) & (moved | shrink)
-            restart_left[:, j] = np.where(restart, plan.job_restart[j],
-                                          np.where(new_pool < 0, 0.0, restart_left[:, j]))
-            if auto[j]:  # the Daly interval for the failure rate of the new allocation
-                ch = np.flatnonzero((new_pool >= 0) & ((new_pool != cur) | (new_n != held)))
+            restart_left = np.where(restart, rst, np.where(new_pool < 0, 0.0, restart_left))
+            if auto_any:  # the Daly interval for the failure rate of a new allocation
+                ch = ((new_pool >= 0) & (moved | (new_n != held)) & auto).ravel().nonzero()[0]
                 if ch.size:
-                    mtbf = plan.job_mtbf_hours(new_pool[ch], new_n[ch], t)
-                    tau[ch, j] = daly_interval(plan.job_write[j], mtbf)
-            pool_j[:, j] = new_pool
-            nodes_j[:, j] = new_n
-            start_h[:, j] = np.where(np.isinf(start_h[:, j]) & (new_n > 0), h, start_h[:, j])
-        if n_rank0 == J and lf_now.any():
-            _landlord_first_take(plan, avail, owner_start, remaining, lf_ent, deliv,
-                                 cap_nodes, lf_by_pool)
-        cap_gh += cap_nodes.transpose(1, 0, 2) * gpn * dt
-        deliv_gh += deliv * gpn[plan.lease_pool] * dt
+                    tau.ravel()[ch] = intervals.get(ch % J, new_pool.ravel()[ch],
+                                                    new_n.ravel()[ch], t)
+            pool_j, nodes_j = new_pool, new_n
+            start_h = np.where(np.isinf(start_h) & (new_n > 0), h, start_h)
 
-        # node layout: in each pool, jobs hold contiguous ranges in plan order
-        has = nodes_j > 0
-        pjc = np.maximum(pool_j, 0)
-        same = (pool_j[:, :, None] == pool_j[:, None, :]) & earlier_same[None]
-        offs = (same * nodes_j[:, None, :]).sum(axis=2)  # (B, J)
-        ends = offs + nodes_j
+            # node layout: in each pool, jobs hold contiguous ranges in plan order; ends[j]
+            # (J, B P): the nodes of each (history, pool) held by jobs 0 ... j
+            act = nodes_j.ravel().nonzero()[0]  # the jobs that hold GPUs; only they move
+            N = act.size
+            b_act = act // J
+            j_act = act - b_act * J
+            p_act = pool_j.ravel()[act]
+            n_act = nodes_j.ravel()[act]
+            at = j_act * BP + b_act * P + p_act
+            ends = np.zeros((J, BP), np.int64)
+            ends.ravel()[at] = n_act
+            for j in range(1, J):
+                ends[j] += ends[j - 1]
+            offs = ends.ravel()[at] - n_act  # (N,) first node of each active job's range
 
-        # ---- 4. failures during the step
-        hits: list[np.ndarray] = []  # (B, J, M) hit times as fractions of the step, or inf
-        hit_cause: list[np.ndarray] = []  # (B, J, M) the cause of each
-        lam = np.concatenate([plan.fail_rate_normal * hn * dt, plan.fail_rate_lemon * hl * dt,
-                              np.broadcast_to(plan.dom_rate * dom_units[:, t] * dt, (R, ND))],
-                             axis=1)
-        if t % BLOCK == 0:  # the counts' uniforms for a block of steps, in one call
-            u_count = uniform(seed, rep[:, :, None], STREAM_COUNT,
-                              t + np.arange(min(BLOCK, T - t))[None, :, None],
-                              count_idx[:, None, :])
-        small = lam < POISSON_PTRS_MIN_LAM
-        counts = poisson_small_from_uniform(u_count[:, t % BLOCK], np.where(small, lam, 0.0))
-        if not small.all():  # identical to poisson(...) on the whole array
-            big = poisson(seed, rep, STREAM_COUNT, t, count_idx, np.where(small, 0.0, lam))
-            counts = np.where(small, counts, big)
-        kn = np.minimum(counts[:, :P], hn)
-        kl = np.minimum(counts[:, P:2 * P], hl)
-        kall = kn + kl
-        fails += kall
-        down[:, :, 0] += kn
-        down[:, :, 1] += kl
-        m_ev = int(kall.max(initial=0))
-        if m_ev:
-            live = np.arange(m_ev)[None, None, :] < kall[..., None]  # (R, P, M)
-            rr, pp, mm = np.nonzero(live)  # one entry per failed node
-            ur, pos, phi, uc = event_draws(seed, rep[rr, 0], STREAM_FAIL_EVENT, t,
-                                           mm * P + pp, H[rr, pp], cause=NC > 1)
-            if NC > 1:  # the failure's cause, by its pool's shares
-                cz_ev = (uc[:, None] > plan.cause_cum[pp, :-1]).sum(axis=1)
+            # ---- 4. the failure events of the step (in time order) that hit a job
+            s0, s1 = blk.start[i], blk.start[i + 1]
+            if s1 > s0 and N:
+                rows, ev = _hits(blk, s0, s1, vR, ends, pool_j, nodes_j, act, offs)
+                # by job, each job's hits in time order (the keys are distinct)
+                key = np.sort(rows * (s1 - s0) + ev, kind="heapsort")
+                rows = key // (s1 - s0)
+                ev = s0 + key - rows * (s1 - s0)
+                slot = np.empty(B * J, np.int64)
+                slot[act] = np.arange(N)
+                hrow = slot[rows]  # the hit's job among the active ones
+                cause_hit = blk.cause[ev]
+                n_hits = np.bincount(hrow, minlength=N)
+                rank = np.arange(hrow.size) - (np.cumsum(n_hits) - n_hits)[hrow]
+                width = int(n_hits.max(initial=0))
+                times = np.full((N, width), INF)
+                times.ravel()[hrow * width + rank] = blk.time[ev]
             else:
-                cz_ev = np.zeros(rr.size, np.int64)
-            np.add.at(fails_cause, (rr, pp, cz_ev), 1)
-            d = draw_duration(plan.repair_kind[pp, cz_ev], plan.repair_p1[pp, cz_ev],
-                              plan.repair_p2[pp, cz_ev], plan.repair_max[pp, cz_ev], ur)
-            back = np.maximum(1, np.ceil((phi * dt + d) / dt - 1e-9)).astype(np.int64)
-            cls = (mm >= kn[rr, pp]).astype(np.int64)
-            np.add.at(ring, (rr, pp, cls, (t + back) % G), 1)
-            x = np.full((R, P, m_ev), -1, np.int64)  # failed node's position; -1: none
-            x[rr, pp, mm] = pos
-            ph = np.full((R, P, m_ev), INF)
-            ph[rr, pp, mm] = phi
-            cz = np.zeros((R, P, m_ev), np.int64)
-            cz[rr, pp, mm] = cz_ev
-            xj = x[rb[:, None], pjc]  # (B, J, M)
-            hit = has[..., None] & (offs[..., None] <= xj) & (xj < ends[..., None])
-            hits.append(np.where(hit, ph[rb[:, None], pjc], INF))
-            hit_cause.append(cz[rb[:, None], pjc])
-        hn_left = hn - kn
-        hl_left = hl - kl
-        for di in range(ND):
-            kd = np.where(H[:, plan.dom_pool[di]] > 0, counts[:, 2 * P + di], 0)
-            if kd.any():
-                hits.append(_domain_outages(plan, di, kd, t, rep[:, 0], H, hn_left, hl_left,
-                                            ring, down, outages, pool_j, offs, nodes_j, rb))
-                hit_cause.append(np.full(hits[-1].shape, plan.dom_cause[di], np.int64))
+                hrow = rank = cause_hit = np.zeros(0, np.int64)
+                times = np.zeros((N, 0))
 
-        # ---- 5. progress
-        gpus = nodes_j * gpn[pjc]
-        rate = gpus * plan.pool_peak_flop_h[pjc] * plan.job_mfu[ar_j, pjc]
-        if hits:
-            times = np.concatenate(hits, axis=-1) * dt
-            causes = np.concatenate(hit_cause, axis=-1)
-            if times.shape[-1] > 1:
-                order = np.argsort(times, axis=-1, kind="stable")
-                times = np.take_along_axis(times, order, axis=-1)
-                causes = np.take_along_axis(causes, order, axis=-1)
-        else:
-            times = np.zeros((B, J, 0))
-            causes = np.zeros((B, J, 0), np.int64)
-        # only the jobs that hold GPUs move; the others keep their state
-        act = np.flatnonzero(has.ravel())
-        n_max = int(np.isfinite(times.reshape(B * J, -1)[act]).sum(1).max(initial=0))
-        hits_act = times.reshape(B * J, -1)[act, :n_max]
-        out = advance(dt, np.ones(act.size, bool), rate.ravel()[act], flops_bj[act],
-                      total.ravel()[act], unc.ravel()[act], since.ravel()[act],
-                      restart_left.ravel()[act], rst[act], tau.ravel()[act],
-                      (tau + write).ravel()[act], hits_act)
-        for name, arr in (("total", total), ("uncommitted", unc), ("since", since),
-                          ("restart_left", restart_left)):
-            arr.ravel()[act] = getattr(out, name)
-        gained, lost = np.zeros((B, J)), np.zeros((B, J))
-        fin_off = np.full((B, J), INF)
-        gained.ravel()[act] = out.gained
-        lost.ravel()[act] = out.lost
-        fin_off.ravel()[act] = out.finish_offset
-        if n_max:  # interruptions by cause
-            ib, im = np.nonzero(out.interrupted_by)
-            flat = act[ib]
-            np.add.at(int_cause.reshape(B * J, NCT), (flat, causes.reshape(B * J, -1)[flat, im]),
-                      1)
-        n_int.ravel()[act] += out.interruptions
-        hit_last[:] = False
-        hit_last.ravel()[act] = out.interruptions > 0
-        safe_rate = np.where(rate > 0, rate, 1.0)
-        lost_f += lost
-        lost_gh += lost / safe_rate * gpus
-        useful_gh += gained / safe_rate * gpus
-        bb, jj = np.nonzero(has)
-        pj = pjc[bb, jj]
-        flops_pool[bb, jj, pj] += gained[bb, jj]
-        finished = np.isfinite(fin_off)
-        fin_h = np.where(finished, h + fin_off, fin_h)
-        held = gpus * np.where(finished, fin_off, dt)
-        alloc_pool_gh[bb, jj, pj] += held[bb, jj]
-        if check:
-            check_step(plan, t, replica_offset, R, H, online, hn, hl, kn, kl, hn_left,
-                       hl_left, down, ring, pool_j, nodes_j, cap_nodes, ent, deliv, fin_h,
-                       rate, gained, lost, total, unc)
+            # ---- 5. progress
+            gpus = n_act * gpn[p_act]
+            rate = gpus * peak[p_act] * mfu_f[j_act * P + p_act]
+            tau_act = tau.ravel()[act]
+            out = advance(dt, np.ones(N, bool), rate, plan.job_flops[j_act],
+                          total.ravel()[act], unc.ravel()[act], since.ravel()[act],
+                          restart_left.ravel()[act], plan.job_restart[j_act], tau_act,
+                          tau_act + plan.job_write[j_act], times)
+            for name, arr in (("total", total), ("uncommitted", unc), ("since", since),
+                              ("restart_left", restart_left)):
+                arr.ravel()[act] = getattr(out, name)
+            if hrow.size:  # interruptions by cause: the first `interruptions` hits of each job
+                counted = (rank < out.interruptions[hrow]).nonzero()[0]
+                np.add.at(int_cause.ravel(), act[hrow[counted]] * NCT + cause_hit[counted], 1)
+            n_int.ravel()[act] += out.interruptions
+            hit_last = np.zeros((B, J), bool)
+            hit_last.ravel()[act] = out.interruptions > 0
+            safe_rate = np.where(rate > 0, rate, 1.0)
+            lost_f.ravel()[act] += out.lost
+            lost_gh.ravel()[act] += out.lost / safe_rate * gpus
+            useful_gh.ravel()[act] += out.gained / safe_rate * gpus
+            at_pool = act * P + p_act
+            flops_pool.ravel()[at_pool] += out.gained
+            finished = np.isfinite(out.finish_offset)
+            if finished.any():
+                fin_h.ravel()[act] = np.where(finished, h + out.finish_offset,
+                                              fin_h.ravel()[act])
+            alloc_pool_gh.ravel()[at_pool] += gpus * np.where(finished, out.finish_offset, dt)
+            if check:
+                full = {}
+                for name, vals in (("rate", rate), ("gained", out.gained), ("lost", out.lost)):
+                    full[name] = np.zeros((B, J))
+                    full[name].ravel()[act] = vals
+                check_step(plan, t, replica_offset, R, blk.H[i], online_all[:, t], blk.hn[i],
+                           blk.hl[i], blk.kn[i], blk.kl[i], blk.hn_left[i], blk.hl_left[i],
+                           phys.down, phys.ring, pool_j, nodes_j, cap_nodes, con.ent[i],
+                           deliv, fin_h, full["rate"], full["gained"], full["lost"], total,
+                           unc)
+            if progress is not None and (t % step_report == 0 or t == T - 1):
+                progress(t + 1, T)
+        # 6. records of the block that do not depend on the jobs' progress: usable
+        # GPU-hours by party and pool, the leases' deliveries, summed step after step, and
+        # the mean usable GPUs of each day by owner
+        for i in range(n):
+            cap_gh += con.cap[i].transpose(1, 0, 2) * gpn * dt
+            deliv_gh += con.deliv[i] * gpn_lease * dt
         if cap_daily is not None:
-            owned = cap_nodes.transpose(1, 0, 2) * gpn  # (B, A, P) usable GPUs
-            cap_daily[:, step_day[t]] += (owned @ owner_onehot * day_w[t]).astype(np.float32)
-        if progress is not None and (t % step_report == 0 or t == T - 1):
-            progress(t + 1, T)
+            owned = con.cap * gpn  # (n, A, B, P) usable GPUs; whole numbers: sums are exact
+            by_owner = np.zeros((n, A, B, A))
+            for p in range(P):
+                by_owner[..., plan.pool_owner[p]] += owned[..., p]
+            day = step_day[t0:t0 + n]
+            mean = (by_owner.transpose(0, 2, 1, 3) * day_w[t0:t0 + n, None, None, None]
+                    ).astype(np.float32)
+            for i in range(n):
+                cap_daily[:, day[i]] += mean[i]
 
     def vr(a: np.ndarray) -> np.ndarray:
         return a.reshape((V, R) + a.shape[1:])
 
     return RawResults(
         job_start_h=vr(start_h), job_finish_h=vr(fin_h), job_interruptions=vr(n_int),
-        job_interruptions_by_cause=vr(int_cause), pool_failures_by_cause=fails_cause,
+        job_interruptions_by_cause=vr(int_cause), pool_failures_by_cause=phys.failures_by_cause,
         job_preemptions=vr(n_pre), job_lost_flops=vr(lost_f), job_lost_gpu_h=vr(lost_gh),
         job_useful_gpu_h=vr(useful_gh), job_alloc_gpu_h=vr(alloc_pool_gh.sum(axis=2)),
         job_flops_pool=vr(flops_pool), job_alloc_gpu_h_pool=vr(alloc_pool_gh),
         party_cap_gpu_h=vr(cap_gh), lease_delivered_gpu_h=vr(deliv_gh),
         lease_paid_usd=plan.lease_usd_h.sum(axis=2) * dt,
-        pool_failures=fails, pool_outages=outages, pool_online_gpu_h=online_gh,
-        pool_healthy_gpu_h=healthy_gh, cap_daily=None if cap_daily is None else vr(cap_daily),
+        pool_failures=phys.failures, pool_outages=phys.outages,
+        pool_online_gpu_h=phys.online_gpu_h, pool_healthy_gpu_h=phys.healthy_gpu_h,
+        cap_daily=None if cap_daily is None else vr(cap_daily),
     )
 
 
-def _domain_outages(plan: Plan, di: int, kd: np.ndarray, t: int, rep: np.ndarray,
-                    H: np.ndarray, hn_left: np.ndarray, hl_left: np.ndarray, ring: np.ndarray,
-                    down: np.ndarray, outages: np.ndarray, pool_j: np.ndarray,
-                    offs: np.ndarray, nodes_j: np.ndarray, rb: np.ndarray) -> np.ndarray:
-    """Outages of failure domain ``di`` in step ``t``; updates the physical state in place
-    and returns the hit times, shape (B, J, M), as fractions of the step (inf: no hit)."""
-    R, ND, G, dt, seed = len(rep), len(plan.dom_pool), plan.ring, plan.dt, plan.seed
-    p = plan.dom_pool[di]
-    Hp = H[:, p]
-    size = Hp if plan.dom_nodes[di] == 0 else np.minimum(plan.dom_nodes[di], Hp)
-    xs, phis, sizes = [], [], []
-    for i in range(int(kd.max())):  # outages of one domain kind in one step: rarely > 1
-        idx = i * ND + di
-        ur, pos, phi, _ = event_draws(seed, rep, STREAM_DOM_EVENT, t, idx, Hp)
-        d = draw_duration(plan.dom_kind[di], plan.dom_p1[di], plan.dom_p2[di],
-                          plan.dom_max[di], ur)
-        back = np.maximum(1, np.ceil((phi * dt + d) / dt - 1e-9)).astype(np.int64)
-        live = i < kd
-        left = hn_left[:, p] + hl_left[:, p]
-        k = np.where(live, np.minimum(size, left), 0)
-        k_l = np.minimum(np.where(left > 0, (k * hl_left[:, p] + left // 2) //
-                                  np.maximum(left, 1), 0), hl_left[:, p])
-        k_n = np.minimum(k - k_l, hn_left[:, p])
-        hn_left[:, p] -= k_n
-        hl_left[:, p] -= k_l
-        s_idx = (t + back) % G
-        ring[np.arange(R), p, 0, s_idx] += k_n
-        ring[np.arange(R), p, 1, s_idx] += k_l
-        down[:, p, 0] += k_n
-        down[:, p, 1] += k_l
-        outages[:, p] += live
-        xs.append(pos)
-        phis.append(phi)
-        sizes.append(np.where(live, size, 0))
-    x = np.stack(xs, -1)[rb][:, None, :]  # (B, 1, M)
-    blk = np.stack(sizes, -1)[rb][:, None, :]
-    hit = (pool_j == p)[..., None] & _overlap(offs[..., None], nodes_j[..., None], x, blk,
-                                               Hp[rb][:, None, None])
-    return np.where(hit, np.stack(phis, -1)[rb][:, None, :], INF)
+class _CheckpointIntervals:
+    """The Daly intervals of the automatic-checkpoint jobs (:mod:`simgpu.engine.checkpoint`)
+    by (job, pool, nodes), each computed once: ``daly_interval(write, job_mtbf_hours(pool,
+    nodes, t))`` depends on the step only through the domains online in the pool, so the
+    table is cleared when those change (never with facility domains only)."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        size = np.where(np.isnan(plan.job_tau)[:, None], plan.job_tgt_nodes + 1, 0)  # (J, P)
+        self.tgt = plan.job_tgt_nodes
+        self.offset = (np.cumsum(size.ravel()) - size.ravel()).reshape(size.shape)
+        self.table = np.full(int(size.sum()), np.nan)
+        self.vary = np.flatnonzero(plan.dom_nodes > 0)  # domains counted per node range
+        self.units = None
+
+    def get(self, job: np.ndarray, pool: np.ndarray, nodes: np.ndarray, t: int) -> np.ndarray:
+        """Intervals, hours of compute, for jobs ``job`` holding ``nodes`` of ``pool``."""
+        plan = self.plan
+        if self.vary.size:
+            units = plan.dom_units[self.vary, t]
+            if self.units is None or (units != self.units).any():
+                self.table[:] = np.nan
+                self.units = units.copy()
+        jp = job * self.tgt.shape[1] + pool
+        fits = nodes <= self.tgt.ravel()[jp]  # always: a job holds at most its target
+        key = np.where(fits, self.offset.ravel()[jp] + nodes, 0)
+        tau = np.where(fits, self.table[key], np.nan)
+        miss = np.flatnonzero(np.isnan(tau))
+        if miss.size:
+            tau[miss] = daly_interval(plan.job_write[job[miss]],
+                                      plan.job_mtbf_hours(pool[miss], nodes[miss], t))
+            keep = miss[fits[miss]]
+            self.table[key[keep]] = tau[keep]
+        return tau
+
+
+def _hits(blk: PhysicalBlock, s0: int, s1: int, vR: np.ndarray, ends: np.ndarray,
+          pool_j: np.ndarray, nodes_j: np.ndarray, act: np.ndarray, offs: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The (job, event) pairs of the events ``s0:s1`` of a block: which job of which history
+    each event hits, in every variant of its replica.
+
+    ``ends`` (J, B P) holds, for each (history, pool), the nodes held by jobs 0 ... j (the
+    jobs' ranges lie end to end in plan order); ``offs`` the first node of each active
+    job's range (``act``, flat history x J + job). Returns ``rows`` (history x J + job) and
+    ``ev`` (the event's index from ``s0``), one entry per hit. A node failure at node x
+    hits job ``#{j : ends[j] <= x}`` of its (history, pool) when that is a job (x below
+    all the jobs' ends); a domain outage (a circular block of nodes) hits every job whose
+    range meets it.
+    """
+    J, BP = ends.shape
+    B = pool_j.shape[0]
+    P, E = BP // B, s1 - s0
+    e_r, e_x = blk.replica[s0:s1], blk.first[s0:s1]
+    cell = (vR + e_r) * P + blk.pool[s0:s1]  # (V, E) (history, pool) in every variant
+    held = np.zeros(cell.shape, np.int64)  # jobs whose ranges end at or before the node
+    for j in range(J):
+        held += ends[j][cell] <= e_x
+    one = blk.size[s0:s1] == 1
+    at = ((held < J) & one).ravel().nonzero()[0]
+    v, ev = np.divmod(at, E)
+    rows = (vR.ravel()[v] + e_r[ev]) * J + held.ravel()[at]
+    if not one.all():  # domain outages: blocks of nodes, circular
+        full = np.zeros(B * J, np.int64)
+        full[act] = offs
+        full = full.reshape(B, J)
+        eo = np.flatnonzero(~one)
+        ob = vR + e_r[eo]  # (V, Eo)
+        hit = (pool_j[ob] == blk.pool[s0 + eo, None]) & _overlap(
+            full[ob], nodes_j[ob], blk.first[s0 + eo, None], blk.size[s0 + eo, None],
+            blk.healthy[s0 + eo, None])
+        ov, oe, oj = np.nonzero(hit)
+        rows = np.concatenate([rows, ob[ov, oe] * J + oj])
+        ev = np.concatenate([ev, eo[oe]])
+    return rows, ev
+
+
+def _accumulate(acc: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """``acc + terms[0] + terms[1] + ...`` added left to right (as step after step)."""
+    return np.cumsum(np.concatenate([acc[None], terms]), axis=0)[-1]
+
+
+@dataclass
+class _Contracts:
+    """The contracts of a block of n steps: nodes by party before allocation. Shapes
+    (n, A, B, P) for ``avail`` (what each party may allocate) and ``cap`` (what it may use,
+    for the records), (n, B, P) for ``own`` (the owner's nodes not leased out) and
+    ``owner_start`` (what the owner may allocate, landlord-first leases included),
+    (n, B, L) for ``ent`` (entitlements), ``lf_ent`` (the part under landlord-first) and
+    ``deliv`` (delivered so far); ``lf_any`` (n,) whether landlord-first acts in the step."""
+
+    avail: np.ndarray
+    cap: np.ndarray
+    own: np.ndarray
+    owner_start: np.ndarray
+    ent: np.ndarray
+    lf_ent: np.ndarray
+    deliv: np.ndarray
+    lf_any: np.ndarray
+
+
+def _contracts(plan: Plan, H: np.ndarray, t0: int, rb: np.ndarray, vb: np.ndarray
+               ) -> _Contracts:
+    """Step 2 for the steps ``t0 ...`` of a block, from their healthy nodes ``H`` (n, R, P):
+    each lease's entitlement from its pool's healthy nodes (failure burden, withholding);
+    the owner keeps the rest; landlord-first leases also go to the landlord's allocation."""
+    n, P = H.shape[0], H.shape[2]
+    A, L, B = len(plan.party_names), len(plan.lease_names), rb.size
+    online = (plan.online_normal + plan.online_lemon)[:, t0:t0 + n]  # (P, n)
+    Hb = H[:, rb]  # (n, B, P)
+    own = Hb.copy()
+    ent = np.zeros((n, B, L), np.int64)
+    for li in range(L):
+        p = plan.lease_pool[li]
+        on_p = online[p]  # (n,)
+        live = on_p > 0  # a lease on a pool with nothing online delivers nothing
+        if not live.any():
+            continue
+        share = plan.lease_share[:, li, None]  # (V, 1) the contract of each variant
+        contracted = np.where(np.isnan(share),
+                              np.minimum(plan.lease_gpus[:, li, None] // plan.pool_gpn[p], on_p),
+                              np.floor(share * on_p + 1e-9)).astype(np.int64)[vb].T  # (n, B)
+        if plan.lease_replaced[li]:
+            deliv_r = np.minimum(contracted, Hb[:, :, p])
+        else:
+            deliv_r = (contracted * Hb[:, :, p]) // np.where(live, on_p, 1)[:, None]
+        e = np.floor(deliv_r * plan.lease_frac[vb, li, t0:t0 + n].T + 1e-9).astype(np.int64)
+        e = np.where(live[:, None], np.minimum(e, own[:, :, p]), 0)
+        own[:, :, p] -= e
+        ent[:, :, li] = e
+    avail = np.zeros((n, A, B, P), np.int64)
+    for p in range(P):
+        avail[:, plan.pool_owner[p], :, p] += own[:, :, p]
+    for li in range(L):
+        avail[:, plan.lease_tenant[li], :, plan.lease_pool[li]] += ent[:, :, li]
+    cap = avail.copy()  # usable nodes by party, for the records
+    lf_now = plan.lease_lf[:, :, t0:t0 + n]  # (V, L, n)
+    lf_ent = ent * lf_now[vb].transpose(2, 0, 1)
+    for li in range(L):  # the landlord may also allocate its landlord-first leases
+        avail[:, plan.lease_owner[li], :, plan.lease_pool[li]] += lf_ent[:, :, li]
+    owner_start = np.stack([avail[:, plan.pool_owner[p], :, p] for p in range(P)], axis=-1) \
+        if P else np.zeros((n, B, 0), np.int64)
+    return _Contracts(avail=avail, cap=cap, own=own, owner_start=owner_start, ent=ent,
+                      lf_ent=lf_ent, deliv=ent.copy(), lf_any=lf_now.any(axis=(0, 1)))
 
 
 def _landlord_first_take(plan: Plan, avail: np.ndarray, owner_start: np.ndarray,
@@ -589,21 +638,22 @@ def _landlord_first_take(plan: Plan, avail: np.ndarray, owner_start: np.ndarray,
     nodes to the landlord-first leases of that pool, in lease order; in place.
 
     ``avail`` and ``cap_nodes`` are (A, B, P); ``owner_start`` and ``own`` (B, P);
-    ``lf_ent`` and ``deliv`` (B, L).
+    ``lf_ent`` and ``deliv`` (B, L); ``lf_by_pool`` the leases of each pool (those that
+    never give landlord-first may be left out: their take is 0).
     """
-    P = len(plan.pool_names)
-    owner_now = avail[plan.pool_owner, :, np.arange(P)].T  # (B, P)
-    over = np.maximum(owner_start - owner_now - own, 0)
-    for p in range(P):
+    for p, leases in enumerate(lf_by_pool):
+        if not leases:
+            continue
         ow = plan.pool_owner[p]
-        for li in lf_by_pool[p]:
-            take = np.minimum(over[:, p], lf_ent[:, li])
+        over = np.maximum(owner_start[:, p] - avail[ow, :, p] - own[:, p], 0)
+        for li in leases:
+            take = np.minimum(over, lf_ent[:, li])
             tn = plan.lease_tenant[li]
             avail[tn, :, p] -= take
             cap_nodes[tn, :, p] -= take
             cap_nodes[ow, :, p] += take
             deliv[:, li] -= take
-            over[:, p] -= take
+            over -= take
 
 
 # ------------------------------------------------------------------- step invariants

@@ -75,64 +75,106 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     StepOutcome
     """
     n, m_max = hits.shape
-    seg = np.arange(m_max + 1)
     finite = np.isfinite(hits)
     n_hits = np.where(alloc, finite.sum(axis=1), 0)
-    begin = np.concatenate([np.zeros((n, 1)), np.where(finite, hits, dt)], axis=1)
-    end = np.concatenate([np.where(finite, hits, dt), np.full((n, 1), dt)], axis=1)
-    valid = alloc[:, None] & (seg[None, :] <= n_hits[:, None])  # (N, M+1)
-    first = seg[None, :] == 0
-    r = np.where(first, restart_left[:, None], restart[:, None])
-    sigma = np.where(first, since[:, None], 0.0)
-    w_b = np.where(first, uncommitted[:, None], 0.0)
-    length = np.where(valid, end - begin, 0.0)
+    # the segments of the jobs that hold GPUs, laid end to end: job g has n_hits[g] + 1 of
+    # them, segment m of job g at flat index first[g] + m (and at m * N + g in an
+    # (m_max + 1, N) grid); the hits, sorted in each row, end segment m and begin m + 1
+    every = bool(alloc.all())
+    rows = np.arange(n) if every else np.flatnonzero(alloc)
+
+    def mine(a: np.ndarray) -> np.ndarray:  # the values of the jobs that hold GPUs
+        return a if every else a[rows]
+
+    nseg = mine(n_hits) + 1
+    first = np.cumsum(nseg) - nseg
+    g = np.repeat(np.arange(rows.size), nseg)  # the job (among rows) of each segment
+    m = np.arange(g.size) - first[g]  # the segment's rank in its job
+    grid = m * rows.size + g
+    hit_at = mine(finite).ravel().nonzero()[0]
+    # the segment that a hit ends: its rank among all hits plus its row's rank
+    h_seg = np.arange(hit_at.size) + hit_at // max(m_max, 1)
+    when = mine(hits).ravel()[hit_at]
+    begin = np.zeros(g.size)
+    begin[h_seg + 1] = when
+    end = np.full(g.size, float(dt))
+    end[h_seg] = when
+    last = first + nseg - 1
+    is_first = m == 0
+    ends_in_hit = np.ones(g.size, bool)
+    ends_in_hit[last] = False
+    tau_r, cyc_r, rate_r, total_r = mine(tau), mine(cyc), mine(rate), mine(total)
+    tau_g, cyc_g, rate_g = tau_r[g], cyc_r[g], rate_r[g]
+    r = np.where(is_first, mine(restart_left)[g], mine(restart)[g])
+    sigma = np.where(is_first, mine(since)[g], 0.0)
+    w_b = np.where(is_first, mine(uncommitted)[g], 0.0)
+    length = end - begin
     run = np.maximum(length - r, 0.0)
-    tau2, cyc2, rate2 = tau[:, None], cyc[:, None], rate[:, None]
-    c_sigma = compute_time(sigma, tau2, cyc2)
+    c_sigma = compute_time(sigma, tau_g, cyc_g)
     s_end = sigma + run
-    k = np.floor(s_end / cyc2)
-    gross = rate2 * (compute_time(s_end, tau2, cyc2) - c_sigma)  # progress before the hit
-    ends_in_hit = valid & (seg[None, :] < n_hits[:, None])
+    k = np.floor(s_end / cyc_g)
+    gross = rate_g * ((k * tau_g + np.minimum(s_end - k * cyc_g, tau_g)) - c_sigma)
     committed = k >= 1.0
-    delta = np.where(ends_in_hit,
-                     np.where(committed, rate2 * (k * tau2 - c_sigma), -w_b),
-                     np.where(valid, gross, 0.0))
-    # sums accumulate left to right (cumsum), as the scalar loop of the CUDA twin does
-    cum = np.cumsum(delta, axis=1)
-    before = total[:, None] + cum - delta
-    fin_seg = valid & (rate2 > 0) & (before + gross >= flops[:, None])
-    finishes = fin_seg.any(axis=1)
-    f = np.argmax(fin_seg, axis=1)
-    rows = np.arange(n)
-    # finishing: wall time inside segment f
-    need = flops - before[rows, f]
-    safe_rate = np.where(rate > 0, rate, 1.0)
-    c_fin = c_sigma[rows, f] + need / safe_rate
-    wall = wall_time(c_fin, tau, cyc) - sigma[rows, f]
-    fin_off = np.where(finishes, np.minimum(begin[rows, f] + r[rows, f] + np.maximum(wall, 0.0),
-                                            dt), np.inf)
+    kept = rate_g * (k * tau_g - c_sigma)  # work committed before the hit
+    delta = np.where(ends_in_hit, np.where(committed, kept, -w_b), gross)
+    # sums accumulate left to right, as the scalar loop of the CUDA twin does: along each
+    # job's segments padded with zeros to m_max + 1
+    cum = _grid_cumsum(delta, grid, rows.size, m_max)
+    before = total_r[g] + cum.ravel()[grid] - delta
+    fin_seg = (rate_g > 0) & (before + gross >= mine(flops)[g])
+    fs = fin_seg.nonzero()[0]
+    gf = g[fs]
+    lead = np.ones(fs.size, bool)
+    lead[1:] = gf[1:] != gf[:-1]
+    fin_row, f = gf[lead], fs[lead]  # each finishing job and the segment where it finishes
+    finishes = np.zeros(rows.size, bool)
+    finishes[fin_row] = True
+    f_m = np.full(rows.size, m_max + 1)
+    f_m[fin_row] = m[f]
+    need = mine(flops)[fin_row] - before[f]
+    safe_rate = np.where(rate_g[f] > 0, rate_g[f], 1.0)
+    c_fin = c_sigma[f] + need / safe_rate
+    wall = wall_time(c_fin, tau_g[f], cyc_g[f]) - sigma[f]
+    fin_off = np.full(n, np.inf)
+    fin_off[rows[fin_row]] = np.minimum(begin[f] + r[f] + np.maximum(wall, 0.0), dt)
     # losses at the hits that happened (before finishing)
-    counted = ends_in_hit & (~finishes[:, None] | (seg[None, :] < f[:, None]))
-    lost_seg = np.where(counted, w_b + gross - np.where(committed, w_b + rate2 *
-                                                         (k * tau2 - c_sigma), 0.0), 0.0)
-    lost = np.cumsum(lost_seg, axis=1)[:, -1]
-    interruptions = counted.sum(axis=1)
+    counted = ends_in_hit & (m < f_m[g])
+    lost_seg = np.where(counted, w_b + gross - np.where(committed, w_b + kept, 0.0), 0.0)
+    lost = np.zeros(n)
+    lost[rows] = _grid_cumsum(lost_seg, grid, rows.size, m_max)[-1]
+    # the hits counted are the first ones of each job: all, or those before it finished
+    interruptions = np.zeros(n, np.int64)
+    interruptions[rows] = np.minimum(mine(n_hits), f_m)
+    interrupted_by = np.arange(m_max) < interruptions[:, None]
     # state after the last segment (for jobs that did not finish)
-    last = n_hits
-    k_l, s_l, w_l = k[rows, last], s_end[rows, last], w_b[rows, last]
-    rem = s_l - k_l * cyc
-    new_unc = np.where(k_l >= 1.0, rate * np.minimum(rem, tau), w_l + gross[rows, last])
+    k_l, s_l, w_l = k[last], s_end[last], w_b[last]
+    rem = s_l - k_l * cyc_r
+    new_unc = np.where(k_l >= 1.0, rate_r * np.minimum(rem, tau_r), w_l + gross[last])
     new_since = np.where(k_l >= 1.0, rem, s_l)
-    new_restart = np.maximum(r[rows, last] - length[rows, last], 0.0)
-    end_total = total + cum[:, -1]
-    return StepOutcome(
-        total=np.where(finishes, flops, np.where(alloc, end_total, total)),
-        uncommitted=np.where(finishes, 0.0, np.where(alloc, new_unc, uncommitted)),
-        since=np.where(finishes, 0.0, np.where(alloc, new_since, since)),
-        restart_left=np.where(finishes, 0.0, np.where(alloc, new_restart, restart_left)),
-        gained=np.where(finishes, flops - total, np.where(alloc, end_total - total, 0.0)),
-        lost=lost,
-        interruptions=interruptions,
-        interrupted_by=counted[:, :m_max],
-        finish_offset=fin_off,
-    )
+    new_restart = np.maximum(r[last] - length[last], 0.0)
+    end_total = total_r + cum[-1]
+    out = {"total": np.where(finishes, mine(flops), end_total),
+           "uncommitted": np.where(finishes, 0.0, new_unc),
+           "since": np.where(finishes, 0.0, new_since),
+           "restart_left": np.where(finishes, 0.0, new_restart),
+           "gained": np.where(finishes, mine(flops) - total_r, end_total - total_r)}
+    if not every:  # the jobs that hold no GPUs keep their state and gain nothing
+        for name, old in (("total", total), ("uncommitted", uncommitted), ("since", since),
+                          ("restart_left", restart_left), ("gained", np.zeros(n))):
+            full = old.copy()
+            full[rows] = out[name]
+            out[name] = full
+    return StepOutcome(lost=lost, interruptions=interruptions, interrupted_by=interrupted_by,
+                       finish_offset=fin_off, **out)
+
+
+def _grid_cumsum(x: np.ndarray, grid: np.ndarray, n: int, m_max: int) -> np.ndarray:
+    """Running sums of the segment values ``x`` along each job's segments, shape
+    (m_max + 1, n): ``x`` placed in zeros at the flat positions ``grid`` (segment m of job
+    g at m * n + g), summed down the segments one after the other (as ``cumsum`` and the
+    scalar loop of the CUDA twin do, so every entry is bit-identical to them)."""
+    pad = np.zeros((m_max + 1, n))
+    pad.ravel()[grid] = x
+    for m in range(1, m_max + 1):
+        pad[m] += pad[m - 1]
+    return pad

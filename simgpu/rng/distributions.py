@@ -33,6 +33,7 @@ __all__ = [
     "normal",
     "normal_ppf",
     "poisson",
+    "poisson_inversion_cdf",
     "poisson_small_from_uniform",
     "uniform",
     "weibull",
@@ -498,16 +499,29 @@ def _poisson_inversion(u: NDArray[np.float64], lam: NDArray[np.float64]) -> NDAr
                 p = p * (lam / k)
                 cdf = cdf + p
     """
-    # The same sequential products and sums, evaluated for every k at once: cumprod and
-    # cumsum accumulate left to right, so p_k and cdf_k are bit-identical to the loop;
-    # the loop stops at the first k with u <= cdf_k, i.e. k = #{k < KMAX : u > cdf_k}.
+    # The loop stops at the first k with u <= cdf_k, i.e. k = #{k < KMAX : u > cdf_k}.
     if u.size == 0:
         return np.zeros(u.shape, dtype=np.int64)
-    factors = np.empty(u.shape + (POISSON_INV_KMAX + 1,))
+    cdf = poisson_inversion_cdf(lam)
+    return (u[..., None] > cdf).sum(axis=-1).astype(np.int64)
+
+
+def poisson_inversion_cdf(lam: ArrayLike) -> NDArray[np.float64]:
+    """The cumulative probabilities ``cdf_0 ... cdf_{KMAX-1}`` that :func:`_poisson_inversion`
+    compares its uniform with, for means ``0 <= lam < POISSON_PTRS_MIN_LAM``.
+
+    Returns an array of shape ``lam.shape + (POISSON_INV_KMAX,)``. The count of a uniform
+    ``u`` is ``(u > cdf).sum(-1)``, so a caller that meets the same mean many times may
+    keep its row. The same sequential products and sums as the scalar loop, evaluated for
+    every k at once: cumprod and cumsum accumulate left to right, so ``p_k`` and ``cdf_k``
+    are bit-identical to it (and a row does not depend on the other means in the call).
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    factors = np.empty(lam.shape + (POISSON_INV_KMAX + 1,))
     factors[..., 0] = detmath.exp(-lam)
     factors[..., 1:] = lam[..., None] / np.arange(1, POISSON_INV_KMAX + 1, dtype=np.float64)
     cdf = np.cumsum(np.cumprod(factors, axis=-1), axis=-1)
-    return (u[..., None] > cdf[..., :POISSON_INV_KMAX]).sum(axis=-1).astype(np.int64)
+    return cdf[..., :POISSON_INV_KMAX]
 
 
 def _poisson_ptrs(
@@ -630,7 +644,12 @@ def poisson_small_from_uniform(u: ArrayLike, lam: ArrayLike) -> NDArray[np.int64
     shape = np.broadcast_shapes(u_.shape, lam_.shape)
     u_b = np.broadcast_to(u_, shape).reshape(-1)
     lam_b = np.broadcast_to(lam_, shape).reshape(-1)
-    out = np.where(lam_b > 0.0, _poisson_inversion(u_b, lam_b), 0)
+    out = np.zeros(u_b.shape, np.int64)
+    # the count is 0 where u <= cdf_0 = exp(-lam) (the cdf never decreases): the inversion
+    # is needed only for the others, which are few when lam is small
+    draw = np.flatnonzero(lam_b > 0.0)
+    draw = draw[u_b[draw] > detmath.exp(-lam_b[draw])]
+    out[draw] = _poisson_inversion(u_b[draw], lam_b[draw])
     return out.reshape(shape)
 
 

@@ -374,3 +374,25 @@ def test_poisson_small_from_uniform_matches_poisson():
     np.testing.assert_array_equal(direct, via_u)
     with pytest.raises(ValueError):
         poisson_small_from_uniform(0.5, 10.0)
+
+
+def test_poisson_inversion_cdf_rows_are_the_scalar_loops_cdf():
+    """A row of the table depends on its own mean only (callers keep rows), and its count
+    ``(u > row).sum()`` is the inversion's."""
+    from simgpu.rng.distributions import POISSON_INV_KMAX, poisson_inversion_cdf
+
+    lam = np.array([0.0, 1e-6, 0.3, 3.65, 9.99])
+    table = poisson_inversion_cdf(lam)
+    assert table.shape == (lam.size, POISSON_INV_KMAX)
+    for i, x in enumerate(lam):
+        np.testing.assert_array_equal(poisson_inversion_cdf(np.array([x]))[0], table[i])
+        p = cdf = float(detmath.exp(-x))  # the scalar loop of _ref_inversion
+        ref = [cdf]
+        for k in range(1, POISSON_INV_KMAX):
+            p = p * (x / k)
+            cdf = cdf + p
+            ref.append(cdf)
+        assert table[i].tolist() == ref
+    u = uniform(SEED, 0, 4, 1, np.arange(lam.size))
+    np.testing.assert_array_equal((u[:, None] > table).sum(axis=1),
+                                  poisson(SEED, 0, 4, 1, np.arange(lam.size), lam))
