@@ -190,11 +190,12 @@ def test_story_actions_withhold_after_notice_and_change_the_price():
     plan, raw = _run(cfg)
     tn = plan.party_names.index("tn")
     hours = plan.n_steps * plan.dt  # 48
-    # withheld 60 % of 5 nodes -> 2 nodes from 10:00 to 20:00 (announced + 6 h notice)
+    # withheld 60 % of 5 nodes -> 2 nodes from 10:00 (announced + 6 h notice) until 14:00
+    # (until is the date it stops: the notice delays the start only)
     np.testing.assert_allclose(raw.party_cap_gpu_h[0, :, tn, 0],
-                               8 * (5 * (hours - 10.0) + 2 * 10.0))
+                               8 * (5 * (hours - 4.0) + 2 * 4.0))
     # $1000/h; withheld hours pay 40 %; price doubles from 24:00 (18:00 + notice)
-    paid = 1000.0 * (10.0 + 0.4 * 10.0 + 4.0) + 2000.0 * (hours - 24.0)
+    paid = 1000.0 * (10.0 + 0.4 * 4.0 + 10.0) + 2000.0 * (hours - 24.0)
     np.testing.assert_allclose(raw.lease_paid_usd[0, 0], paid, rtol=1e-12)
 
 

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from simgpu.cases import kernel_mix, one_pool, random_config
-from simgpu.config import load
-from simgpu.config.load import compose
+from simgpu.config import compose, load
 from simgpu.engine import compile_plan, numpy_engine, physical
 from simgpu.engine.numpy_engine import RawResults, simulate
 from simgpu.engine.physical import STREAM_COUNT, PhysicalProcess, time_order
