@@ -138,9 +138,12 @@ SG_DEV double sg_log_factorial(double k) {
 // sequential search (the loop of _poisson_inversion's docstring; its cumprod/cumsum
 // form accumulates the same products and sums left to right, and the cdf never
 // decreases, so the first k with u <= cdf equals the count of cdf_k < u).
-SG_DEV long long sg_poisson_small_from_uniform(double u, double lam) {
+//
+// sg_poisson_small_p0 takes p0 = sg_exp(-lam) from the caller (who may keep it while lam
+// does not change); sg_poisson_small_from_uniform computes it.
+SG_DEV long long sg_poisson_small_p0(double u, double lam, double p0) {
   if (!(lam > 0.0)) return 0;
-  double p = sg_exp(-lam);
+  double p = p0;
   double cdf = p;
   long long k = 0;
   while ((u > cdf) && (k < 50)) {  // POISSON_INV_KMAX
@@ -149,6 +152,10 @@ SG_DEV long long sg_poisson_small_from_uniform(double u, double lam) {
     cdf = cdf + p;
   }
   return k;
+}
+
+SG_DEV long long sg_poisson_small_from_uniform(double u, double lam) {
+  return sg_poisson_small_p0(u, lam, lam > 0.0 ? sg_exp(-lam) : 1.0);
 }
 
 // distributions.poisson for one element. lam == 0 -> 0; lam < 10 -> inversion with

@@ -42,14 +42,25 @@ def _preset_plan(experiment: str, grid: str):
 # ------------------------------------------------------------------ registry and sources
 
 
-def test_the_parameter_block_matches_the_kernel_source():
-    assert cuda_engine.PARAMS == cuda_engine.source_params()
+def test_the_argument_structure_matches_the_kernel_source():
+    assert cuda_engine.source_args() == cuda_engine.ARGS_DTYPE.names
+
+
+@needs_cxx
+def test_the_argument_structure_and_workspace_layouts_match_the_host_build(host):
+    fn = host.lib.sg_engine_layout
+    assert fn(0, 0, 0, 0, 0, 0) == cuda_engine.ARGS_DTYPE.itemsize
+    assert fn(1, 0, 0, 0, 0, 0) == cuda_engine.EVENT_BYTES
+    for P, A, L, D, J in ((1, 1, 0, 0, 1), (3, 2, 1, 3, 5), (16, 8, 32, 32, 64)):
+        assert fn(2, P, A, L, D, J) == cuda_engine._ph_ints(P, D)
+        assert fn(3, P, A, L, D, J) == cuda_engine._lane_ints(P, A, L, J)
 
 
 def test_every_registered_kernel_exists_and_has_a_parity_case():
     for k in kernels.KERNELS:
         src = k.path.read_text()
-        assert re.search(rf"SG_KERNEL void {k.name}\(", src), f"{k.name} not in {k.source}"
+        assert re.search(rf"SG_KERNEL void (SG_LAUNCH_BOUNDS\([^)]*\)\s+)?{k.name}\(", src), \
+            f"{k.name} not in {k.source}"
         assert k.name in ALL_CASES, f"kernel {k.name} has no parity case"
     assert set(ALL_CASES) == {k.name for k in kernels.KERNELS}
 
@@ -84,7 +95,7 @@ def test_a_source_that_does_not_compile_is_a_build_error_with_the_compiler_outpu
     if kernels.shutil.which("nvcc") is None:
         pytest.skip("nvcc is not on the PATH")
     with pytest.raises(kernels.BuildError, match="nvcc failed"):
-        kernels.compile_ptx("engine/engine.cu", "sm_90", ("SG_MAXJ=(",))
+        kernels.compile_ptx("engine/engine.cu", "sm_90", ("sg_u32=(",))
 
 
 # ------------------------------------------------------------------ parity on the host
@@ -135,13 +146,14 @@ def test_parity_check_catches_a_difference():
     assert len(bad) == 2 and "job_lost_flops" in bad[0] and "pool_outages" in bad[1]
 
 
-def test_the_host_build_refuses_plans_beyond_its_scratch_bounds():
-    cfg = kernel_mix()
-    for i in range(cuda_engine.HOST_MAX["P"]):
-        cfg["pools"][f"extra{i}"] = dict(cfg["pools"]["own"])
+def test_the_kernel_engine_refuses_pools_beyond_its_32_bit_counts():
+    cfg = kernel_mix(horizon_days=2)
     plan = compile_plan(load(cfg))
-    with pytest.raises(ValueError, match="at most 16 of P"):
-        cuda_engine.check_host_limits(plan)
+    assert cuda_engine.unsupported(plan) is None
+    plan.online_normal = plan.online_normal + cuda_engine.MAX_NODES
+    assert "nodes online" in cuda_engine.unsupported(plan)
+    with pytest.raises(ValueError, match="sim.backend=numpy"):
+        cuda_engine.simulate(plan, 0, 1)
 
 
 # ------------------------------------------------------------------ the GPU
