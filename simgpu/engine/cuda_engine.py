@@ -195,11 +195,12 @@ def event_capacity(plan: Plan) -> int:
 
 @dataclass
 class PlanBlocks:
-    """The plan's arrays as the kernel reads them: ``I`` (int32), ``F`` (float64) and the
+    """The plan's arrays as the kernel reads them: ``ints`` (the kernel's ``I``, int32),
+    ``floats`` (``F``, float64) and the
     offset of each array (the ``i_*`` and ``f_*`` fields of the arguments)."""
 
-    I: np.ndarray
-    F: np.ndarray
+    ints: np.ndarray
+    floats: np.ndarray
     offsets: dict[str, int]
 
 
@@ -224,7 +225,7 @@ def plan_blocks(plan: Plan) -> PlanBlocks:
     contracted nodes per variant and step, the outage means per domain and step, and the
     dependency lists.
     """
-    P, J, T = len(plan.pool_names), len(plan.job_names), plan.n_steps
+    J = len(plan.job_names)
     online = plan.online_normal + plan.online_lemon  # (P, T)
     # numpy_engine step 2: where(isnan(share), min(gpus // gpn, on_p), floor(share on_p + 1e-9))
     gpn_l = plan.pool_gpn[plan.lease_pool]  # (L,)
@@ -273,7 +274,6 @@ def plan_blocks(plan: Plan) -> PlanBlocks:
         offsets[f"f_{k}"] = foff
         fchunks.append(a)
         foff += a.size
-    del P
     return PlanBlocks(np.concatenate(ichunks + [np.zeros(1, np.int32)]),
                       np.concatenate(fchunks + [np.zeros(1)]), offsets)
 
@@ -377,7 +377,7 @@ def _run(plan: Plan, replica_offset: int, n_replicas: int, daily: bool, progress
     shared = bool(stage and launcher.lanes > 1)
     rec0 = _initial_record(plan, s, layout, words)
 
-    d_I, d_F = xp.asarray(blocks.I), xp.asarray(blocks.F)
+    d_I, d_F = xp.asarray(blocks.ints), xp.asarray(blocks.floats)
     d_rec = {}
     for b in ("SI", "SC", "SF"):  # every replica starts from the same record
         d_rec[b] = xp.empty((R, words[b]), _BLOCK_DTYPE[b])
