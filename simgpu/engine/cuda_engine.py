@@ -321,6 +321,15 @@ def host_bytes_per_replica(plan: Plan, daily: bool) -> int:
     return n
 
 
+def gpu_reserved_bytes(device_id: int = 0) -> int:
+    """Device memory the driver reserves for the step loop's local memory (its bytes per
+    thread times the threads the device holds; 0 while the kernel uses no stack)."""
+    from simgpu.backend import cupy_on
+    from simgpu.engine.launch import CupyLauncher
+
+    return CupyLauncher(cupy_on(device_id)).local_memory_bytes()
+
+
 def gpu_defines(plan: Plan) -> tuple[str, ...]:
     """Extra ``-D`` flags of the GPU build for ``plan`` (none: every size is a launch
     argument, so one build serves every plan)."""

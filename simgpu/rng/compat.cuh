@@ -13,7 +13,8 @@
 // takes every i in turn. SG_SYNCWARP() orders the phases (a memory barrier for the warp;
 // nothing on the host), SG_ONE_LANE runs a block on lane 0 only, and SG_ATOMIC_ADD adds to
 // an integer that several lanes may update in the same phase (integer sums do not depend
-// on their order, so both builds give the same result).
+// on their order, so both builds give the same result). SG_CONSTANT marks a table read by
+// every thread (constant memory on the GPU).
 //
 // Determinism: kernels use only IEEE-754 basic operations (+ - * / sqrt, correctly
 // rounded), floor/ceil/trunc/frexp/ldexp (exact) and integer arithmetic. Both builds
@@ -42,6 +43,7 @@
 #define SG_ATOMIC_ADD64(ptr, v) \
   atomicAdd((unsigned long long*)(ptr), (unsigned long long)(v))
 #define SG_LAUNCH_BOUNDS(threads, blocks) __launch_bounds__(threads, blocks)
+#define SG_CONSTANT __constant__ const
 typedef unsigned int sg_u32;
 typedef unsigned long long sg_u64;
 #else
@@ -64,6 +66,7 @@ typedef unsigned long long sg_u64;
 #define SG_ATOMIC_ADD(ptr, v) (*(ptr) += (v))
 #define SG_ATOMIC_ADD64(ptr, v) (*(ptr) += (v))
 #define SG_LAUNCH_BOUNDS(threads, blocks)
+#define SG_CONSTANT static const
 typedef uint32_t sg_u32;
 typedef uint64_t sg_u64;
 using std::ceil;

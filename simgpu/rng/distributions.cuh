@@ -107,20 +107,19 @@ SG_DEV double sg_duration(long long kind, double p1, double p2, double cap, doub
 
 // distributions._log_factorial: log(k!) for integer-valued k >= 0; table below 10, else
 // the Stirling series.
+SG_CONSTANT double sg_log_factorial_table[10] = {0.0,
+                                                 0.0,
+                                                 0.6931471805599453,
+                                                 1.791759469228055,
+                                                 3.1780538303479458,
+                                                 4.787491742782046,
+                                                 6.579251212010101,
+                                                 8.525161361065415,
+                                                 10.60460290274525,
+                                                 12.801827480081469};
+
 SG_DEV double sg_log_factorial(double k) {
-  if (k < 10.0) {
-    const double table[10] = {0.0,
-                              0.0,
-                              0.6931471805599453,
-                              1.791759469228055,
-                              3.1780538303479458,
-                              4.787491742782046,
-                              6.579251212010101,
-                              8.525161361065415,
-                              10.60460290274525,
-                              12.801827480081469};
-    return table[(int)k];
-  }
+  if (k < 10.0) return sg_log_factorial_table[(int)k];
   const double rk = 1.0 / k;
   const double r2 = rk * rk;
   const double s =

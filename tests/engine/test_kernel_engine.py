@@ -218,8 +218,9 @@ def fake_gpu(monkeypatch):
     monkeypatch.setattr(run_mod, "select", lambda backend, device_id=0: ("cupy", "cuda:0 fake"))
     monkeypatch.setattr(run_mod, "cupy_on", lambda device_id=0: None)
     monkeypatch.setattr(launch, "CupyLauncher", lambda cupy, defines=(): launch.HostLauncher())
-    free = {"bytes": 80e9}
+    free = {"bytes": 80e9, "reserved": 0}
     monkeypatch.setattr(run_mod, "device_free_bytes", lambda device_id=0: free["bytes"])
+    monkeypatch.setattr(run_mod, "gpu_reserved_bytes", lambda device_id=0: free["reserved"])
     return free
 
 
@@ -252,6 +253,38 @@ def test_the_gpu_path_sizes_chunks_by_the_devices_free_memory(fake_gpu, tiny_ove
     with pytest.raises(ConfigError, match="free on cuda:0 fake") as err:
         run_mod.prepare(simgpu.compose([*tiny_overrides, "sim.chunk_replicas=11"]))
     assert "sim.chunk_replicas=11" in str(err.value)
+    # the local memory the driver reserves for the kernel is not free for chunks
+    fake_gpu["reserved"] = 3 * per
+    assert run_mod.prepare(cfg).chunk == 7
+    fake_gpu["reserved"] = 0
     fake_gpu["bytes"] = fixed + 0.5 * per
     with pytest.raises(ConfigError, match="sim.max_memory_gb=4.0: too small"):
         run_mod.prepare(cfg)
+
+
+def test_the_gpu_path_sizes_chunks_by_host_memory_too(fake_gpu, tiny_overrides):
+    """The records of a chunk come back to the host beside every replica's results."""
+    import simgpu
+    from simgpu.engine.numpy_engine import RawResults
+
+    run_mod = importlib.import_module("simgpu.run")
+    ov = [*tiny_overrides, "sim.replicas=1000", "report.daily_series=false"]
+    plan = run_mod.prepare(simgpu.compose(ov)).plan
+    results = 2 * RawResults.bytes_per_replica(plan, False) * 1000
+    plan_bytes = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4
+    host_per = cuda_engine.host_bytes_per_replica(plan, False)
+    gb = (results + plan_bytes + 25.5 * host_per) / 1e9
+    assert run_mod.prepare(simgpu.compose([*ov, f"sim.max_memory_gb={gb!r}"])).chunk == 25
+
+
+@needs_cxx
+def test_the_cpu_engine_runs_through_simgpu_run_like_numpy(tiny_overrides):
+    import simgpu
+
+    ov = [*tiny_overrides, "sim.replicas=3", "report.daily_series=true"]
+    want = simgpu.run(simgpu.compose([*ov, "sim.backend=numpy"]))
+    got = simgpu.run(simgpu.compose([*ov, "sim.backend=cpu", "sim.chunk_replicas=2"]))
+    assert (got.facts["backend"], got.facts["chunks"]) == ("cpu", 2)
+    assert got.facts["device"].startswith("cpu (")
+    assert kernel_parity.compare_raw(want.raw, got.raw) == []
+    assert got.summary == want.summary  # byte-identical summaries across backends
