@@ -90,6 +90,67 @@ def test_the_engine_compiles_to_ptx_with_a_plans_exact_sizes():
     assert ".entry sg_engine_run(" in ptx
 
 
+#: The GPU build's budget (docs/gpu.md): registers per thread (128 lets four blocks of 128
+#: threads share an SM's 64K registers), and no spills or stack (no local memory).
+REGISTER_BUDGET = 128
+
+
+def _default_plan():
+    return compile_plan(load(compose(["sim.progress=false"])))
+
+
+def test_the_default_plan_builds_for_sm90_within_the_register_budget():
+    """ptxas -v on nvcc's PTX of the engine for the default scenario (sm_90)."""
+    if kernels.shutil.which("nvcc") is None or kernels.shutil.which("ptxas") is None:
+        pytest.skip("the CUDA toolkit (nvcc, ptxas) is not on the PATH")
+    plan = _default_plan()
+    ptx = kernels.compile_ptx("engine/engine.cu", "sm_90", cuda_engine.gpu_defines(plan))
+    use = kernels.ptxas_usage(ptx, "sm_90")
+    print(use["sg_engine_run"].text)
+    for name, u in use.items():
+        assert u.registers <= REGISTER_BUDGET, (name, u.text)
+        assert (u.spill_stores, u.spill_loads, u.stack) == (0, 0, 0), (name, u.text)
+
+
+@pytest.mark.parametrize("source", kernels.SOURCES)
+def test_every_source_compiles_with_nvrtc_and_the_options_cupy_passes(source):
+    """NVRTC itself (e.g. the nvidia-cuda-nvrtc wheel of the test extra), with our options
+    and CuPy's, for sm_90 as a cubin; its ptxas reports the same budget."""
+    lib = kernels.find_nvrtc()
+    if lib is None:
+        pytest.skip("no NVRTC library (pip install nvidia-cuda-nvrtc)")
+    res = kernels.nvrtc_compile(source, "sm_90", cuda_engine.gpu_defines(_default_plan()),
+                                extra=("--ptxas-options=-v",), library=lib)
+    assert "-ftz=true" in res.options and "-fmad=false" in res.options
+    assert res.code[:4] == b"\x7fELF"  # a cubin
+    use = kernels.parse_ptxas(res.log)
+    assert {k.name for k in kernels.KERNELS if k.source == source} <= set(use), res.log
+    for name, u in use.items():
+        assert u.registers <= REGISTER_BUDGET, (name, u.text)
+        assert (u.spill_stores, u.spill_loads, u.stack) == (0, 0, 0), (name, u.text)
+
+
+def test_the_source_cupy_compiles_carries_its_headers_and_their_digest(tmp_path, monkeypatch):
+    text = kernels.render_source("engine/engine.cu")
+    assert '#include "' not in text  # every header inlined: CuPy's cache key sees them
+    for header in ("compat.cuh", "philox.cuh", "detmath.cuh", "distributions.cuh",
+                   "progress.cuh"):
+        assert f"// ---- {header}" in text
+    digest = re.search(r"#define SIMGPU_SOURCE_DIGEST 0x([0-9a-f]{16})ull", text).group(1)
+    # editing a header changes the text (and so CuPy's key), through the digest too
+    rng = tmp_path / "rng"
+    eng = tmp_path / "engine"
+    kernels.shutil.copytree(kernels.PACKAGE / "rng", rng)
+    kernels.shutil.copytree(kernels.PACKAGE / "engine", eng)
+    with open(rng / "detmath.cuh", "a") as f:
+        f.write("\n// an edit\n")
+    monkeypatch.setattr(kernels, "PACKAGE", tmp_path)
+    monkeypatch.setattr(kernels, "INCLUDE_DIRS", (rng, eng))
+    edited = kernels.render_source("engine/engine.cu")
+    assert "// an edit" in edited
+    assert re.search(r"SIMGPU_SOURCE_DIGEST 0x([0-9a-f]{16})", edited).group(1) != digest
+
+
 def test_a_source_that_does_not_compile_is_a_build_error_with_the_compiler_output(tmp_path,
                                                                                  monkeypatch):
     if kernels.shutil.which("nvcc") is None:
