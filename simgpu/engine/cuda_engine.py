@@ -362,110 +362,140 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     cap = event_capacity_ if event_capacity_ is not None else event_capacity(plan)
     blocks = plan_blocks(plan)
     while True:
-        out = _run(plan, replica_offset, n_replicas, daily, progress, launcher, blocks, cap)
-        if isinstance(out, RawResults):
-            return out
+        batch = Batch(plan, replica_offset, n_replicas, daily, launcher, blocks, cap)
+        need = batch.run(progress)
+        if not need:
+            return batch.results()
         log.info("a step had %d failure events, more than the workspace's %d: running the "
-                 "batch again with room for them", out, cap)
-        cap = max(2 * cap, out + out // 4 + 16)
+                 "batch again with room for them", need, cap)
+        cap = max(2 * cap, need + need // 4 + 16)
 
 
-def _run(plan: Plan, replica_offset: int, n_replicas: int, daily: bool, progress,
-         launcher, blocks: PlanBlocks, cap: int) -> RawResults | int:
-    """One attempt of :func:`simulate` with ``cap`` events per step; the events needed
-    where a step overflowed (an int), else the results."""
-    xp = launcher.xp
-    s = sizes(plan, n_replicas, daily)
-    R, V, J, P, T = s["R"], s["V"], s["J"], s["P"], s["T"]
-    A, L, NC, NCT = s["A"], s["L"], s["NC"], s["NCT"]
-    layout, words = record_layout(s)
-    ws_global = workspace_layout(s, words, launcher.lanes, False, cap)
-    ws_staged = workspace_layout(s, words, launcher.lanes, True, cap)
-    stage = launcher.stages(ws_staged["bytes"])
-    ws = ws_staged if stage else ws_global
-    shared = bool(stage and launcher.lanes > 1)
-    rec0 = _initial_record(plan, s, layout, words)
+class Batch:
+    """One batch of replicas on a launcher's device: the plan's blocks, the records, the
+    ring and the workspaces, allocated and set to the start of a run.
 
-    d_I, d_F = xp.asarray(blocks.ints), xp.asarray(blocks.floats)
-    d_rec = {}
-    for b in ("SI", "SC", "SF"):  # every replica starts from the same record
-        d_rec[b] = xp.empty((R, words[b]), _BLOCK_DTYPE[b])
-        d_rec[b][...] = xp.asarray(rec0[b])[None, :]
-    d_ring = xp.zeros((R, 2 * P * s["G"]), np.int32)  # device-only
-    d_ws = xp.zeros((1, 16) if shared else (R, ws["bytes"]), np.uint8)  # device-only
-    n_daily = s["NDAYS"] * A * A * V
-    d_daily = xp.zeros((R, max(n_daily, 1)), np.float32)
-    d_flag = xp.zeros(R, np.int32)
+    :meth:`run` launches the step loop over every step (the kernel-only part that the
+    benchmarks time), :meth:`results` brings the records back and cuts them into
+    :class:`~simgpu.engine.numpy_engine.RawResults`; :meth:`reset` sets the state back to
+    the start (for repeated timings).
+    """
 
-    args = np.zeros(1, ARGS_DTYPE)
-    for name, arr in (("I", d_I), ("F", d_F), ("SI", d_rec["SI"]), ("SC", d_rec["SC"]),
-                      ("SF", d_rec["SF"]), ("RING", d_ring), ("WS", d_ws), ("DAILY", d_daily),
-                      ("FLAG", d_flag)):
-        args[name] = launcher.pointer(arr)
-    args["seed"] = np.uint64(plan.seed)
-    args["dt"] = plan.dt
-    for k in ("R", "V", "J", "P", "A", "L", "D", "NC", "NCT", "T", "G", "K", "NRANK0",
-              "NDAYS", "DAILY_ON"):
-        args[k] = s[k]
-    args["CAP"] = cap
-    args["REPOFF"] = np.int32(np.uint32(replica_offset).view(np.int32))
-    args["r0"], args["r1"] = 0, R
-    args["STAGE"], args["WS_SHARED"], args["WS_BYTES"] = int(stage), int(shared), ws["bytes"]
-    args["NSI"], args["NSC"], args["NSF"] = words["SI"], words["SC"], words["SF"]
-    for k, v in blocks.offsets.items():
-        args[k] = v
-    for name, (_block, off, _n, _pv) in layout.items():
-        args[f"r_{name}"] = off
-    for k, v in ws.items():
-        if k != "bytes":
+    def __init__(self, plan: Plan, replica_offset: int, n_replicas: int, daily: bool,
+                 launcher, blocks: PlanBlocks | None = None, cap: int | None = None) -> None:
+        self.plan, self.launcher, self.daily = plan, launcher, daily
+        xp = launcher.xp
+        blocks = blocks if blocks is not None else plan_blocks(plan)
+        self.cap = cap if cap is not None else event_capacity(plan)
+        s = self.s = sizes(plan, n_replicas, daily)
+        R, P, A, V = s["R"], s["P"], s["A"], s["V"]
+        layout, words = self.layout, self.words = record_layout(s)
+        ws_global = workspace_layout(s, words, launcher.lanes, False, self.cap)
+        ws_staged = workspace_layout(s, words, launcher.lanes, True, self.cap)
+        stage = launcher.stages(ws_staged["bytes"])
+        ws = self.ws = ws_staged if stage else ws_global
+        self.shared = bool(stage and launcher.lanes > 1)
+        self.rec0 = _initial_record(plan, s, layout, words)
+        self.d_I, self.d_F = xp.asarray(blocks.ints), xp.asarray(blocks.floats)
+        self.d_rec = {b: xp.empty((R, words[b]), _BLOCK_DTYPE[b]) for b in ("SI", "SC", "SF")}
+        self.d_ring = xp.zeros((R, 2 * P * s["G"]), np.int32)  # device-only
+        self.d_ws = xp.zeros((1, 16) if self.shared else (R, ws["bytes"]), np.uint8)
+        self.n_daily = s["NDAYS"] * A * A * V
+        self.d_daily = xp.zeros((R, max(self.n_daily, 1)), np.float32)
+        self.d_flag = xp.zeros(R, np.int32)
+        self.reset()
+
+        args = self.args = np.zeros(1, ARGS_DTYPE)
+        for name, arr in (("I", self.d_I), ("F", self.d_F), ("SI", self.d_rec["SI"]),
+                          ("SC", self.d_rec["SC"]), ("SF", self.d_rec["SF"]),
+                          ("RING", self.d_ring), ("WS", self.d_ws), ("DAILY", self.d_daily),
+                          ("FLAG", self.d_flag)):
+            args[name] = launcher.pointer(arr)
+        args["seed"] = np.uint64(plan.seed)
+        args["dt"] = plan.dt
+        for k in ("R", "V", "J", "P", "A", "L", "D", "NC", "NCT", "T", "G", "K", "NRANK0",
+                  "NDAYS", "DAILY_ON"):
+            args[k] = s[k]
+        args["CAP"] = self.cap
+        args["REPOFF"] = np.int32(np.uint32(replica_offset).view(np.int32))
+        args["r0"], args["r1"] = 0, R
+        args["STAGE"], args["WS_SHARED"] = int(stage), int(self.shared)
+        args["WS_BYTES"] = ws["bytes"]
+        args["NSI"], args["NSC"], args["NSF"] = words["SI"], words["SC"], words["SF"]
+        for k, v in blocks.offsets.items():
             args[k] = v
+        for name, (_block, off, _n, _pv) in layout.items():
+            args[f"r_{name}"] = off
+        for k, v in ws.items():
+            if k != "bytes":
+                args[k] = v
 
-    bounds = np.linspace(0, T, min(LAUNCHES, max(T, 1)) + 1).astype(np.int64)
-    for t0, t1 in zip(bounds[:-1], bounds[1:], strict=True):
-        if t1 <= t0:
-            continue
-        args["t0"], args["t1"] = t0, t1
-        launcher.engine(args, R, ws["bytes"] if shared else 0)
-        if progress is not None:
-            launcher.synchronize()
-            progress(int(t1), T)
-    need = int(launcher.to_numpy(d_flag).max(initial=0))
-    if need:
-        return need
-    SI = launcher.to_numpy(d_rec["SI"])  # the one device -> host boundary
-    SC = launcher.to_numpy(d_rec["SC"])
-    SF = launcher.to_numpy(d_rec["SF"])
-    DD = launcher.to_numpy(d_daily) if daily else None
-    blocks_h = {"SI": SI, "SC": SC, "SF": SF}
+    def reset(self) -> None:
+        """Every replica back at the start of the run (on the device)."""
+        xp = self.launcher.xp
+        for b, d in self.d_rec.items():  # every replica starts from the same record
+            d[...] = xp.asarray(self.rec0[b])[None, :]
+        for d in (self.d_ring, self.d_ws, self.d_daily, self.d_flag):
+            d[...] = 0
 
-    def field(name, shape):
-        block, off, n, per_v = layout[name]
-        a = blocks_h[block][:, off:off + n * (V if per_v else 1)]
-        if not per_v:
-            return np.ascontiguousarray(a.reshape((R,) + shape))
-        a = a.reshape(R, n, V).transpose(2, 0, 1)  # (V, R, n)
-        return np.ascontiguousarray(a.reshape((V, R) + shape))
+    def device_bytes(self) -> int:
+        """Bytes this batch holds on its device."""
+        return int(sum(int(a.nbytes) for a in (self.d_I, self.d_F, *self.d_rec.values(),
+                                                self.d_ring, self.d_ws, self.d_daily,
+                                                self.d_flag)))
 
-    flops_pool = field("flopspool", (J, P))
-    alloc_pool = field("allocpool", (J, P))
-    cap_daily = None
-    if daily:
-        cap_daily = np.ascontiguousarray(
-            DD[:, :n_daily].reshape(R, s["NDAYS"], A, A, V).transpose(4, 0, 1, 2, 3))
-    return RawResults(
-        job_start_h=field("start", (J,)), job_finish_h=field("fin", (J,)),
-        job_interruptions=field("nint", (J,)),
-        job_interruptions_by_cause=field("intcause", (J, NCT)),
-        job_preemptions=field("npre", (J,)), job_lost_flops=field("lostf", (J,)),
-        job_lost_gpu_h=field("lostgh", (J,)), job_useful_gpu_h=field("usefulgh", (J,)),
-        job_alloc_gpu_h=alloc_pool.sum(axis=3), job_flops_pool=flops_pool,
-        party_cap_gpu_h=field("capgh", (A, P)),
-        job_alloc_gpu_h_pool=alloc_pool, lease_delivered_gpu_h=field("delivgh", (L,)),
-        lease_paid_usd=plan.lease_usd_h.sum(axis=2) * plan.dt,
-        pool_failures=field("fails", (P,)),
-        pool_failures_by_cause=field("failscause", (P, NC)),
-        pool_outages=field("outages", (P,)),
-        pool_online_gpu_h=field("onlinegh", (P,)),
-        pool_healthy_gpu_h=field("healthygh", (P,)),
-        cap_daily=cap_daily,
-    )
+    def run(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Launch the step loop over every step (:data:`LAUNCHES` launches, synchronised
+        only for progress reports). Returns 0, or the events a step needed beyond the
+        workspace (the batch must then be run again with a larger ``cap``)."""
+        T, args = self.s["T"], self.args
+        bounds = np.linspace(0, T, min(LAUNCHES, max(T, 1)) + 1).astype(np.int64)
+        for t0, t1 in zip(bounds[:-1], bounds[1:], strict=True):
+            if t1 <= t0:
+                continue
+            args["t0"], args["t1"] = t0, t1
+            self.launcher.engine(args, self.s["R"], self.ws["bytes"] if self.shared else 0)
+            if progress is not None:
+                self.launcher.synchronize()
+                progress(int(t1), T)
+        return int(self.launcher.to_numpy(self.d_flag).max(initial=0))
+
+    def results(self) -> RawResults:
+        """The records brought to the host (the one device -> host boundary), as results."""
+        s, plan, layout, launcher = self.s, self.plan, self.layout, self.launcher
+        R, V, J, P = s["R"], s["V"], s["J"], s["P"]
+        A, L, NC, NCT = s["A"], s["L"], s["NC"], s["NCT"]
+        blocks_h = {b: launcher.to_numpy(d) for b, d in self.d_rec.items()}
+
+        def field(name, shape):
+            block, off, n, per_v = layout[name]
+            a = blocks_h[block][:, off:off + n * (V if per_v else 1)]
+            if not per_v:
+                return np.ascontiguousarray(a.reshape((R,) + shape))
+            a = a.reshape(R, n, V).transpose(2, 0, 1)  # (V, R, n)
+            return np.ascontiguousarray(a.reshape((V, R) + shape))
+
+        flops_pool = field("flopspool", (J, P))
+        alloc_pool = field("allocpool", (J, P))
+        cap_daily = None
+        if self.daily:
+            DD = launcher.to_numpy(self.d_daily)
+            cap_daily = np.ascontiguousarray(
+                DD[:, :self.n_daily].reshape(R, s["NDAYS"], A, A, V).transpose(4, 0, 1, 2, 3))
+        return RawResults(
+            job_start_h=field("start", (J,)), job_finish_h=field("fin", (J,)),
+            job_interruptions=field("nint", (J,)),
+            job_interruptions_by_cause=field("intcause", (J, NCT)),
+            job_preemptions=field("npre", (J,)), job_lost_flops=field("lostf", (J,)),
+            job_lost_gpu_h=field("lostgh", (J,)), job_useful_gpu_h=field("usefulgh", (J,)),
+            job_alloc_gpu_h=alloc_pool.sum(axis=3), job_flops_pool=flops_pool,
+            party_cap_gpu_h=field("capgh", (A, P)),
+            job_alloc_gpu_h_pool=alloc_pool, lease_delivered_gpu_h=field("delivgh", (L,)),
+            lease_paid_usd=plan.lease_usd_h.sum(axis=2) * plan.dt,
+            pool_failures=field("fails", (P,)),
+            pool_failures_by_cause=field("failscause", (P, NC)),
+            pool_outages=field("outages", (P,)),
+            pool_online_gpu_h=field("onlinegh", (P,)),
+            pool_healthy_gpu_h=field("healthygh", (P,)),
+            cap_daily=cap_daily,
+        )

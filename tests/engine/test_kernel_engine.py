@@ -195,6 +195,44 @@ def test_the_kernel_engine_is_bit_identical_not_just_close(host):
         assert np.array_equal(getattr(want, f.name), getattr(got, f.name), equal_nan=True), f.name
 
 
+@needs_cxx
+@pytest.mark.parametrize(("defines", "stage", "threads", "cap"), [
+    ((), True, 1, None),  # records staged in the workspace for a launch, as on the GPU
+    (("SG_RANK_SORT",), False, 1, None),  # the GPU's sort of the events (lanes' ranks)
+    ((), False, 3, None),  # replicas over threads
+    ((), False, 2, 1),  # an event workspace of 1: every batch overflows and runs again
+    (("SG_RANK_SORT",), True, 3, 7),
+], ids=["staged", "rank-sort", "threads", "overflow", "all"])
+def test_the_gpu_paths_of_the_kernel_give_the_same_bits_on_the_host(defines, stage, threads,
+                                                                    cap, caplog):
+    from dataclasses import fields
+
+    from simgpu.engine import numpy_engine
+    from simgpu.engine.launch import HostLauncher
+
+    plan = compile_plan(load(compose(["sim.step_hours=24", "sim.horizon_days=120",
+                                      "sim.progress=false"])))
+    want = numpy_engine.simulate(plan, 3, 4)
+    launcher = HostLauncher(defines, threads=threads, stage=stage)
+    with caplog.at_level("INFO", logger="simgpu.engine.cuda_engine"):
+        got = cuda_engine.simulate(plan, 3, 4, launcher=launcher, event_capacity_=cap)
+    for f in fields(want):
+        assert np.array_equal(getattr(want, f.name), getattr(got, f.name), equal_nan=True), f.name
+    assert ("running the batch again" in caplog.text) == (cap is not None)
+
+
+@needs_cxx
+def test_a_batch_can_be_reset_and_run_again(host):
+    plan = compile_plan(load(kernel_mix(horizon_days=6)))
+    batch = cuda_engine.Batch(plan, 0, 2, True, host)
+    assert batch.run() == 0
+    first = batch.results()
+    batch.reset()
+    assert batch.run() == 0
+    assert kernel_parity.compare_raw(first, batch.results()) == []
+    assert batch.device_bytes() > 0
+
+
 def test_parity_check_catches_a_difference():
     from simgpu.engine import numpy_engine
 
