@@ -65,10 +65,16 @@ def cpu_threads() -> int:
     return usable_cpus()
 
 
+_STRUCTS: dict[np.dtype, type[ctypes.Structure]] = {}
+
+
 def _args_struct(dtype: np.dtype) -> type[ctypes.Structure]:
-    """A ctypes structure with the fields of ``dtype`` (C layout, as NumPy's aligned one)."""
-    fields = [(name, _FIELD_CTYPE[dtype.fields[name][0].str[1:]]) for name in dtype.names]
-    return type("SgArgs", (ctypes.Structure,), {"_fields_": fields})
+    """A ctypes structure with the fields of ``dtype`` (C layout, as NumPy's aligned one);
+    one class per dtype, shared by every launcher (they share the loaded library)."""
+    if dtype not in _STRUCTS:
+        fields = [(name, _FIELD_CTYPE[dtype.fields[name][0].str[1:]]) for name in dtype.names]
+        _STRUCTS[dtype] = type("SgArgs", (ctypes.Structure,), {"_fields_": fields})
+    return _STRUCTS[dtype]
 
 
 class HostLauncher:
@@ -126,10 +132,9 @@ class HostLauncher:
         """``sg_engine_run`` for replicas ``[0, n_replicas)`` on :attr:`threads` threads."""
         del shared_bytes
         fn = self.lib.sg_engine_run
-        if self._struct is None:
-            self._struct = _args_struct(args.dtype)
-            fn.argtypes = [self._struct]
-            fn.restype = None
+        self._struct = _args_struct(args.dtype)
+        fn.argtypes = [self._struct]
+        fn.restype = None
         n = int(n_replicas)
         workers = max(1, min(self.threads, n))
         # a few slices per thread, so that a slow slice does not hold the others up
