@@ -553,6 +553,7 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
       if (!(VF(r_fin, PI(i_dep_list, k)) <= h)) run = false;
     }
     const int cur = VI(r_poolj, j), held = VI(r_nodes, j);
+    if (!run && cur < 0) continue;  // waiting or finished, holding nothing: nothing changes
     const bool resize = (VF(r_rleft, j) > 0.0) || (held == 0) || (VI(r_hitlast, j) != 0);
     const int curc = sg_i32max(cur, 0);
     const int want = resize ? PI(i_job_tgt, j * P + curc) : held;
