@@ -38,6 +38,7 @@ import logging
 import os
 import platform
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -128,15 +129,21 @@ def default_run(replicas: int) -> dict[str, Any]:
         cmd = ([exe] if exe else [sys.executable, "-m", "simgpu.cli"]) + [
             f"sim.replicas={replicas}", f"hydra.run.dir={d}/run"]
         env = dict(os.environ, MPLBACKEND="Agg")
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=d)
         wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         facts = {}
         if (Path(d) / "run" / "run.json").exists():
             facts = json.loads((Path(d) / "run" / "run.json").read_text())
     choice = re.search(r"backend auto: ([^\n]*)", proc.stderr + proc.stdout)
     return {"command": "simgpu " + " ".join(cmd[1:2]), "replicas": replicas,
             "exit_code": proc.returncode, "wall_s": wall,
+            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "load_average_1min": [load0, load1],
             "backend": facts.get("backend"), "device": facts.get("device"),
             "simulate_s": facts.get("wall_seconds"), "auto_choice": choice.group(1) if choice
             else None, "goal_le_60s": proc.returncode == 0 and wall <= 60.0}
