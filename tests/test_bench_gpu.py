@@ -95,6 +95,7 @@ def test_the_benchmark_imports_simpy_only_when_the_des_runs():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow  # about 20 s: three stages, each a fresh process
 def test_the_gpu_check_script_writes_its_json_after_every_stage(tmp_path):
     """benchmarks/gpu_check.sh in its smoke mode; on a CPU box every stage fails (no GPU),
     and says so in gpu_check.json, with each stage's files."""

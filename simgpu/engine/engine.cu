@@ -271,7 +271,7 @@ struct SgRep {
 #define PH(name, i) ph[SG_PH_##name(P, D) + (i)]
 
 // Sorts the events of pool group [b, e) by key into order[b, e) (the key is unique).
-SG_DEV void sg_sort_group(const SgEv* SG_RESTRICT ev, int* SG_RESTRICT order, int b, int e) {
+SG_DEV void sg_sort_group(const SgEv* SG_HOST_RESTRICT ev, int* SG_HOST_RESTRICT order, int b, int e) {
 #if SG_GPU || defined(SG_RANK_SORT)
   SG_LANES(k, e - b) {  // rank sort: lane k places event b + k
     const sg_u64 key = ev[b + k].key;
@@ -313,12 +313,12 @@ SG_DEV bool sg_physical_step(const SgArgs& a, SgRep& c, int t) {
   SG_USE(f_repair_p2) SG_USE(f_repair_max) SG_USE(f_dom_p1) SG_USE(f_dom_p2) SG_USE(f_dom_max)
   const int r_down = a.r_down, r_fails = a.r_fails, r_failscause = a.r_failscause;
   const int r_onlinegh = a.r_onlinegh, r_healthygh = a.r_healthygh, r_outages = a.r_outages;
-  int* SG_RESTRICT si = c.si;
-  long long* SG_RESTRICT sc = c.sc;
-  double* SG_RESTRICT sf = c.sf;
-  int* SG_RESTRICT ph = c.ph;
-  int* SG_RESTRICT ring = c.ring;
-  SgEv* SG_RESTRICT evs = c.ev;
+  int* SG_HOST_RESTRICT si = c.si;
+  long long* SG_HOST_RESTRICT sc = c.sc;
+  double* SG_HOST_RESTRICT sf = c.sf;
+  int* SG_HOST_RESTRICT ph = c.ph;
+  int* SG_HOST_RESTRICT ring = c.ring;
+  SgEv* SG_HOST_RESTRICT evs = c.ev;
   // ---- 1. capacity and repairs
   SG_LANES(q, 2 * P) {
     int* rp = ring + q * G + slot;
@@ -491,13 +491,13 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   SG_USE(r_npre) SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start)
   SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh)
   SG_USE(r_flopspool) SG_USE(r_allocpool) SG_USE(r_capgh) SG_USE(r_delivgh)
-  int* SG_RESTRICT si = c.si;
-  long long* SG_RESTRICT sc = c.sc;
-  double* SG_RESTRICT sf = c.sf;
-  int* SG_RESTRICT ln = c.ln;
-  const int* SG_RESTRICT ph = c.ph;
-  const SgEv* SG_RESTRICT evs = c.ev;
-  const int* SG_RESTRICT order = c.order;
+  int* SG_HOST_RESTRICT si = c.si;
+  long long* SG_HOST_RESTRICT sc = c.sc;
+  double* SG_HOST_RESTRICT sf = c.sf;
+  int* SG_HOST_RESTRICT ln = c.ln;
+  const int* SG_HOST_RESTRICT ph = c.ph;
+  const SgEv* SG_HOST_RESTRICT evs = c.ev;
+  const int* SG_HOST_RESTRICT order = c.order;
   // ---- 2. contracts
   for (int p = 0; p < P; ++p) LN(REM, p) = PH(H, p);
   for (int li = 0; li < L; ++li) {

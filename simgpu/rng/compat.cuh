@@ -14,7 +14,10 @@
 // nothing on the host), SG_ONE_LANE runs a block on lane 0 only, and SG_ATOMIC_ADD adds to
 // an integer that several lanes may update in the same phase (integer sums do not depend
 // on their order, so both builds give the same result). SG_CONSTANT marks a table read by
-// every thread (constant memory on the GPU).
+// every thread (constant memory on the GPU). SG_HOST_RESTRICT marks pointers that alias
+// nothing else in their scope but point to data the kernel also writes: restrict on the
+// host, nothing on the GPU, where a const restrict pointer may be read through the
+// non-coherent read-only cache (SG_RESTRICT is for data no launch writes).
 //
 // Determinism: kernels use only IEEE-754 basic operations (+ - * / sqrt, correctly
 // rounded), floor/ceil/trunc/frexp/ldexp (exact) and integer arithmetic. Both builds
@@ -27,6 +30,7 @@
 #define SG_DEV __device__ __forceinline__
 #define SG_METHOD __device__ __forceinline__
 #define SG_RESTRICT __restrict__
+#define SG_HOST_RESTRICT  // data the kernel also writes: never through the read-only cache
 #define SG_KERNEL extern "C" __global__
 #define SG_FOR_EACH_THREAD(i, n)                                                           \
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n);             \
@@ -53,6 +57,7 @@ typedef unsigned long long sg_u64;
 #define SG_DEV static inline
 #define SG_METHOD inline
 #define SG_RESTRICT __restrict__
+#define SG_HOST_RESTRICT __restrict__
 #define SG_KERNEL extern "C"
 #define SG_FOR_EACH_THREAD(i, n) for (long long i = 0; i < (n); ++i)
 #define SG_INF (std::numeric_limits<double>::infinity())
