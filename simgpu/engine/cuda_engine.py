@@ -52,7 +52,7 @@ ARG_INTS = (
     "r_onlinegh", "r_healthygh", "r_rleft", "r_total", "r_unc", "r_since", "r_start", "r_fin",
     "r_tau", "r_lostf", "r_lostgh", "r_usefulgh", "r_flopspool", "r_allocpool", "r_capgh",
     "r_delivgh",
-    "w_sf", "w_sc", "w_si", "w_phd", "w_ph", "w_lane", "w_ev", "w_order", "pad_",
+    "w_sf", "w_sc", "w_si", "w_phd", "w_ph", "w_lane", "w_ev", "w_order", "w_offs",
 )
 ARGS_DTYPE = np.dtype({"names": [*ARG_POINTERS, *(n for n, _ in ARG_WIDE), *ARG_INTS],
                        "formats": (["u8"] * len(ARG_POINTERS) + [f for _, f in ARG_WIDE]
@@ -149,7 +149,8 @@ def _ph_ints(P: int, D: int) -> int:
 
 def _lane_ints(P: int, A: int, L: int, J: int) -> int:
     """Ints of one variant's step scratch (engine.cu SG_LN_INTS)."""
-    return 3 * P + 2 * A * P + 3 * L + J
+    del J
+    return 3 * P + 2 * A * P + 3 * L
 
 
 def _align(n: int, to: int = 16) -> int:
@@ -173,7 +174,8 @@ def workspace_layout(s: dict[str, int], words: dict[str, int], lanes: int, stage
             ("w_ph", 4 * _ph_ints(s["P"], s["D"])),
             ("w_lane", 4 * lanes * _lane_ints(s["P"], s["A"], s["L"], s["J"])),
             ("w_ev", EVENT_BYTES * cap),
-            ("w_order", 4 * cap)):
+            ("w_order", 4 * cap),
+            ("w_offs", 4 * s["J"] * s["V"])):
         out[name] = off
         off = _align(off + nbytes)
     out["bytes"] = max(off, 16)

@@ -6,8 +6,9 @@
 // lanes over pools and domains for the repairs and the Poisson counts, lanes over the
 // step's failure events for their draws, repair times and positions. The events are kept
 // in the replica's workspace, sorted per pool by time, and then every variant reads them:
-// lane v runs variant v's contracts, allocation, node layout and job progress (variants
-// v, v + 32, ... when there are more than 32). A job's hits are the events of its pool
+// lane v runs variant v's contracts, allocation and node layout (variants v, v + 32, ...
+// when there are more than 32), then the lanes take the (job, variant) pairs for the
+// jobs' progress, which are independent of each other. A job's hits are the events of its pool
 // whose position meets its node range, read in time order: one pass over the pool's
 // events per job and step, whatever the number of hits. The host launches the kernel a
 // few times per run (for progress reports) and never synchronises per step.
@@ -75,7 +76,7 @@ struct SgArgs {
   int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
   int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh;
-  int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, pad_;
+  int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, w_offs;
 };
 
 // One failure event of a step: its sort key (the time word r3 of its Philox block, then
@@ -111,8 +112,7 @@ struct SgEv {
 #define SG_LN_ENT(P, A, L) (3 * (P) + 2 * (A) * (P))
 #define SG_LN_LFE(P, A, L) (3 * (P) + 2 * (A) * (P) + (L))
 #define SG_LN_DLV(P, A, L) (3 * (P) + 2 * (A) * (P) + 2 * (L))
-#define SG_LN_OFFS(P, A, L) (3 * (P) + 2 * (A) * (P) + 3 * (L))
-#define SG_LN_INTS(P, A, L, J) (3 * (P) + 2 * (A) * (P) + 3 * (L) + (J))
+#define SG_LN_INTS(P, A, L, J) (3 * (P) + 2 * (A) * (P) + 3 * (L))
 
 #if !SG_GPU
 // The layouts above, for the host side's workspace sizes (checked by a test).
@@ -252,6 +252,7 @@ struct SgRep {
   int* ln;       // this lane's variant scratch (SG_LN_*), stride SG_WARP
   SgEv* ev;      // the step's events, grouped by pool
   int* order;    // per pool group: event indices in time order
+  int* offs;     // (J, V): each job's first node in its pool's layout, this step
   float* daily;  // per-day series of this replica, or null
 };
 
@@ -470,12 +471,12 @@ SG_DEV bool sg_physical_step(const SgArgs& a, SgRep& c, int t) {
   return true;
 }
 
-// Variant v of one replica in step t (numpy_engine.simulate, steps 2, 3, 5 and 6): the
-// contracts, the allocation in plan order, the node layout, each job's progress through
-// its hits, and the records.
+// Variant v of one replica in step t (numpy_engine.simulate, steps 2 and 3): the
+// contracts, the allocation in plan order and its records, the node layout, and the
+// per-day series (the jobs' progress follows in sg_job_step).
 SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   const int V = a.V, J = a.J, P = a.P, A = a.A, L = a.L, D = a.D, T = a.T, K = a.K;
-  const int NRANK0 = a.NRANK0, NCT = a.NCT;
+  const int NRANK0 = a.NRANK0;
   const double dt = a.dt;
   const double h = (double)t * dt;
   SG_PLAN
@@ -485,19 +486,15 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   SG_USE(i_dep_start) SG_USE(i_dep_list) SG_USE(i_job_auto) SG_USE(i_dom_pool)
   SG_USE(i_dom_nodes) SG_USE(i_dom_units) SG_USE(i_step_day)
   SG_USE(f_lease_frac) SG_USE(f_job_earliest) SG_USE(f_job_restart) SG_USE(f_node_rate)
-  SG_USE(f_dom_rate) SG_USE(f_job_write) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops)
-  SG_USE(f_day_w)
-  SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
-  SG_USE(r_npre) SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start)
-  SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh)
-  SG_USE(r_flopspool) SG_USE(r_allocpool) SG_USE(r_capgh) SG_USE(r_delivgh)
+  SG_USE(f_dom_rate) SG_USE(f_job_write) SG_USE(f_day_w)
+  SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_npre) SG_USE(r_rleft)
+  SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start) SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_capgh)
+  SG_USE(r_delivgh)
   int* SG_HOST_RESTRICT si = c.si;
   long long* SG_HOST_RESTRICT sc = c.sc;
   double* SG_HOST_RESTRICT sf = c.sf;
   int* SG_HOST_RESTRICT ln = c.ln;
   const int* SG_HOST_RESTRICT ph = c.ph;
-  const SgEv* SG_HOST_RESTRICT evs = c.ev;
-  const int* SG_HOST_RESTRICT order = c.order;
   // ---- 2. contracts
   for (int p = 0; p < P; ++p) LN(REM, p) = PH(H, p);
   for (int li = 0; li < L; ++li) {
@@ -621,42 +618,8 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   for (int j = 0; j < J; ++j) {
     const int pj = VI(r_poolj, j);
     if (pj < 0) continue;
-    LN(OFFS, j) = LN(ACC, pj);
+    c.offs[j * V + v] = LN(ACC, pj);
     LN(ACC, pj) += VI(r_nodes, j);
-  }
-
-  // ---- 5. progress and 6. records
-  for (int j = 0; j < J; ++j) {
-    const int nodes = VI(r_nodes, j);
-    if (nodes <= 0) {
-      VI(r_hitlast, j) = 0;
-      continue;
-    }
-    const int p = VI(r_poolj, j);
-    const double gpus = (double)nodes * (double)PI(i_pool_gpn, p);
-    const double rate = (gpus * PF(f_peak, p)) * PF(f_job_mfu, j * P + p);
-    SgPoolHits hits;
-    hits.ev = evs; hits.order = order; hits.i = PH(EVS, p); hits.end = PH(EVS, p + 1);
-    hits.off = LN(OFFS, j); hits.n = nodes; hits.healthy = PH(H, p); hits.dt = dt;
-    hits.cur_cause = 0; hits.int_cause = &VC(r_intcause, j * NCT); hits.stride = V;
-    SgStep st;
-    st.total = VF(r_total, j); st.unc = VF(r_unc, j); st.since = VF(r_since, j);
-    st.rleft = VF(r_rleft, j);
-    const double tau = VF(r_tau, j);
-    sg_advance_one(dt, rate, PF(f_job_flops, j), PF(f_job_restart, j), tau,
-                   tau + PF(f_job_write, j), &st, hits);
-    VF(r_total, j) = st.total; VF(r_unc, j) = st.unc; VF(r_since, j) = st.since;
-    VF(r_rleft, j) = st.rleft;
-    VC(r_nint, j) += st.interruptions;
-    VI(r_hitlast, j) = st.interruptions > 0 ? 1 : 0;
-    const double safe_rate = rate > 0.0 ? rate : 1.0;
-    VF(r_lostf, j) += st.lost;
-    VF(r_lostgh, j) += (st.lost / safe_rate) * gpus;
-    VF(r_usefulgh, j) += (st.gained / safe_rate) * gpus;
-    VF(r_flopspool, j * P + p) += st.gained;
-    const bool finished = isfinite(st.fin_off);
-    if (finished) VF(r_fin, j) = h + st.fin_off;
-    VF(r_allocpool, j * P + p) += gpus * (finished ? st.fin_off : dt);
   }
   if (c.daily) {
     const int day = PI(i_step_day, t);
@@ -671,6 +634,57 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
       }
     }
   }
+}
+
+// Job j of variant v in step t (numpy_engine.simulate, steps 5 and 6): its progress
+// through its hits, and its records. Jobs are independent here, so on the GPU the lanes
+// take (job, variant) pairs, consecutive lanes consecutive variants of one job.
+SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
+  const int V = a.V, P = a.P, D = a.D, NCT = a.NCT;
+  const double dt = a.dt;
+  const double h = (double)t * dt;
+  SG_PLAN
+  SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_job_restart)
+  SG_USE(f_job_write)
+  SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
+  SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_fin) SG_USE(r_tau)
+  SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh) SG_USE(r_flopspool) SG_USE(r_allocpool)
+  int* SG_HOST_RESTRICT si = c.si;
+  long long* SG_HOST_RESTRICT sc = c.sc;
+  double* SG_HOST_RESTRICT sf = c.sf;
+  const int* SG_HOST_RESTRICT ph = c.ph;
+  const SgEv* SG_HOST_RESTRICT evs = c.ev;
+  const int* SG_HOST_RESTRICT order = c.order;
+  const int nodes = VI(r_nodes, j);
+  if (nodes <= 0) {
+    VI(r_hitlast, j) = 0;
+    return;
+  }
+  const int p = VI(r_poolj, j);
+  const double gpus = (double)nodes * (double)PI(i_pool_gpn, p);
+  const double rate = (gpus * PF(f_peak, p)) * PF(f_job_mfu, j * P + p);
+  SgPoolHits hits;
+  hits.ev = evs; hits.order = order; hits.i = PH(EVS, p); hits.end = PH(EVS, p + 1);
+  hits.off = c.offs[j * V + v]; hits.n = nodes; hits.healthy = PH(H, p); hits.dt = dt;
+  hits.cur_cause = 0; hits.int_cause = &VC(r_intcause, j * NCT); hits.stride = V;
+  SgStep st;
+  st.total = VF(r_total, j); st.unc = VF(r_unc, j); st.since = VF(r_since, j);
+  st.rleft = VF(r_rleft, j);
+  const double tau = VF(r_tau, j);
+  sg_advance_one(dt, rate, PF(f_job_flops, j), PF(f_job_restart, j), tau,
+                 tau + PF(f_job_write, j), &st, hits);
+  VF(r_total, j) = st.total; VF(r_unc, j) = st.unc; VF(r_since, j) = st.since;
+  VF(r_rleft, j) = st.rleft;
+  VC(r_nint, j) += st.interruptions;
+  VI(r_hitlast, j) = st.interruptions > 0 ? 1 : 0;
+  const double safe_rate = rate > 0.0 ? rate : 1.0;
+  VF(r_lostf, j) += st.lost;
+  VF(r_lostgh, j) += (st.lost / safe_rate) * gpus;
+  VF(r_usefulgh, j) += (st.gained / safe_rate) * gpus;
+  VF(r_flopspool, j * P + p) += st.gained;
+  const bool finished = isfinite(st.fin_off);
+  if (finished) VF(r_fin, j) = h + st.fin_off;
+  VF(r_allocpool, j * P + p) += gpus * (finished ? st.fin_off : dt);
 }
 
 // Steps [t0, t1) of replica r, its workspace at ws.
@@ -698,6 +712,7 @@ SG_DEV void sg_replica_run(const SgArgs& a, int r, unsigned char* ws) {
   c.ln = (int*)(ws + a.w_lane) + SG_LANE_ID;
   c.ev = (SgEv*)(ws + a.w_ev);
   c.order = (int*)(ws + a.w_order);
+  c.offs = (int*)(ws + a.w_offs);
   c.daily = a.DAILY_ON ? a.DAILY + (long long)r * ((long long)a.NDAYS * a.A * a.A * a.V) : 0;
   SG_LANES(q, 2 * a.P + a.D) c.lam[2 * q] = -1.0;  // no mean cached yet
   SG_SYNCWARP();
@@ -708,6 +723,8 @@ SG_DEV void sg_replica_run(const SgArgs& a, int r, unsigned char* ws) {
         break;
       }
       for (int v = SG_LANE_ID; v < a.V; v += SG_WARP) sg_variant_step(a, c, v, t);
+      SG_SYNCWARP();
+      SG_LANES(k, a.V * a.J) sg_job_step(a, c, k % a.V, k / a.V, t);
       SG_SYNCWARP();
     }
   }
