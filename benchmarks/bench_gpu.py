@@ -1,5 +1,5 @@
-"""Benchmark: the kernel engine on a GPU (CuPy) against the NumPy engine, the host build
-of the kernel and the discrete-event reference (DES), in one run.
+"""Benchmark: the kernel engine on a GPU (CuPy) against the compiled CPU engine, the
+NumPy engine and the discrete-event reference (DES), in one run.
 
 The workload is the default scenario (``experiment=colossus_lease``) with its eight
 counterfactual variants (``scenario.counterfactuals.non_renew=true``) at 1,024 replicas
@@ -10,25 +10,29 @@ of the cost at 1,000.
 Measured, in one process:
 
 * ``cupy`` (when :func:`simgpu.backend.probe_cuda` finds a device; else recorded as
-  ``{"skipped": reason}``): the full workload, with per-stage times: compose and plan;
-  a warm-up on one replica (its first run includes the NVRTC compile, reported as the
-  difference to a second run); packing and upload of the full batch; the first full
-  run; then ``--repeats`` synchronised steady-state runs (minimum and median; the copy
-  of the results to the host is inside each run).
-* ``host`` (the kernel compiled as host C++, one CPU thread) and ``numpy``: a subset
+  ``{"skipped": reason}``): first a parity spot-check on the device (the kernel engine
+  against the NumPy engine, bit for bit, on a small mixed configuration and on the
+  workload's scenario over a few days); then the full workload with per-stage times:
+  compose and plan; a warm-up on one replica (its first run includes the NVRTC compile,
+  reported as the difference to a second run); then ``--repeats`` synchronised runs,
+  each split into allocation and upload (``alloc_s``), the kernel launches alone
+  (``kernel_s``) and the copy back with the results (``results_s``); ``end_to_end_s`` is
+  :func:`simgpu.engine.cuda_engine.simulate` whole.
+* ``cpu`` (the kernel compiled for the CPU, on every usable core) and ``numpy``: a subset
   (``--cpu-replicas`` replicas on the workload's horizon), reported as measured wall
   time, seconds per history-step and ``projected_full_s``, the full workload's time
   extrapolated linearly from seconds per history-step (not measured).
-* ``des`` (SimPy reference): ``--des-replicas`` replicas of the baseline variant over
-  ``--des-horizon-days``, with the same per history-step figures and projection.
+* ``des`` (SimPy reference, imported only for this stage): ``--des-replicas`` replicas of
+  the baseline variant over ``--des-horizon-days``, with the same per history-step
+  figures and projection.
 
 A history-step is one replica of one variant advanced by one engine step (``dt`` hours
 of simulated time); the speed-ups compare seconds per history-step measured in this run.
 
-Then the cost of the kernel engine (``cupy``, else ``host``) against cluster size (the
+Then the cost of the kernel engine (``cupy``, else ``cpu``) against cluster size (the
 default scenario scaled to ``--sizes`` total GPUs: pools' installed and scheduled nodes,
 jobs' target and minimum GPUs, and jobs' FLOPs unless ``--keep-flops``, all by the same
-factor) and against the replica count.
+factor) and against the replica count (kernel-only and end-to-end times).
 
 Usage::
 
@@ -38,10 +42,11 @@ Usage::
         [--cpu-replicas 2] [--des-replicas 1] [--des-horizon-days 90]
         [--sizes 1000,10000,100000] [--scale-replicas N] [--scale-days 90]
         [--replica-counts 64,256,1024,4096] [--repeats 3] [--device 0]
-        [--engines cupy,host,numpy,des] [--out DIR]
+        [--engines cupy,cpu,numpy,des] [--out DIR]
 
 The JSON goes to ``--out``, else ``$SIMGPU_BENCH_OUT``, else ``benchmarks/results/``, as
-``bench_gpu_<UTC date and time>.json``, written atomically.
+``bench_gpu_<UTC date and time>.json``, written atomically after every stage (a run cut
+short keeps what it measured; ``"complete": true`` marks a finished one).
 """
 
 from __future__ import annotations
@@ -63,16 +68,15 @@ from omegaconf import OmegaConf
 
 from simgpu import backend
 from simgpu.config import compose, load
-from simgpu.engine import cuda_engine, numpy_engine
+from simgpu.engine import cuda_engine, kernel_parity, numpy_engine
 from simgpu.engine.launch import CupyLauncher, HostLauncher
 from simgpu.engine.plan import Plan, compile_plan
 from simgpu.io import atomic_write_json
-from simgpu.reference.des import simulate_des
 
 log = logging.getLogger("bench_gpu")
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-ENGINES = ("cupy", "host", "numpy", "des")
+ENGINES = ("cupy", "cpu", "numpy", "des")
 #: Every counterfactual of the default scenario: 8 variants.
 VARIANT_OVERRIDES = ["scenario.counterfactuals.non_renew=true"]
 
@@ -86,8 +90,8 @@ QUICK: dict[str, Any] = dict(
     des_replicas=1, des_horizon_days=7.0, sizes="1000,10000", scale_days=7.0,
     scale_replicas=None, replica_counts=None, repeats=2)
 #: Replica counts for the scaling runs, by engine: (fixed count for the size runs, sweep).
-SCALE_DEFAULTS = {"cupy": (256, (64, 256, 1024, 4096)), "host": (4, (1, 2, 4))}
-SCALE_DEFAULTS_QUICK = {"cupy": (16, (16, 64)), "host": (1, (1, 2))}
+SCALE_DEFAULTS = {"cupy": (256, (64, 256, 1024, 4096)), "cpu": (8, (2, 8, 32))}
+SCALE_DEFAULTS_QUICK = {"cupy": (16, (16, 64)), "cpu": (1, (1, 2))}
 #: The goals' workload: 1,024 replicas x 8 variants x 3 years hourly.
 GOAL_WORKLOAD = dict(replicas=1024, variants=8, horizon_days=1095.0, step_hours=1.0)
 
@@ -120,17 +124,18 @@ def _gpu_info(cp: Any, device_id: int) -> dict[str, Any]:
 
 def _machine(gpu: dict[str, Any] | None) -> dict[str, Any]:
     """Where the benchmark ran."""
-    try:
-        import simpy
+    from importlib.metadata import PackageNotFoundError, version
 
-        simpy_version = getattr(simpy, "__version__", "unknown")
-    except ImportError:  # simpy is a test extra
+    try:  # the version only: SimPy is imported when the DES runs
+        simpy_version = version("simpy")
+    except PackageNotFoundError:  # simpy is a test extra
         simpy_version = None
     return {
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
+        "cpu_threads": _cpu_threads(),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "simpy": simpy_version,
@@ -183,8 +188,14 @@ def _progress(label: str, t0: float, every_s: float = 5.0):
     return report
 
 
+def _cpu_threads() -> int:
+    from simgpu.engine.launch import cpu_threads
+
+    return cpu_threads()
+
+
 class _Kernel:
-    """The kernel engine on one launcher: a CuPy launcher per plan shape, or the host."""
+    """The kernel engine on one launcher: a CuPy launcher, or the compiled CPU engine."""
 
     def __init__(self, kind: str, cp: Any = None) -> None:
         self.kind, self.cp = kind, cp
@@ -192,8 +203,7 @@ class _Kernel:
         self._host: HostLauncher | None = None
 
     def launcher(self, plan: Plan):
-        if self.kind == "host":
-            cuda_engine.check_host_limits(plan)
+        if self.kind == "cpu":
             if self._host is None:
                 self._host = HostLauncher()
             return self._host
@@ -203,7 +213,7 @@ class _Kernel:
         return self._launchers[defines]
 
     def run(self, plan: Plan, replicas: int, progress=None) -> float:
-        """One synchronised run; its wall time, seconds."""
+        """One synchronised run of :func:`cuda_engine.simulate`; its wall time, seconds."""
         launcher = self.launcher(plan)
         launcher.synchronize()
         t0 = time.perf_counter()
@@ -211,6 +221,25 @@ class _Kernel:
                              launcher=launcher)
         launcher.synchronize()
         return time.perf_counter() - t0
+
+    def run_split(self, plan: Plan, replicas: int) -> dict[str, float]:
+        """One run in its parts: allocation and upload, the kernel launches alone, the copy
+        back with the results (seconds, each synchronised)."""
+        launcher = self.launcher(plan)
+        launcher.synchronize()
+        t0 = time.perf_counter()
+        batch = cuda_engine.Batch(plan, 0, replicas, False, launcher)
+        launcher.synchronize()
+        t1 = time.perf_counter()
+        need = batch.run()
+        launcher.synchronize()
+        t2 = time.perf_counter()
+        batch.results()
+        t3 = time.perf_counter()
+        if need:
+            raise RuntimeError(f"the event workspace overflowed ({need} events)")
+        return {"alloc_s": t1 - t0, "kernel_s": t2 - t1, "results_s": t3 - t2,
+                "total_s": t3 - t0, "device_bytes": batch.device_bytes()}
 
     def best(self, plan: Plan, replicas: int, repeats: int) -> tuple[float, list[float]]:
         walls = [self.run(plan, replicas) for _ in range(max(1, repeats))]
@@ -220,10 +249,32 @@ class _Kernel:
 # ------------------------------------------------------------------------- engines
 
 
-def bench_cupy(kern: _Kernel, plan: Plan, replicas: int, repeats: int, full_hs: int
-               ) -> dict[str, Any]:
-    """The full workload on the GPU, stage by stage."""
-    cp = kern.cp
+def parity_spot_check(kern: _Kernel, overrides: list[str]) -> dict[str, Any]:
+    """The kernel engine on the device against the NumPy engine, bit for bit: a small
+    configuration with every feature (simgpu.cases.kernel_mix) and the workload's
+    scenario over a few days."""
+    from simgpu.cases import kernel_mix
+
+    out: dict[str, Any] = {}
+    cases = {"kernel_mix": (compile_plan(load(kernel_mix())), 3, 5),
+             "workload_7_days": (_plan(overrides + ["sim.horizon_days=7"])[0], 2, 0)}
+    for name, (plan, reps, offset) in cases.items():
+        t0 = time.perf_counter()
+        try:
+            kernel_parity.run_parity(plan, kern.launcher(plan), n_replicas=reps,
+                                     replica_offset=offset)
+            out[name] = {"identical": True}
+        except AssertionError as exc:
+            out[name] = {"identical": False, "differences": str(exc)[:4000]}
+        out[name]["seconds"] = time.perf_counter() - t0
+        log.info("parity on the device, %s: %s", name, out[name]["identical"])
+    out["all_identical"] = all(v["identical"] for v in out.values() if isinstance(v, dict))
+    return out
+
+
+def bench_cupy(kern: _Kernel, plan: Plan, replicas: int, repeats: int, full_hs: int,
+               overrides: list[str]) -> dict[str, Any]:
+    """The full workload on the GPU, stage by stage, after a parity spot-check."""
     launcher = kern.launcher(plan)
     stages: dict[str, Any] = {}
     log.info("cupy: warm-up on 1 replica (NVRTC compile on the first run)")
@@ -232,30 +283,24 @@ def bench_cupy(kern: _Kernel, plan: Plan, replicas: int, repeats: int, full_hs: 
     stages["compile_s"] = max(0.0, stages["warmup_first_run_s"] - stages["warmup_second_run_s"])
     stages["compile_s_basis"] = ("first minus second one-replica run: NVRTC compile and module "
                                  "load (small when CuPy's on-disk kernel cache already holds it)")
-    log.info("cupy: first run %.3f s, second %.3f s", stages["warmup_first_run_s"],
-             stages["warmup_second_run_s"])
-
-    t0 = time.perf_counter()
-    Iblk, Fblk, s, _layout = cuda_engine.pack(plan, 0, replicas, False)
-    stages["pack_s"] = time.perf_counter() - t0
-    launcher.synchronize()
-    t0 = time.perf_counter()
-    dev = [cp.asarray(Iblk), cp.asarray(Fblk), cp.zeros((s["SI_LEN"], s["B"]), np.int64),
-           cp.zeros((s["SF_LEN"], s["B"]), np.float64)]
-    launcher.synchronize()
-    stages["upload_s"] = time.perf_counter() - t0
-    upload_bytes = int(sum(a.nbytes for a in dev))
-    del dev
-
+    parity = parity_spot_check(kern, overrides)
+    fn = launcher._fn("sg_engine_run")
+    kernel_attrs = {k: getattr(fn, k, None) for k in (
+        "num_regs", "local_size_bytes", "shared_size_bytes", "max_threads_per_block")}
     log.info("cupy: %d replicas x %d variants x %d steps", replicas, len(plan.variants),
              plan.n_steps)
     stages["first_full_run_s"] = kern.run(plan, replicas)
     log.info("cupy: first full run %.3f s", stages["first_full_run_s"])
-    walls = []
+    splits, walls = [], []
     for i in range(max(1, repeats)):
+        splits.append(kern.run_split(plan, replicas))
         walls.append(kern.run(plan, replicas))
-        log.info("cupy: steady run %d / %d: %.3f s", i + 1, repeats, walls[-1])
-    stages["simulate_runs_s"] = walls
+        log.info("cupy: run %d / %d: kernel %.3f s, end to end %.3f s", i + 1, repeats,
+                 splits[-1]["kernel_s"], walls[-1])
+    stages["split_runs"] = splits
+    stages["end_to_end_runs_s"] = walls
+    stages["kernel_s_min"] = min(x["kernel_s"] for x in splits)
+    stages["kernel_s_median"] = statistics.median(x["kernel_s"] for x in splits)
     stages["simulate_s_min"] = min(walls)
     stages["simulate_s_median"] = statistics.median(walls)
     hs = _history_steps(plan, replicas)
@@ -263,17 +308,21 @@ def bench_cupy(kern: _Kernel, plan: Plan, replicas: int, repeats: int, full_hs: 
     return {
         "launcher": "CupyLauncher (NVRTC)",
         "defines": list(cuda_engine.gpu_defines(plan)),
+        "kernel_attributes": kernel_attrs,
+        "parity": parity,
         "replicas": replicas,
         "variants": len(plan.variants),
         "n_steps": plan.n_steps,
         "histories": replicas * len(plan.variants),
         "history_steps": hs,
-        "upload_bytes": upload_bytes,
+        "device_bytes": splits[-1]["device_bytes"],
         "device_bytes_per_replica": cuda_engine.device_bytes_per_replica(plan, False),
         "stages": stages,
         "wall_s": med,
+        "kernel_s": stages["kernel_s_median"],
         "histories_per_s": replicas * len(plan.variants) / med if med > 0 else None,
         "s_per_history_step": _per_step(med, hs),
+        "kernel_s_per_history_step": _per_step(stages["kernel_s_median"], hs),
         "projected_full_s": (_per_step(med, hs) or 0.0) * full_hs or None,
         "measured_is_full_workload": hs == full_hs,
     }
@@ -281,9 +330,10 @@ def bench_cupy(kern: _Kernel, plan: Plan, replicas: int, repeats: int, full_hs: 
 
 def bench_cpu(name: str, plan: Plan, replicas: int, full_hs: int, kern: _Kernel | None
               ) -> dict[str, Any]:
-    """The NumPy engine or the host build on a subset; projected to the full workload."""
+    """The NumPy engine or the compiled CPU engine on a subset; projected to the full
+    workload."""
     out: dict[str, Any] = {}
-    if kern is not None:  # the host build: compile (cached on disk) and load first
+    if kern is not None:  # the compiled CPU engine: compile (cached on disk), load first
         t0 = time.perf_counter()
         kern.launcher(plan)
         out["build_or_load_s"] = time.perf_counter() - t0
@@ -300,7 +350,8 @@ def bench_cpu(name: str, plan: Plan, replicas: int, full_hs: int, kern: _Kernel 
     hs = _history_steps(plan, replicas)
     sps = _per_step(wall, hs)
     out.update({
-        "launcher": "HostLauncher (host C++, one thread)" if kern is not None else "numpy",
+        "launcher": (f"HostLauncher (compiled CPU engine, {_cpu_threads()} threads)"
+                     if kern is not None else "numpy"),
         "replicas": replicas,
         "variants": len(plan.variants),
         "horizon_days": plan.horizon_hours / 24.0,
@@ -318,6 +369,8 @@ def bench_cpu(name: str, plan: Plan, replicas: int, full_hs: int, kern: _Kernel 
 
 def bench_des(plan: Plan, replicas: int, full_hs: int) -> dict[str, Any]:
     """The SimPy reference, baseline variant only."""
+    from simgpu.reference.des import simulate_des  # SimPy: only when the DES runs
+
     log.info("des: %d replicas of %s over %d steps", replicas, plan.variants[0].name,
              plan.n_steps)
     t0 = time.perf_counter()
@@ -432,11 +485,17 @@ def bench_replicas(kern: _Kernel, counts: list[int], days: float, step_hours: fl
     points = []
     for n in counts:
         wall, walls = kern.best(plan, n, repeats)
+        split = min((kern.run_split(plan, n) for _ in range(max(1, repeats))),
+                    key=lambda x: x["kernel_s"])
         hist = n * len(plan.variants)
-        log.info("replicas %d (%d histories): %.4f s", n, hist, wall)
+        log.info("replicas %d (%d histories): kernel %.4f s, end to end %.4f s", n, hist,
+                 split["kernel_s"], wall)
         points.append({"replicas": n, "histories": hist, "wall_s": wall, "walls_s": walls,
+                       "kernel_s": split["kernel_s"], "split": split,
                        "histories_per_s": hist / wall if wall > 0 else None,
-                       "s_per_history_step": _per_step(wall, _history_steps(plan, n))})
+                       "s_per_history_step": _per_step(wall, _history_steps(plan, n)),
+                       "kernel_s_per_history_step": _per_step(split["kernel_s"],
+                                                              _history_steps(plan, n))})
     return {"engine": kern.kind, "horizon_days": float(days), "n_steps": plan.n_steps,
             "variants": len(plan.variants), "repeats": repeats,
             "statistic": "minimum over repeats, after a one-replica warm-up", "points": points}
@@ -508,41 +567,51 @@ def run(args: argparse.Namespace, out_dir: Path) -> tuple[dict[str, Any], Path]:
              len(plan.pool_names), t_compose, t_plan)
 
     gpu_kern = _Kernel("cupy", cp) if cp is not None else None
-    host_kern = _Kernel("host")
+    cpu_kern = _Kernel("cpu")
     data: dict[str, Any] = {"benchmark": "gpu_engine", "date": now.isoformat(timespec="seconds"),
-                            "machine": _machine(gpu), "quick": bool(args.quick),
+                            "complete": False, "machine": _machine(gpu),
+                            "quick": bool(args.quick),
                             "settings": {k: v for k, v in vars(args).items() if k != "out"},
                             "workload": workload}
+    path = out_dir / f"bench_gpu_{now.strftime('%Y%m%dT%H%M%SZ')}.json"
 
+    def save() -> Path:  # after every stage: a run cut short keeps what it measured
+        return atomic_write_json(path, data)
+
+    save()
     if gpu_kern is not None:
-        data["cupy"] = bench_cupy(gpu_kern, plan, args.replicas, args.repeats, full_hs)
+        data["cupy"] = bench_cupy(gpu_kern, plan, args.replicas, args.repeats, full_hs,
+                                  overrides)
     else:
         data["cupy"] = {"skipped": cupy_skip}
+    save()
 
     cpu_days = args.cpu_horizon_days if args.cpu_horizon_days is not None else args.horizon_days
     cpu_plan = plan if cpu_days == args.horizon_days else _plan(
         _overrides(cpu_days, args.step_hours))[0]
-    for name, kern in (("host", host_kern), ("numpy", None)):
+    for name, kern in (("cpu", cpu_kern), ("numpy", None)):
         if name in engines:
             data[name] = bench_cpu(name, cpu_plan, args.cpu_replicas, full_hs, kern)
         else:
             data[name] = {"skipped": "not selected (--engines)"}
+        save()
     if "des" in engines:
         des_plan = _plan(_overrides(args.des_horizon_days, args.step_hours))[0]
         data["des"] = bench_des(des_plan, args.des_replicas, full_hs)
     else:
         data["des"] = {"skipped": "not selected (--engines)"}
+    save()
 
     sps = {e: data[e].get("s_per_history_step") for e in ENGINES}
     data["speedups"] = {
         f"{fast}_over_{slow}": _ratio(sps[slow], sps[fast])
-        for fast, slow in (("cupy", "numpy"), ("cupy", "host"), ("cupy", "des"),
-                           ("host", "numpy"), ("host", "des"), ("numpy", "des"))}
+        for fast, slow in (("cupy", "numpy"), ("cupy", "cpu"), ("cupy", "des"),
+                           ("cpu", "numpy"), ("cpu", "des"), ("numpy", "des"))}
     data["speedups"]["basis"] = ("ratio of seconds per history-step, measured in this run "
                                  "(cupy: median steady-state run)")
 
     scale_kern = gpu_kern if gpu_kern is not None else (
-        host_kern if "host" in engines or "cupy" in engines else None)
+        cpu_kern if "cpu" in engines or "cupy" in engines else None)
     if scale_kern is not None:
         defaults = (SCALE_DEFAULTS_QUICK if args.quick else SCALE_DEFAULTS)[scale_kern.kind]
         reps = args.scale_replicas or defaults[0]
@@ -553,9 +622,11 @@ def run(args: argparse.Namespace, out_dir: Path) -> tuple[dict[str, Any], Path]:
                  scale_kern.kind, sizes, reps, args.scale_days)
         data["scaling_size"] = bench_sizes(scale_kern, sizes, reps, args.scale_days,
                                            args.step_hours, args.repeats, not args.keep_flops)
+        save()
         log.info("cost against replicas on %s: %s", scale_kern.kind, counts)
         data["scaling_replicas"] = bench_replicas(scale_kern, counts, args.scale_days,
                                                   args.step_hours, args.repeats)
+        save()
     else:
         data["scaling_size"] = {"skipped": "no kernel engine selected (--engines)"}
         data["scaling_replicas"] = {"skipped": "no kernel engine selected (--engines)"}
@@ -571,6 +642,8 @@ def run(args: argparse.Namespace, out_dir: Path) -> tuple[dict[str, Any], Path]:
         "full_workload_le_1s": (cu["stages"]["simulate_s_median"] <= 1.0
                                 if "stages" in cu and workload["is_goal_workload"] else None),
         "full_workload_s": cu["stages"]["simulate_s_median"] if "stages" in cu else None,
+        "full_workload_kernel_s": cu["stages"]["kernel_s_median"] if "stages" in cu else None,
+        "device_parity_identical": cu["parity"]["all_identical"] if "parity" in cu else None,
         "size_ratio_le_1_2": size_goal,
         "size_ratio_engine": ss.get("engine"),
         "notes": [
@@ -578,7 +651,7 @@ def run(args: argparse.Namespace, out_dir: Path) -> tuple[dict[str, Any], Path]:
             "variants x 3 years hourly (copy back to the host included, NVRTC compile and "
             "first run excluded); null unless that workload ran on a GPU",
             "size_ratio_le_1_2: time at 100,000 GPUs over time at 1,000, on the engine named "
-            "(cupy, else the host build); null unless both sizes were measured",
+            "(cupy, else the compiled CPU engine); null unless both sizes were measured",
         ],
     }
     data["notes"] = [
@@ -589,13 +662,13 @@ def run(args: argparse.Namespace, out_dir: Path) -> tuple[dict[str, Any], Path]:
         "as the batch grows: its projection from a small batch is an upper bound",
         "the DES runs the baseline variant only, over --des-horizon-days; its cost per "
         "history-step counts engine steps of simulated time although it is event-driven",
-        "host is the kernel compiled as host C++ and run on one CPU thread (the build the "
-        "CPU test suite checks against the NumPy engine)",
+        "cpu is the kernel compiled for the CPU (sim.backend=cpu) on every usable core "
+        "(machine.cpu_threads)",
         "scaling_size scales pools' nodes, capacity points, jobs' GPU counts and (unless "
         "--keep-flops) jobs' FLOPs by one factor, so every job keeps its duration",
     ]
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    return data, atomic_write_json(out_dir / f"bench_gpu_{stamp}.json", data)
+    data["complete"] = True
+    return data, save()
 
 
 def _fmt(x: float | None, spec: str = ".3g") -> str:
@@ -650,22 +723,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--step-hours", type=float, default=None,
                     help="engine step, hours (default: the scenario's, 1)")
     ap.add_argument("--cpu-replicas", type=int,
-                    help="replicas measured on numpy and host (default 2)")
+                    help="replicas measured on numpy and cpu (default 2)")
     ap.add_argument("--cpu-horizon-days", type=float,
-                    help="horizon for numpy and host (default: the workload's)")
+                    help="horizon for numpy and cpu (default: the workload's)")
     ap.add_argument("--des-replicas", type=int, help="DES replicas, baseline (default 1)")
     ap.add_argument("--des-horizon-days", type=float, help="DES horizon (default 90)")
     ap.add_argument("--sizes", help="total GPUs for the size scaling (default "
                                     "1000,10000,100000)")
     ap.add_argument("--scale-replicas", type=int,
-                    help="replicas for the size scaling (default 256 on cupy, 4 on host)")
+                    help="replicas for the size scaling (default 256 on cupy, 8 on cpu)")
     ap.add_argument("--scale-days", type=float, help="horizon of the scaling runs (default 90)")
     ap.add_argument("--replica-counts", help="replica counts for the replica scaling "
-                                             "(default 64,256,1024,4096 on cupy, 1,2,4 on host)")
+                                             "(default 64,256,1024,4096 on cupy, 2,8,32 on cpu)")
     ap.add_argument("--keep-flops", action="store_true",
                     help="size scaling: keep jobs' FLOPs (default: scale them with the GPUs)")
     ap.add_argument("--repeats", type=int, help="timed repeats (default 3)")
     ap.add_argument("--device", type=int, default=0, help="CUDA device (default 0)")
+    ap.add_argument("--require-gpu", action="store_true",
+                    help="exit with status 3 (after writing the JSON) when no GPU ran")
     ap.add_argument("--engines", default=",".join(ENGINES),
                     help=f"engines to measure (default {','.join(ENGINES)})")
     ap.add_argument("--out", type=Path, default=None,
@@ -686,6 +761,14 @@ def main(argv: list[str] | None = None) -> int:
     data, path = run(args, out)
     print(_table(data))
     print(f"written: {path}")
+    if args.require_gpu and "stages" not in data["cupy"]:
+        print(f"no GPU ran: {data['cupy'].get('skipped')}", file=sys.stderr)
+        return 3
+    parity = data["cupy"].get("parity")
+    if parity is not None and not parity["all_identical"]:
+        print("the kernel engine on the device differs from NumPy (see cupy.parity)",
+              file=sys.stderr)
+        return 4
     return 0
 
 

@@ -20,11 +20,16 @@ from omegaconf import OmegaConf
 
 from simgpu._version import __version__
 from simgpu.analysis.summary import summarize
-from simgpu.backend import cupy_on, device_free_bytes, resolve_device, select
+from simgpu.backend import cupy_on, device_free_bytes, fallback_for_plan, resolve_device, select
 from simgpu.config.load import load
 from simgpu.config.schema import SimgpuConfig
 from simgpu.config.validate import warnings as validation_warnings
-from simgpu.engine.cuda_engine import device_bytes_per_replica
+from simgpu.engine.cuda_engine import (
+    device_bytes_per_replica,
+    gpu_reserved_bytes,
+    host_bytes_per_replica,
+    unsupported,
+)
 from simgpu.engine.numpy_engine import RawResults, bytes_per_replica, simulate
 from simgpu.engine.plan import Plan, compile_plan
 from simgpu.errors import ConfigError, OutputExists, Problem
@@ -47,7 +52,7 @@ class Prepared:
 
     config: SimgpuConfig
     plan: Plan
-    engine: str  # numpy or cupy
+    engine: str  # numpy, cupy or cpu
     device: str
     chunk: int  # replicas per batch
     daily_replicas: int = 0  # replicas that record the per-day series
@@ -106,6 +111,9 @@ def prepare(cfg: Any) -> Prepared:
         config.sim.device_id = resolve_device(config.sim.device_id)
     engine, device = select(config.sim.backend, config.sim.device_id)
     plan = compile_plan(config)
+    if engine != "numpy":  # the kernel engines hold 32-bit counts
+        engine, device = fallback_for_plan(config.sim.backend, engine, device,
+                                           unsupported(plan))
     sim, rep = config.sim, config.report
     daily_n = min(sim.replicas, rep.daily_replicas) if rep.daily_series else 0
     # the results of every replica stay in host memory (and pass through summary.json's
@@ -119,15 +127,22 @@ def prepare(cfg: Any) -> Prepared:
     where = f"sim.max_memory_gb={sim.max_memory_gb}"
     knobs = ("lower sim.replicas, report.daily_replicas or sim.horizon_days, or raise "
              "sim.max_memory_gb")
+    daily = rep.daily_series
     if engine == "cupy" and budget > 0:  # chunks live in device memory: bound and free
-        per = device_bytes_per_replica(plan, rep.daily_series)
-        free = device_free_bytes(sim.device_id)
-        budget = min(sim.max_memory_gb * 1e9, free) - plan_bytes
+        per = device_bytes_per_replica(plan, daily)
+        # free memory less the local memory the driver reserves for the kernel
+        free = device_free_bytes(sim.device_id) - gpu_reserved_bytes(sim.device_id)
+        device_budget = min(sim.max_memory_gb * 1e9, free) - plan_bytes
         if free < sim.max_memory_gb * 1e9:
             where = f"the {free / 1e9:.2f} GB free on {device}"
+        # and the host holds each chunk's records on their way to the results
+        fits = int(min(device_budget // per, budget // host_bytes_per_replica(plan, daily))) \
+            if device_budget > 0 else 0
     else:
-        per = bytes_per_replica(plan, rep.daily_series)
-    fits = int(budget // per) if budget > 0 else 0
+        per = (bytes_per_replica(plan, daily) if engine == "numpy" else
+               device_bytes_per_replica(plan, daily, gpu=False)
+               + host_bytes_per_replica(plan, daily))
+        fits = int(budget // per) if budget > 0 else 0
     if fits < 1:
         need = (fixed + per) / 1e9
         raise ConfigError([Problem("sim.max_memory_gb", sim.max_memory_gb,
@@ -191,11 +206,12 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
         log.info("estimated time: about %.0f s on a CPU like the one simgpu is calibrated "
                  "on (2 cores)", est)
     engine = simulate
-    if p.engine == "cupy":
+    if p.engine in ("cupy", "cpu"):  # the kernel engine, on the GPU or the CPU
         from simgpu.engine import cuda_engine  # noqa: PLC0415
-        from simgpu.engine.launch import CupyLauncher  # noqa: PLC0415
+        from simgpu.engine.launch import CupyLauncher, HostLauncher  # noqa: PLC0415
 
-        launcher = CupyLauncher(cupy_on(sim.device_id), cuda_engine.gpu_defines(plan))
+        launcher = (CupyLauncher(cupy_on(sim.device_id), cuda_engine.gpu_defines(plan))
+                    if p.engine == "cupy" else HostLauncher())
         engine = functools.partial(cuda_engine.simulate, launcher=launcher)
     raw = None
     last = [t0]

@@ -94,9 +94,10 @@ class Lever(Enum):
 class Backend(Enum):
     """Compute backend of the engine."""
 
-    auto = "auto"
+    auto = "auto"  # cupy if usable, else cpu if a C++ compiler builds it, else numpy
     numpy = "numpy"
     cupy = "cupy"
+    cpu = "cpu"  # the kernel engine compiled for the CPU
 
 
 class ReportFormat(Enum):
@@ -590,7 +591,7 @@ class ScenarioConfig:
 class SimConfig:
     """How to simulate."""
 
-    backend: Backend = Backend.auto  # auto, numpy or cupy
+    backend: Backend = Backend.auto  # auto, cupy, cpu or numpy
     device_id: int = -1  # CUDA device ordinal; -1 = job number mod visible GPUs (0 alone)
     seed: int = 0  # root seed of the counter-based generator, in [0, 2**64)
     start: str = "2026-07-01"  # ISO date of hour 0

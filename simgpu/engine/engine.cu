@@ -1,70 +1,39 @@
 // engine.cu -- the fused step loop of simgpu; twin of simgpu/engine/numpy_engine.py.
 //
-// Thread mapping: one thread per history b = v * R + r (variant-major, as in NumPy). A
-// thread runs steps [t0, t1) of its history without leaving the kernel: the host launches
-// the kernel a few times per run (for progress reports) and never synchronises per step.
-// The physical process of a replica (capacity, failures, repairs, outages) depends only
-// on the replica's random numbers, so every variant's thread recomputes it identically;
-// the per-replica records are read from the threads of variant 0.
+// Thread mapping: one warp per replica (one host thread per range of replicas in the host
+// build). A replica's physical process (capacity, failures, repairs, outages) does not
+// depend on the variant, so each step it is computed once, by the warp's lanes together:
+// lanes over pools and domains for the repairs and the Poisson counts, lanes over the
+// step's failure events for their draws, repair times and positions. The events are kept
+// in the replica's workspace, sorted per pool by time, and then every variant reads them:
+// lane v runs variant v's contracts, allocation and node layout (variants v, v + 32, ...
+// when there are more than 32), then the lanes take the (job, variant) pairs for the
+// jobs' progress, which are independent of each other. A job's hits are the events of its pool
+// whose position meets its node range, read in time order: one pass over the pool's
+// events per job and step, whatever the number of hits. The host launches the kernel a
+// few times per run (for progress reports) and never synchronises per step.
 //
-// Memory: state lives in two global blocks, SI (int64) and SF (double), with element
-// (field i, history b) at off + i * B + b, so the threads of a warp touch consecutive
-// words; per-step scratch (healthy nodes, entitlements, layout) lives in local arrays
-// bounded by SG_MAXP/A/L/D/J (the CuPy engine compiles with the plan's exact sizes).
+// Memory: a replica's state is one record in each of three global blocks (SI int32, SC
+// int64 counters, SF double), per-variant fields laid out [element][variant] so that the
+// lanes of a warp touch consecutive words; the repair ring is int32 in global memory.
+// Each replica has a workspace (per-step scratch, the step's events and their order) in
+// shared memory on the GPU when it fits (simgpu.engine.cuda_engine chooses), where the
+// record is also staged for the launch (copied in at the start, back at the end); else
+// the workspace is in global memory and the record is used in place. Only the records
+// and the per-day series travel to the host; the ring and the workspace stay on the device.
 //
 // Determinism: every random number is Philox4x32-10 keyed by (seed, replica, stream,
 // step, index, sub), the same keys as the NumPy engine; every floating-point expression
 // mirrors numpy_engine.py and progress.py operation for operation with FMA contraction
-// off. Integer results (counts, steps, allocations) are therefore identical to NumPy's and
-// floating results identical or within rounding of the summation order of a reduction.
-// Failure hits are not stored: the hits of a job are recomputed from the generator in
-// time order (ties broken by NumPy's concatenation order), so no step needs a buffer
-// sized by its number of failures.
+// off. Lanes only share integer sums (order-free) and write disjoint words otherwise, so
+// the results do not depend on the launch shape: they are bit-identical to NumPy's.
 #include "compat.cuh"
 #include "philox.cuh"
 #include "distributions.cuh"
 #include "progress.cuh"
-
-#ifndef SG_MAXP
-#define SG_MAXP 16
+#if !SG_GPU
+#include <algorithm>
 #endif
-#ifndef SG_MAXA
-#define SG_MAXA 8
-#endif
-#ifndef SG_MAXL
-#define SG_MAXL 32
-#endif
-#ifndef SG_MAXD
-#define SG_MAXD 32
-#endif
-#ifndef SG_MAXJ
-#define SG_MAXJ 64
-#endif
-
-// Parameter block I (int64): dimensions, then offsets of the arrays in I, in F (double)
-// and in the state blocks SI / SF. The order is simgpu.engine.cuda_engine.PARAMS; a test
-// checks that the two lists agree.
-enum {
-  // dimensions
-  I_B, I_R, I_V, I_J, I_P, I_A, I_L, I_D, I_NC, I_NCT, I_T, I_G, I_K, I_NDAYS, I_NRANK0,
-  I_REPOFF, I_DAILY,
-  // int64 arrays in I
-  I_ONLINE_N, I_ONLINE_L, I_DOM_UNITS, I_POOL_OWNER, I_POOL_GPN, I_REPAIR_KIND, I_DOM_POOL,
-  I_DOM_CAUSE, I_DOM_NODES, I_DOM_KIND, I_LEASE_POOL, I_LEASE_TENANT, I_LEASE_OWNER,
-  I_LEASE_GPUS, I_LEASE_REPLACED, I_LEASE_LF, I_JOB_PARTY, I_JOB_PREF, I_JOB_TGT, I_JOB_MIN,
-  I_JOB_DEPS, I_JOB_AUTO, I_STEP_DAY,
-  // float64 arrays in F
-  F_FAIL_N, F_FAIL_L, F_CAUSE_CUM, F_REPAIR_P1, F_REPAIR_P2, F_REPAIR_MAX, F_DOM_RATE,
-  F_DOM_P1, F_DOM_P2, F_DOM_MAX, F_LEASE_SHARE, F_LEASE_FRAC, F_PEAK, F_JOB_FLOPS, F_JOB_MFU,
-  F_JOB_EARLIEST, F_JOB_WRITE, F_JOB_RESTART, F_NODE_RATE, F_DAY_W,
-  // int64 state SI
-  S_RING, S_DOWN, S_POOLJ, S_NODES, S_HITLAST, S_NINT, S_INTCAUSE, S_NPRE, S_FAILS,
-  S_FAILSCAUSE, S_OUTAGES,
-  // float64 state SF
-  S_RLEFT, S_TOTAL, S_UNC, S_SINCE, S_START, S_FIN, S_TAU, S_LOSTF, S_LOSTGH, S_USEFULGH,
-  S_FLOPSPOOL, S_ALLOCPOOL, S_CAPGH, S_DELIVGH, S_ONLINEGH, S_HEALTHYGH,
-  N_PARAMS
-};
 
 #define STREAM_COUNT 1u
 #define STREAM_FAIL_EVENT 2u
@@ -72,39 +41,126 @@ enum {
 #define POISSON_PTRS_MIN_LAM 10.0
 #define TAU_MIN_HOURS 1e-3
 #define TAU_MAX_HOURS 1e6
+#define SG_ENGINE_THREADS 128  // 4 warps (replicas) per block
+#define SG_ENGINE_MIN_BLOCKS 4   // caps registers at 65536 / (128 * 4) = 128 per thread
+#define SG_EV_BIG (1LL << 30)    // event counts are clamped here (far beyond any workspace)
 
-// One failure event's draws (numpy_engine.event_draws, block sub = 0).
-struct SgEvent {
-  double u, phase;
-  long long pos;
+// The launch's arguments, passed by value (the kernel's parameter space on the GPU).
+// Field order and types are simgpu.engine.cuda_engine.ARGS (a test checks that the two
+// agree): pointers, then 64-bit scalars, then 32-bit integers. I (int32) and F (double)
+// hold the plan's arrays at the offsets i_* and f_*; SI/SC/SF hold one record per replica
+// (NSI, NSC, NSF elements) with fields at the offsets r_*; WS holds WS_BYTES per replica
+// (regions at the byte offsets w_*).
+struct SgArgs {
+  const int* I;
+  const double* F;
+  int* SI;
+  long long* SC;
+  double* SF;
+  int* RING;
+  unsigned char* WS;
+  float* DAILY;
+  int* FLAG;
+  sg_u64 seed;
+  double dt;
+  int R, V, J, P, A, L, D, NC, NCT, T, G, K, NRANK0, NDAYS, DAILY_ON, CAP, REPOFF;
+  int t0, t1, r0, r1, STAGE, WS_SHARED, WS_BYTES, NSI, NSC, NSF;
+  int i_online_n, i_online_l, i_dom_units, i_pool_owner, i_pool_gpn, i_repair_kind;
+  int i_dom_pool, i_dom_cause, i_dom_nodes, i_dom_kind, i_lease_pool, i_lease_tenant;
+  int i_lease_owner, i_lease_contract, i_lease_replaced, i_lease_lf, i_job_party;
+  int i_job_pref, i_job_tgt, i_job_min, i_dep_start, i_dep_list, i_job_auto, i_step_day;
+  int f_fail_n, f_fail_l, f_cause_cum, f_repair_p1, f_repair_p2, f_repair_max, f_dom_lam;
+  int f_dom_rate, f_dom_p1, f_dom_p2, f_dom_max, f_lease_frac, f_peak, f_job_flops;
+  int f_job_mfu, f_job_earliest, f_job_write, f_job_restart, f_node_rate, f_day_w;
+  int r_down, r_poolj, r_nodes, r_hitlast;
+  int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre;
+  int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
+  int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh;
+  int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, w_offs;
 };
 
-SG_DEV SgEvent sg_event(sg_u64 seed, sg_u32 rep, sg_u32 stream, sg_u32 t, sg_u32 index,
-                        long long healthy) {
+// One failure event of a step: its sort key (the time word r3 of its Philox block, then
+// its place in NumPy's concatenation of the pool's events), the failed node's position,
+// the block of nodes it takes down (1 for a node failure), its cause and its return step.
+struct SgEv {
+  sg_u64 key;
+  int pos, size, cause, back;
+};
+
+// Int scratch of the physical step, per replica: its layout (in ints) from P and D.
+#define SG_PH_HN(P, D) 0
+#define SG_PH_HL(P, D) (P)
+#define SG_PH_H(P, D) (2 * (P))
+#define SG_PH_ON(P, D) (3 * (P))
+#define SG_PH_KN(P, D) (4 * (P))
+#define SG_PH_KL(P, D) (5 * (P))
+#define SG_PH_HNL(P, D) (6 * (P))
+#define SG_PH_HLL(P, D) (7 * (P))
+#define SG_PH_CNT(P, D) (8 * (P))
+#define SG_PH_KD(P, D) (10 * (P) + (D))
+#define SG_PH_NF(P, D) (10 * (P) + 2 * (D))
+#define SG_PH_EVS(P, D) (11 * (P) + 2 * (D) + 1)
+#define SG_PH_OD(P, D) (12 * (P) + 2 * (D) + 2)
+#define SG_PH_ODS(P, D) (12 * (P) + 3 * (D) + 3)
+#define SG_PH_INTS(P, D) (12 * (P) + 4 * (D) + 3)
+// Int scratch of one variant's step, per lane: its layout (in ints) from P, A, L, J.
+#define SG_LN_REM(P, A, L) 0
+#define SG_LN_OWN(P, A, L) (P)
+#define SG_LN_ACC(P, A, L) (2 * (P))
+#define SG_LN_AVAIL(P, A, L) (3 * (P))
+#define SG_LN_CAPN(P, A, L) (3 * (P) + (A) * (P))
+#define SG_LN_ENT(P, A, L) (3 * (P) + 2 * (A) * (P))
+#define SG_LN_LFE(P, A, L) (3 * (P) + 2 * (A) * (P) + (L))
+#define SG_LN_DLV(P, A, L) (3 * (P) + 2 * (A) * (P) + 2 * (L))
+#define SG_LN_INTS(P, A, L, J) (3 * (P) + 2 * (A) * (P) + 3 * (L))
+
+#if !SG_GPU
+// The layouts above, for the host side's workspace sizes (checked by a test).
+SG_KERNEL int sg_engine_layout(int what, int P, int A, int L, int D, int J) {
+  if (what == 0) return (int)sizeof(SgArgs);
+  if (what == 1) return (int)sizeof(SgEv);
+  if (what == 2) return SG_PH_INTS(P, D);
+  return SG_LN_INTS(P, A, L, J);
+}
+#endif
+
+// One failure event's draws (numpy_engine.event_draws, block sub = 0): the repair-time
+// uniform, the position (r2 * healthy) >> 32 and the time word r3 (the time in the step
+// is (r3 + 0.5) / 2**32 of it).
+struct SgDraw {
+  double u;
+  long long pos;
+  sg_u32 r3;
+};
+
+SG_DEV SgDraw sg_event(sg_u64 seed, sg_u32 rep, sg_u32 stream, sg_u32 t, sg_u32 index,
+                       long long healthy) {
   sg_u32 w[4];
   sg_bits(seed, rep, stream, t, index, 0u, w);
-  SgEvent e;
+  SgDraw e;
   e.u = sg_u01(w[0], w[1]);
   e.pos = (long long)(((sg_u64)w[2] * (sg_u64)healthy) >> 32);
-  e.phase = ((double)w[3] + 0.5) * 2.3283064365386963e-10;  // 2**-32
+  e.r3 = w[3];
   return e;
 }
 
-// The cause of node failure `index` in pool p (block sub = 1): how many cumulative
-// shares its uniform exceeds.
-SG_DEV long long sg_event_cause(sg_u64 seed, sg_u32 rep, sg_u32 t, sg_u32 index,
-                                const double* cause_cum, long long NC) {
+SG_DEV double sg_phase(sg_u32 r3) { return ((double)r3 + 0.5) * 2.3283064365386963e-10; }
+
+// The cause of node failure `index` (block sub = 1): how many cumulative shares its
+// uniform exceeds.
+SG_DEV int sg_event_cause(sg_u64 seed, sg_u32 rep, sg_u32 t, sg_u32 index,
+                          const double* cause_cum, int NC) {
   if (NC <= 1) return 0;
   sg_u32 w[4];
   sg_bits(seed, rep, STREAM_FAIL_EVENT, t, index, 1u, w);
   const double uc = sg_u01(w[0], w[1]);
-  long long c = 0;
-  for (long long i = 0; i < NC - 1; ++i) c += (uc > cause_cum[i]) ? 1 : 0;
+  int c = 0;
+  for (int i = 0; i < NC - 1; ++i) c += (uc > cause_cum[i]) ? 1 : 0;
   return c;
 }
 
-SG_DEV long long sg_back_steps(double phase, double d, double dt) {
-  return (long long)sg_max(1.0, ceil((((phase * dt) + d) / dt) - 1e-9));
+SG_DEV int sg_back_steps(double phase, double d, double dt) {
+  return (int)sg_max(1.0, ceil((((phase * dt) + d) / dt) - 1e-9));
 }
 
 // numpy_engine._overlap: node range [off, off + n) meets circular block [x, x + k) mod h.
@@ -125,70 +181,30 @@ SG_DEV double sg_daly(double d, double m) {
   return sg_min(sg_max(tau, TAU_MIN_HOURS), TAU_MAX_HOURS);
 }
 
-// The hits of one job in one step, recomputed in time order (see the header).
-struct SgJobHits {
-  sg_u64 seed;
-  sg_u32 rep, t;
-  long long p, P, D, NC, off, n, healthy, kall;
-  const long long* kd;
-  const long long* dom_pool;
-  const long long* dom_nodes;
-  const long long* dom_cause;
-  const double* cause_cum;  // row of pool p
+// The hits of one job in one step: the events of its pool in time order whose nodes meet
+// the job's range (numpy_engine: node failures by position, outages by _overlap).
+struct SgPoolHits {
+  const SgEv* ev;
+  const int* order;
+  int i, end;
+  long long off, n, healthy;
   double dt;
-  double prev_time;
-  sg_u64 prev_key;
-  bool started;
-  long long cur_cause;
-  long long* int_cause;  // SI base of this job's causes (stride B)
-  long long B;
-
-  SG_METHOD bool better(double tm, sg_u64 key, double bt, sg_u64 bk) const {
-    return tm < bt || (tm == bt && key < bk);
-  }
-  SG_METHOD bool after_prev(double tm, sg_u64 key) const {
-    return !started || tm > prev_time || (tm == prev_time && key > prev_key);
-  }
+  int cur_cause;
+  long long* int_cause;  // this job's interruptions by cause (stride: variants)
+  int stride;
 
   SG_METHOD bool next(double* time) {
-    double bt = SG_INF;
-    sg_u64 bk = ~(sg_u64)0;
-    bool found = false;
-    for (long long m = 0; m < kall; ++m) {  // node failures of the pool
-      const SgEvent e = sg_event(seed, rep, STREAM_FAIL_EVENT, t, (sg_u32)(m * P + p), healthy);
-      if (!(off <= e.pos && e.pos < off + n)) continue;
-      const double tm = e.phase * dt;
-      const sg_u64 key = (sg_u64)m;
-      if (after_prev(tm, key) && (!found || better(tm, key, bt, bk))) {
-        bt = tm; bk = key; found = true;
+    while (i < end) {
+      const SgEv& e = ev[order[i++]];
+      if (sg_overlap(off, n, e.pos, e.size, healthy)) {
+        cur_cause = e.cause;
+        *time = sg_phase((sg_u32)(e.key >> 32)) * dt;
+        return true;
       }
     }
-    for (long long di = 0; di < D; ++di) {  // correlated outages of the pool's domains
-      if (dom_pool[di] != p) continue;
-      const long long size = dom_nodes[di] == 0 ? healthy : sg_imin(dom_nodes[di], healthy);
-      for (long long i = 0; i < kd[di]; ++i) {
-        const SgEvent e = sg_event(seed, rep, STREAM_DOM_EVENT, t, (sg_u32)(i * D + di), healthy);
-        if (!sg_overlap(off, n, e.pos, size, healthy)) continue;
-        const double tm = e.phase * dt;
-        const sg_u64 key = ((sg_u64)(di + 1) << 32) | (sg_u64)i;
-        if (after_prev(tm, key) && (!found || better(tm, key, bt, bk))) {
-          bt = tm; bk = key; found = true;
-        }
-      }
-    }
-    if (!found) return false;
-    started = true;
-    prev_time = bt;
-    prev_key = bk;
-    if ((bk >> 32) == 0) {
-      cur_cause = sg_event_cause(seed, rep, t, (sg_u32)(bk * (sg_u64)P + (sg_u64)p), cause_cum, NC);
-    } else {
-      cur_cause = dom_cause[(bk >> 32) - 1];
-    }
-    *time = bt;
-    return true;
+    return false;
   }
-  SG_METHOD void interrupted() { int_cause[cur_cause * B] += 1; }
+  SG_METHOD void interrupted() { int_cause[cur_cause * stride] += 1; }
 };
 
 // Hits from a row of an inf-padded, sorted array (the sg_advance parity kernel).
@@ -224,364 +240,516 @@ SG_KERNEL void sg_advance(long long n, double dt, const double* rate, const doub
   }
 }
 
-SG_KERNEL void sg_engine_run(long long n, const long long* SG_RESTRICT I,
-                             const double* SG_RESTRICT F, long long* SG_RESTRICT SI,
-                             double* SG_RESTRICT SF, float* SG_RESTRICT DAILY, sg_u64 seed, double dt, long long t0,
-                             long long t1) {
-  const long long B = I[I_B], R = I[I_R], J = I[I_J], P = I[I_P], A = I[I_A], L = I[I_L];
-  const long long D = I[I_D], NC = I[I_NC], NCT = I[I_NCT], T = I[I_T], G = I[I_G];
-  const long long K = I[I_K], NRANK0 = I[I_NRANK0];
-  const long long* online_n = I + I[I_ONLINE_N];
-  const long long* online_l = I + I[I_ONLINE_L];
-  const long long* dom_units = I + I[I_DOM_UNITS];
-  const long long* pool_owner = I + I[I_POOL_OWNER];
-  const long long* pool_gpn = I + I[I_POOL_GPN];
-  const long long* repair_kind = I + I[I_REPAIR_KIND];
-  const long long* dom_pool = I + I[I_DOM_POOL];
-  const long long* dom_cause = I + I[I_DOM_CAUSE];
-  const long long* dom_nodes = I + I[I_DOM_NODES];
-  const long long* dom_kind = I + I[I_DOM_KIND];
-  const long long* lease_pool = I + I[I_LEASE_POOL];
-  const long long* lease_tenant = I + I[I_LEASE_TENANT];
-  const long long* lease_owner = I + I[I_LEASE_OWNER];
-  const long long* lease_gpus = I + I[I_LEASE_GPUS];
-  const long long* lease_replaced = I + I[I_LEASE_REPLACED];
-  const long long* lease_lf = I + I[I_LEASE_LF];
-  const long long* job_party = I + I[I_JOB_PARTY];
-  const long long* job_pref = I + I[I_JOB_PREF];
-  const long long* job_tgt = I + I[I_JOB_TGT];
-  const long long* job_min = I + I[I_JOB_MIN];
-  const long long* job_deps = I + I[I_JOB_DEPS];
-  const long long* job_auto = I + I[I_JOB_AUTO];
-  const long long* step_day = I + I[I_STEP_DAY];
-  const double* fail_n = F + I[F_FAIL_N];
-  const double* fail_l = F + I[F_FAIL_L];
-  const double* cause_cum = F + I[F_CAUSE_CUM];
-  const double* repair_p1 = F + I[F_REPAIR_P1];
-  const double* repair_p2 = F + I[F_REPAIR_P2];
-  const double* repair_max = F + I[F_REPAIR_MAX];
-  const double* dom_rate = F + I[F_DOM_RATE];
-  const double* dom_p1 = F + I[F_DOM_P1];
-  const double* dom_p2 = F + I[F_DOM_P2];
-  const double* dom_max = F + I[F_DOM_MAX];
-  const double* lease_share = F + I[F_LEASE_SHARE];
-  const double* lease_frac = F + I[F_LEASE_FRAC];
-  const double* peak = F + I[F_PEAK];
-  const double* job_flops = F + I[F_JOB_FLOPS];
-  const double* job_mfu = F + I[F_JOB_MFU];
-  const double* job_earliest = F + I[F_JOB_EARLIEST];
-  const double* job_write = F + I[F_JOB_WRITE];
-  const double* job_restart = F + I[F_JOB_RESTART];
-  const double* node_rate = F + I[F_NODE_RATE];
-  const double* day_w = F + I[F_DAY_W];  // dt / hours simulated in the step's day
-  // state offsets, loaded once (SI/SF element (field, i, b) at o_field + i * B + b)
-  const long long o_S_RING = I[S_RING];
-  const long long o_S_DOWN = I[S_DOWN];
-  const long long o_S_POOLJ = I[S_POOLJ];
-  const long long o_S_NODES = I[S_NODES];
-  const long long o_S_HITLAST = I[S_HITLAST];
-  const long long o_S_NINT = I[S_NINT];
-  const long long o_S_INTCAUSE = I[S_INTCAUSE];
-  const long long o_S_NPRE = I[S_NPRE];
-  const long long o_S_FAILS = I[S_FAILS];
-  const long long o_S_FAILSCAUSE = I[S_FAILSCAUSE];
-  const long long o_S_OUTAGES = I[S_OUTAGES];
-  const long long o_S_RLEFT = I[S_RLEFT];
-  const long long o_S_TOTAL = I[S_TOTAL];
-  const long long o_S_UNC = I[S_UNC];
-  const long long o_S_SINCE = I[S_SINCE];
-  const long long o_S_START = I[S_START];
-  const long long o_S_FIN = I[S_FIN];
-  const long long o_S_TAU = I[S_TAU];
-  const long long o_S_LOSTF = I[S_LOSTF];
-  const long long o_S_LOSTGH = I[S_LOSTGH];
-  const long long o_S_USEFULGH = I[S_USEFULGH];
-  const long long o_S_FLOPSPOOL = I[S_FLOPSPOOL];
-  const long long o_S_ALLOCPOOL = I[S_ALLOCPOOL];
-  const long long o_S_CAPGH = I[S_CAPGH];
-  const long long o_S_DELIVGH = I[S_DELIVGH];
-  const long long o_S_ONLINEGH = I[S_ONLINEGH];
-  const long long o_S_HEALTHYGH = I[S_HEALTHYGH];
-  const bool daily = I[I_DAILY] != 0;
+// One replica's pointers for a launch.
+struct SgRep {
+  sg_u32 rep;    // global replica id (the generator's key)
+  int* si;       // record: int32 state
+  long long* sc; // record: int64 counters
+  double* sf;    // record: double state and sums
+  int* ring;     // repair ring, (2P, G)
+  int* ph;       // physical scratch (SG_PH_*)
+  double* lam;   // Poisson means of the last step per count cell, and exp(-mean)
+  int* ln;       // this lane's variant scratch (SG_LN_*), stride SG_WARP
+  SgEv* ev;      // the step's events, grouped by pool
+  int* order;    // per pool group: event indices in time order
+  int* offs;     // (J, V): each job's first node in its pool's layout, this step
+  float* daily;  // per-day series of this replica, or null
+};
 
-  SG_FOR_EACH_THREAD(b, n) {
-    const long long v = b / R;
-    const sg_u32 rep = (sg_u32)(I[I_REPOFF] + b % R);
-    // state of this history: element i of field `off` is at off + i * B + b
-#define SI_(f, i) SI[o_##f + (long long)(i) * B + b]
-#define SF_(f, i) SF[o_##f + (long long)(i) * B + b]
-    long long H[SG_MAXP], hn[SG_MAXP], hl[SG_MAXP], kn[SG_MAXP], kl[SG_MAXP];
-    long long remaining[SG_MAXP], owner_start[SG_MAXP], online[SG_MAXP];
-    long long avail[SG_MAXA * SG_MAXP], capn[SG_MAXA * SG_MAXP];
-    long long ent[SG_MAXL], lf_ent[SG_MAXL], deliv[SG_MAXL], kd[SG_MAXD], offs[SG_MAXJ];
+// Plan arrays and record fields, through locals (SG_PLAN and SG_USE declare them): a
+// function reads each argument once, so stores through the record's int pointers cannot
+// make the host compiler reload them (on the GPU they stay in the parameter space).
+#define SG_USE(name) const int a_##name = a.name;
+#define SG_PLAN                                  \
+  const int* SG_RESTRICT a_I = a.I;             \
+  const double* SG_RESTRICT a_F = a.F;
+#define PI(name, i) a_I[a_##name + (i)]
+#define PF(name, i) a_F[a_##name + (i)]
+#define VI(name, i) si[a_##name + (i) * V + v]
+#define VC(name, i) sc[a_##name + (i) * V + v]
+#define VF(name, i) sf[a_##name + (i) * V + v]
+#define LN(name, i) ln[(SG_LN_##name(P, A, L) + (i)) * SG_WARP]
+#define PH(name, i) ph[SG_PH_##name(P, D) + (i)]
 
-    for (long long t = t0; t < t1; ++t) {
-      const double h = (double)t * dt;
-      // ---- 1. capacity and repairs
-      const long long slot = t % G;
-      for (long long p = 0; p < P; ++p) {
-        for (long long c = 0; c < 2; ++c) {
-          const long long ri = (p * 2 + c) * G + slot;
-          SI_(S_DOWN, p * 2 + c) -= SI_(S_RING, ri);
-          SI_(S_RING, ri) = 0;
-        }
-        const long long on_n = online_n[p * T + t], on_l = online_l[p * T + t];
-        online[p] = on_n + on_l;
-        hn[p] = sg_imax(on_n - SI_(S_DOWN, p * 2), 0);
-        hl[p] = sg_imax(on_l - SI_(S_DOWN, p * 2 + 1), 0);
-        H[p] = hn[p] + hl[p];
-        const double gpn = (double)pool_gpn[p];
-        SF_(S_ONLINEGH, p) += ((double)online[p] * gpn) * dt;
-        SF_(S_HEALTHYGH, p) += ((double)H[p] * gpn) * dt;
-      }
-      // ---- 2. contracts
-      for (long long p = 0; p < P; ++p) remaining[p] = H[p];
-      for (long long li = 0; li < L; ++li) {
-        const long long p = lease_pool[li], on_p = online[p];
-        ent[li] = 0;
-        if (on_p <= 0) continue;
-        long long contracted;
-        const double share = lease_share[v * L + li];  // the contract of this variant
-        if (isnan(share)) {
-          contracted = sg_imin(lease_gpus[v * L + li] / pool_gpn[p], on_p);
-        } else {
-          contracted = (long long)floor((share * (double)on_p) + 1e-9);
-        }
-        const long long deliv_r = lease_replaced[li] ? sg_imin(contracted, H[p])
-                                                     : (contracted * H[p]) / on_p;
-        long long e = (long long)floor(((double)deliv_r * lease_frac[(v * L + li) * T + t]) + 1e-9);
-        e = sg_imin(e, remaining[p]);
-        remaining[p] -= e;
-        ent[li] = e;
-      }
-      for (long long i = 0; i < A * P; ++i) avail[i] = 0;
-      for (long long p = 0; p < P; ++p) avail[pool_owner[p] * P + p] += remaining[p];
-      for (long long li = 0; li < L; ++li) avail[lease_tenant[li] * P + lease_pool[li]] += ent[li];
-      for (long long i = 0; i < A * P; ++i) capn[i] = avail[i];
-      for (long long li = 0; li < L; ++li) {
-        lf_ent[li] = lease_lf[(v * L + li) * T + t] ? ent[li] : 0;
-        avail[lease_owner[li] * P + lease_pool[li]] += lf_ent[li];
-        deliv[li] = ent[li];
-      }
-      for (long long p = 0; p < P; ++p) owner_start[p] = avail[pool_owner[p] * P + p];
+// Sorts the events of pool group [b, e) by key into order[b, e) (the key is unique).
+SG_DEV void sg_sort_group(const SgEv* SG_HOST_RESTRICT ev, int* SG_HOST_RESTRICT order, int b, int e) {
+#if SG_GPU || defined(SG_RANK_SORT)
+  SG_LANES(k, e - b) {  // rank sort: lane k places event b + k
+    const sg_u64 key = ev[b + k].key;
+    int rank = 0;
+    for (int m = b; m < e; ++m) rank += ev[m].key < key ? 1 : 0;
+    order[b + rank] = b + k;
+  }
+#else
+  int* o = order + b;
+  for (int k = 0; k < e - b; ++k) o[k] = b + k;
+  if (e - b <= 24) {  // insertion sort
+    for (int k = 1; k < e - b; ++k) {
+      const int x = o[k];
+      const sg_u64 key = ev[x].key;
+      int m = k;
+      for (; m > 0 && ev[o[m - 1]].key > key; --m) o[m] = o[m - 1];
+      o[m] = x;
+    }
+  } else {
+    std::sort(o, o + (e - b), [ev](int x, int y) { return ev[x].key < ev[y].key; });
+  }
+#endif
+}
 
-      // ---- 3. allocation, jobs in plan order
-      for (long long j = 0; j <= J; ++j) {
-        if (j == NRANK0) {  // numpy_engine._landlord_first_take
-          for (long long p = 0; p < P; ++p) {
-            const long long ow = pool_owner[p];
-            long long over = sg_imax(owner_start[p] - avail[ow * P + p] - remaining[p], 0);
-            for (long long li = 0; li < L; ++li) {
-              if (lease_pool[li] != p) continue;
-              const long long take = sg_imin(over, lf_ent[li]);
-              const long long tn = lease_tenant[li];
-              avail[tn * P + p] -= take;
-              capn[tn * P + p] -= take;
-              capn[ow * P + p] += take;
-              deliv[li] -= take;
-              over -= take;
-            }
-          }
-        }
-        if (j == J) break;
-        long long* av = avail + job_party[j] * P;
-        bool run = isinf(SF_(S_FIN, j)) && (h >= job_earliest[j]);
-        for (long long d = 0; d < J; ++d) {
-          if (job_deps[j * J + d] && !(SF_(S_FIN, d) <= h)) run = false;
-        }
-        const long long cur = SI_(S_POOLJ, j), held = SI_(S_NODES, j);
-        const bool resize = (SF_(S_RLEFT, j) > 0.0) || (held == 0) || (SI_(S_HITLAST, j) != 0);
-        const long long curc = sg_imax(cur, 0);
-        const long long want = resize ? job_tgt[j * P + curc] : held;
-        const long long got = sg_imin(want, av[curc]);
-        const bool stay = run && (cur >= 0) && (got >= job_min[j * P + curc]) && (got > 0);
-        long long new_pool = stay ? cur : -1;
-        long long new_n = stay ? got : 0;
-        bool need = run && !stay;
-        for (long long k = 0; k < K && need; ++k) {
-          const long long p = job_pref[j * K + k];
-          if (p < 0) break;
-          if (av[p] >= job_min[j * P + p]) {
-            new_pool = p;
-            new_n = sg_imin(job_tgt[j * P + p], av[p]);
-            need = false;
-          }
-        }
-        av[sg_imax(new_pool, 0)] -= new_n;
-        const bool was = cur >= 0;
-        const bool moved = new_pool != cur;
-        const bool shrink = (new_pool == cur) && (new_n < held) && !resize;
-        const bool stop = was && (moved || shrink) && run;
-        if (stop) {  // a stop forced by capacity checkpoints first: the work is kept
-          SF_(S_UNC, j) = 0.0;
-          SF_(S_SINCE, j) = 0.0;
-          SI_(S_NPRE, j) += 1;
-        }
-        const bool restart = (new_pool >= 0) && (moved || shrink);
-        if (restart) {
-          SF_(S_RLEFT, j) = job_restart[j];
-        } else if (new_pool < 0) {
-          SF_(S_RLEFT, j) = 0.0;
-        }
-        if (job_auto[j] && new_pool >= 0 && (new_pool != cur || new_n != held)) {
-          // Plan.job_mtbf_hours, then the Daly interval for the new allocation
-          const double nn = (double)new_n;
-          double lam = nn * node_rate[new_pool];
-          for (long long d = 0; d < D; ++d) {
-            if (dom_pool[d] != new_pool) continue;
-            const long long kk = dom_nodes[d];
-            if (kk == 0) {
-              lam = lam + dom_rate[d];
-            } else {
-              lam = lam + (dom_rate[d] * sg_min((double)dom_units[d * T + t],
-                                                ((nn + (double)kk) - 1.0) / (double)kk));
-            }
-          }
-          const double mtbf = lam > 0.0 ? 1.0 / lam : SG_INF;
-          SF_(S_TAU, j) = sg_daly(job_write[j], mtbf);
-        }
-        SI_(S_POOLJ, j) = new_pool;
-        SI_(S_NODES, j) = new_n;
-        if (isinf(SF_(S_START, j)) && new_n > 0) SF_(S_START, j) = h;
+// The physical process of one replica in step t (numpy_engine.simulate, steps 1 and 4
+// without the jobs): repairs, healthy nodes, failure counts, the events with their draws
+// and repair times, the outages' effect on the ring, and the events' order per pool.
+// Returns false when the step has more events than the workspace holds (the host then
+// runs the batch again with a larger one).
+SG_DEV bool sg_physical_step(const SgArgs& a, SgRep& c, int t) {
+  const int P = a.P, D = a.D, G = a.G, T = a.T, NC = a.NC;
+  const double dt = a.dt;
+  const sg_u64 seed = a.seed;
+  const int slot = t % G;
+  SG_PLAN
+  SG_USE(i_online_n) SG_USE(i_online_l) SG_USE(i_pool_gpn) SG_USE(i_dom_pool)
+  SG_USE(i_repair_kind) SG_USE(i_dom_kind) SG_USE(i_dom_nodes) SG_USE(i_dom_cause)
+  SG_USE(f_fail_n) SG_USE(f_fail_l) SG_USE(f_dom_lam) SG_USE(f_cause_cum) SG_USE(f_repair_p1)
+  SG_USE(f_repair_p2) SG_USE(f_repair_max) SG_USE(f_dom_p1) SG_USE(f_dom_p2) SG_USE(f_dom_max)
+  const int r_down = a.r_down, r_fails = a.r_fails, r_failscause = a.r_failscause;
+  const int r_onlinegh = a.r_onlinegh, r_healthygh = a.r_healthygh, r_outages = a.r_outages;
+  int* SG_HOST_RESTRICT si = c.si;
+  long long* SG_HOST_RESTRICT sc = c.sc;
+  double* SG_HOST_RESTRICT sf = c.sf;
+  int* SG_HOST_RESTRICT ph = c.ph;
+  int* SG_HOST_RESTRICT ring = c.ring;
+  SgEv* SG_HOST_RESTRICT evs = c.ev;
+  // ---- 1. capacity and repairs
+  SG_LANES(q, 2 * P) {
+    int* rp = ring + q * G + slot;
+    si[r_down + q] -= *rp;
+    *rp = 0;
+  }
+  SG_SYNCWARP();
+  SG_LANES(p, P) {
+    const int on_n = PI(i_online_n, p * T + t), on_l = PI(i_online_l, p * T + t);
+    const int hn = sg_i32max(on_n - si[r_down + 2 * p], 0);
+    const int hl = sg_i32max(on_l - si[r_down + 2 * p + 1], 0);
+    PH(HN, p) = hn;
+    PH(HL, p) = hl;
+    PH(H, p) = hn + hl;
+    PH(ON, p) = on_n + on_l;
+    const double gpn = (double)PI(i_pool_gpn, p);
+    sf[r_onlinegh + p] += ((double)(on_n + on_l) * gpn) * dt;
+    sf[r_healthygh + p] += ((double)(hn + hl) * gpn) * dt;
+  }
+  SG_SYNCWARP();
+  // ---- 4a. failure counts: nodes by class per pool, outages per domain kind
+  SG_LANES(q, 2 * P + D) {
+    const double lam = q < P       ? (PF(f_fail_n, q) * (double)PH(HN, q)) * dt
+                       : q < 2 * P ? (PF(f_fail_l, q - P) * (double)PH(HL, q - P)) * dt
+                                   : PF(f_dom_lam, (q - 2 * P) * T + t);
+    long long k;
+    if (lam < POISSON_PTRS_MIN_LAM) {
+      if (!(c.lam[2 * q] == lam)) {  // exp(-lam) kept while the mean does not change
+        c.lam[2 * q] = lam;
+        c.lam[2 * q + 1] = lam > 0.0 ? sg_exp(-lam) : 1.0;
       }
-      for (long long a = 0; a < A; ++a) {
-        for (long long p = 0; p < P; ++p) {
-          SF_(S_CAPGH, a * P + p) += ((double)capn[a * P + p] * (double)pool_gpn[p]) * dt;
-        }
+      const double u = sg_uniform(seed, c.rep, STREAM_COUNT, (sg_u32)t, (sg_u32)q, 0u, 0);
+      k = sg_poisson_small_p0(u, lam, c.lam[2 * q + 1]);
+    } else {
+      k = sg_poisson(seed, c.rep, STREAM_COUNT, (sg_u32)t, (sg_u32)q, lam);
+    }
+    // kn = min(count, hn), kl = min(count, hl) as NumPy; an outage count is only clamped
+    // where it overflows the workspace anyway
+    const long long cap = q < P ? PH(HN, q) : q < 2 * P ? PH(HL, q - P) : SG_EV_BIG;
+    PH(CNT, q) = (int)sg_imin(k, cap);
+  }
+  SG_SYNCWARP();
+  SG_ONE_LANE {
+    long long nf = 0, od = 0, ev = 0;
+    for (int p = 0; p < P; ++p) {
+      const int kn = PH(CNT, p), kl = PH(CNT, P + p);
+      PH(KN, p) = kn;
+      PH(KL, p) = kl;
+      PH(HNL, p) = PH(HN, p) - kn;
+      PH(HLL, p) = PH(HL, p) - kl;
+      sc[r_fails + p] += kn + kl;
+      si[r_down + 2 * p] += kn;
+      si[r_down + 2 * p + 1] += kl;
+      PH(NF, p) = (int)sg_imin(nf, SG_EV_BIG);
+      nf += kn + kl;
+    }
+    PH(NF, P) = (int)sg_imin(nf, SG_EV_BIG);
+    for (int d = 0; d < D; ++d) {
+      PH(KD, d) = PH(H, PI(i_dom_pool, d)) > 0 ? PH(CNT, 2 * P + d) : 0;
+      PH(OD, d) = (int)sg_imin(od, SG_EV_BIG);
+      od += PH(KD, d);
+    }
+    PH(OD, D) = (int)sg_imin(od, SG_EV_BIG);
+    // pool groups: the pool's node failures (m order), then its outages (domain, index)
+    for (int p = 0; p < P; ++p) {
+      PH(EVS, p) = (int)sg_imin(ev, SG_EV_BIG);
+      long long n = PH(KN, p) + PH(KL, p);
+      for (int d = 0; d < D; ++d) {
+        if (PI(i_dom_pool, d) != p) continue;
+        PH(ODS, d) = (int)sg_imin(n, SG_EV_BIG);
+        n += PH(KD, d);
       }
-      for (long long li = 0; li < L; ++li) {
-        SF_(S_DELIVGH, li) += ((double)deliv[li] * (double)pool_gpn[lease_pool[li]]) * dt;
+      ev += n;
+    }
+    PH(EVS, P) = (int)sg_imin(ev, SG_EV_BIG);
+  }
+  SG_SYNCWARP();
+  if (PH(EVS, P) > a.CAP) return false;  // the same on every lane
+  // ---- 4b. node failures: draws, cause, repair time, return slot
+  const int n_nf = PH(NF, P);
+  SG_LANES(e, n_nf) {
+    int p = 0;
+    while (PH(NF, p + 1) <= e) ++p;
+    const int m = e - PH(NF, p);
+    const sg_u32 idx = (sg_u32)(m * P + p);
+    const int Hp = PH(H, p);
+    const SgDraw dr = sg_event(seed, c.rep, STREAM_FAIL_EVENT, (sg_u32)t, idx, Hp);
+    const int cz = sg_event_cause(seed, c.rep, (sg_u32)t, idx, a_F + a_f_cause_cum + p * NC, NC);
+    SG_ATOMIC_ADD64(sc + r_failscause + p * NC + cz, 1);
+    const int q = p * NC + cz;
+    const double d = sg_duration(PI(i_repair_kind, q), PF(f_repair_p1, q), PF(f_repair_p2, q),
+                                 PF(f_repair_max, q), dr.u);
+    const int back = sg_back_steps(sg_phase(dr.r3), d, dt);
+    const int cls = m >= PH(KN, p) ? 1 : 0;
+    SG_ATOMIC_ADD(ring + (p * 2 + cls) * G + (t + back) % G, 1);
+    SgEv& o = evs[PH(EVS, p) + m];
+    o.key = ((sg_u64)dr.r3 << 32) | (sg_u64)m;
+    o.pos = (int)dr.pos;
+    o.size = 1;
+    o.cause = cz;
+    o.back = back;
+  }
+  // ---- 4c. outages: draws and durations (their effect on the nodes comes in order below)
+  const int n_od = PH(OD, D);
+  SG_LANES(e, n_od) {
+    int di = 0;
+    while (PH(OD, di + 1) <= e) ++di;
+    const int i = e - PH(OD, di);
+    const int p = PI(i_dom_pool, di), Hp = PH(H, p);
+    const SgDraw dr = sg_event(seed, c.rep, STREAM_DOM_EVENT, (sg_u32)t, (sg_u32)(i * D + di), Hp);
+    const double d = sg_duration(PI(i_dom_kind, di), PF(f_dom_p1, di), PF(f_dom_p2, di),
+                                 PF(f_dom_max, di), dr.u);
+    const int dn = PI(i_dom_nodes, di);
+    const int seq = PH(ODS, di) + i;
+    SgEv& o = evs[PH(EVS, p) + seq];
+    o.key = ((sg_u64)dr.r3 << 32) | (sg_u64)seq;
+    o.pos = (int)dr.pos;
+    o.size = dn == 0 ? Hp : sg_i32min(dn, Hp);
+    o.cause = PI(i_dom_cause, di);
+    o.back = sg_back_steps(sg_phase(dr.r3), d, dt);
+  }
+  SG_SYNCWARP();
+  // numpy_engine._domain_outages: each outage takes nodes from those still healthy, in order
+  SG_ONE_LANE {
+    for (int di = 0; di < D; ++di) {
+      const int p = PI(i_dom_pool, di);
+      for (int i = 0; i < PH(KD, di); ++i) {
+        const SgEv& o = evs[PH(EVS, p) + PH(ODS, di) + i];
+        const int hnl = PH(HNL, p), hll = PH(HLL, p);
+        const int left = hnl + hll;
+        const int k = sg_i32min(o.size, left);
+        const int k_l = sg_i32min(
+            left > 0 ? (int)(((long long)k * hll + left / 2) / sg_i32max(left, 1)) : 0, hll);
+        const int k_n = sg_i32min(k - k_l, hnl);
+        PH(HNL, p) = hnl - k_n;
+        PH(HLL, p) = hll - k_l;
+        const int s_idx = (t + o.back) % G;
+        ring[(p * 2) * G + s_idx] += k_n;
+        ring[(p * 2 + 1) * G + s_idx] += k_l;
+        si[r_down + 2 * p] += k_n;
+        si[r_down + 2 * p + 1] += k_l;
+        sc[r_outages + p] += 1;
       }
-      // node layout: in each pool, jobs hold contiguous ranges in plan order
-      for (long long j = 0; j < J; ++j) {
-        const long long pj = SI_(S_POOLJ, j);
-        long long o = 0;
-        for (long long k = 0; k < j; ++k) {
-          if (SI_(S_POOLJ, k) == pj) o += SI_(S_NODES, k);
-        }
-        offs[j] = o;
-      }
+    }
+  }
+  // ---- the events of each pool in time order (ties in NumPy's concatenation order)
+  for (int p = 0; p < P; ++p) sg_sort_group(evs, c.order, PH(EVS, p), PH(EVS, p + 1));
+  SG_SYNCWARP();
+  return true;
+}
 
-      // ---- 4. failures during the step: counts, then the physical effect of each event
-      for (long long p = 0; p < P; ++p) {
-        long long cnt[2];
-        for (long long c = 0; c < 2; ++c) {
-          const long long idx = c * P + p;
-          const double lam = c == 0 ? (fail_n[p] * (double)hn[p]) * dt
-                                    : (fail_l[p] * (double)hl[p]) * dt;
-          cnt[c] = lam < POISSON_PTRS_MIN_LAM
-                       ? sg_poisson_small_from_uniform(
-                             sg_uniform(seed, rep, STREAM_COUNT, (sg_u32)t, (sg_u32)idx, 0u, 0),
-                             lam)
-                       : sg_poisson(seed, rep, STREAM_COUNT, (sg_u32)t, (sg_u32)idx, lam);
-        }
-        kn[p] = sg_imin(cnt[0], hn[p]);
-        kl[p] = sg_imin(cnt[1], hl[p]);
-      }
-      for (long long d = 0; d < D; ++d) {
-        const long long idx = 2 * P + d;
-        const double lam = (dom_rate[d] * (double)dom_units[d * T + t]) * dt;
-        const long long c =
-            lam < POISSON_PTRS_MIN_LAM
-                ? sg_poisson_small_from_uniform(
-                      sg_uniform(seed, rep, STREAM_COUNT, (sg_u32)t, (sg_u32)idx, 0u, 0), lam)
-                : sg_poisson(seed, rep, STREAM_COUNT, (sg_u32)t, (sg_u32)idx, lam);
-        kd[d] = H[dom_pool[d]] > 0 ? c : 0;
-      }
-      for (long long p = 0; p < P; ++p) {
-        const long long kall = kn[p] + kl[p];
-        SI_(S_FAILS, p) += kall;
-        SI_(S_DOWN, p * 2) += kn[p];
-        SI_(S_DOWN, p * 2 + 1) += kl[p];
-        for (long long m = 0; m < kall; ++m) {
-          const sg_u32 idx = (sg_u32)(m * P + p);
-          const SgEvent e = sg_event(seed, rep, STREAM_FAIL_EVENT, (sg_u32)t, idx, H[p]);
-          const long long cz = sg_event_cause(seed, rep, (sg_u32)t, idx, cause_cum + p * NC, NC);
-          SI_(S_FAILSCAUSE, p * NC + cz) += 1;
-          const long long q = p * NC + cz;
-          const double d = sg_duration(repair_kind[q], repair_p1[q], repair_p2[q], repair_max[q], e.u);
-          const long long back = sg_back_steps(e.phase, d, dt);
-          const long long cls = m >= kn[p] ? 1 : 0;
-          SI_(S_RING, (p * 2 + cls) * G + (t + back) % G) += 1;
-        }
-      }
-      long long hn_left[SG_MAXP], hl_left[SG_MAXP];
-      for (long long p = 0; p < P; ++p) {
-        hn_left[p] = hn[p] - kn[p];
-        hl_left[p] = hl[p] - kl[p];
-      }
-      for (long long di = 0; di < D; ++di) {  // numpy_engine._domain_outages
-        const long long p = dom_pool[di], Hp = H[p];
-        const long long size = dom_nodes[di] == 0 ? Hp : sg_imin(dom_nodes[di], Hp);
-        for (long long i = 0; i < kd[di]; ++i) {
-          const SgEvent e = sg_event(seed, rep, STREAM_DOM_EVENT, (sg_u32)t, (sg_u32)(i * D + di), Hp);
-          const double d = sg_duration(dom_kind[di], dom_p1[di], dom_p2[di], dom_max[di], e.u);
-          const long long back = sg_back_steps(e.phase, d, dt);
-          const long long left = hn_left[p] + hl_left[p];
-          const long long k = sg_imin(size, left);
-          const long long k_l = sg_imin(
-              left > 0 ? (k * hl_left[p] + left / 2) / sg_imax(left, 1) : 0, hl_left[p]);
-          const long long k_n = sg_imin(k - k_l, hn_left[p]);
-          hn_left[p] -= k_n;
-          hl_left[p] -= k_l;
-          const long long s_idx = (t + back) % G;
-          SI_(S_RING, (p * 2) * G + s_idx) += k_n;
-          SI_(S_RING, (p * 2 + 1) * G + s_idx) += k_l;
-          SI_(S_DOWN, p * 2) += k_n;
-          SI_(S_DOWN, p * 2 + 1) += k_l;
-          SI_(S_OUTAGES, p) += 1;
-        }
-      }
+// Variant v of one replica in step t (numpy_engine.simulate, steps 2 and 3): the
+// contracts, the allocation in plan order and its records, the node layout, and the
+// per-day series (the jobs' progress follows in sg_job_step).
+SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
+  const int V = a.V, J = a.J, P = a.P, A = a.A, L = a.L, D = a.D, T = a.T, K = a.K;
+  const int NRANK0 = a.NRANK0;
+  const double dt = a.dt;
+  const double h = (double)t * dt;
+  SG_PLAN
+  SG_USE(i_pool_gpn) SG_USE(i_pool_owner) SG_USE(i_lease_pool) SG_USE(i_lease_tenant)
+  SG_USE(i_lease_owner) SG_USE(i_lease_contract) SG_USE(i_lease_replaced) SG_USE(i_lease_lf)
+  SG_USE(i_job_party) SG_USE(i_job_pref) SG_USE(i_job_tgt) SG_USE(i_job_min)
+  SG_USE(i_dep_start) SG_USE(i_dep_list) SG_USE(i_job_auto) SG_USE(i_dom_pool)
+  SG_USE(i_dom_nodes) SG_USE(i_dom_units) SG_USE(i_step_day)
+  SG_USE(f_lease_frac) SG_USE(f_job_earliest) SG_USE(f_job_restart) SG_USE(f_node_rate)
+  SG_USE(f_dom_rate) SG_USE(f_job_write) SG_USE(f_day_w)
+  SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_npre) SG_USE(r_rleft)
+  SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start) SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_capgh)
+  SG_USE(r_delivgh)
+  int* SG_HOST_RESTRICT si = c.si;
+  long long* SG_HOST_RESTRICT sc = c.sc;
+  double* SG_HOST_RESTRICT sf = c.sf;
+  int* SG_HOST_RESTRICT ln = c.ln;
+  const int* SG_HOST_RESTRICT ph = c.ph;
+  // ---- 2. contracts
+  for (int p = 0; p < P; ++p) LN(REM, p) = PH(H, p);
+  for (int li = 0; li < L; ++li) {
+    const int p = PI(i_lease_pool, li), on_p = PH(ON, p);
+    LN(ENT, li) = 0;
+    if (on_p <= 0) continue;
+    const int vl = v * L + li;
+    const long long contracted = PI(i_lease_contract, vl * T + t);  // this variant's contract
+    const long long Hp = PH(H, p);
+    const long long deliv_r = PI(i_lease_replaced, li) ? sg_imin(contracted, Hp)
+                                                        : (contracted * Hp) / on_p;
+    long long e = (long long)floor(((double)deliv_r * PF(f_lease_frac, vl * T + t)) + 1e-9);
+    e = sg_imin(e, LN(REM, p));
+    LN(REM, p) -= (int)e;
+    LN(ENT, li) = (int)e;
+  }
+  for (int i = 0; i < A * P; ++i) LN(AVAIL, i) = 0;
+  for (int p = 0; p < P; ++p) LN(AVAIL, PI(i_pool_owner, p) * P + p) += LN(REM, p);
+  for (int li = 0; li < L; ++li) LN(AVAIL, PI(i_lease_tenant, li) * P + PI(i_lease_pool, li)) += LN(ENT, li);
+  for (int i = 0; i < A * P; ++i) LN(CAPN, i) = LN(AVAIL, i);
+  bool any_lf = false;  // no landlord-first entitlement: every take below would be 0
+  for (int li = 0; li < L; ++li) {
+    const int lfe = PI(i_lease_lf, (v * L + li) * T + t) ? LN(ENT, li) : 0;
+    any_lf = any_lf || lfe > 0;
+    LN(LFE, li) = lfe;
+    LN(AVAIL, PI(i_lease_owner, li) * P + PI(i_lease_pool, li)) += lfe;
+    LN(DLV, li) = LN(ENT, li);
+  }
+  for (int p = 0; p < P; ++p) LN(OWN, p) = LN(AVAIL, PI(i_pool_owner, p) * P + p);
 
-      // ---- 5. progress and 6. records
-      for (long long j = 0; j < J; ++j) {
-        const long long nodes = SI_(S_NODES, j);
-        if (nodes <= 0) {
-          SI_(S_HITLAST, j) = 0;
-          continue;
-        }
-        const long long p = SI_(S_POOLJ, j);
-        const double gpus = (double)nodes * (double)pool_gpn[p];
-        const double rate = (gpus * peak[p]) * job_mfu[j * P + p];
-        SgJobHits hits;
-        hits.seed = seed; hits.rep = rep; hits.t = (sg_u32)t; hits.p = p; hits.P = P;
-        hits.D = D; hits.NC = NC; hits.off = offs[j]; hits.n = nodes; hits.healthy = H[p];
-        hits.kall = kn[p] + kl[p]; hits.kd = kd; hits.dom_pool = dom_pool;
-        hits.dom_nodes = dom_nodes; hits.dom_cause = dom_cause; hits.cause_cum = cause_cum + p * NC;
-        hits.dt = dt; hits.prev_time = 0.0; hits.prev_key = 0; hits.started = false;
-        hits.cur_cause = 0; hits.int_cause = &SI_(S_INTCAUSE, j * NCT); hits.B = B;
-        SgStep st;
-        st.total = SF_(S_TOTAL, j); st.unc = SF_(S_UNC, j); st.since = SF_(S_SINCE, j);
-        st.rleft = SF_(S_RLEFT, j);
-        const double tau = SF_(S_TAU, j);
-        sg_advance_one(dt, rate, job_flops[j], job_restart[j], tau, tau + job_write[j], &st, hits);
-        SF_(S_TOTAL, j) = st.total; SF_(S_UNC, j) = st.unc; SF_(S_SINCE, j) = st.since;
-        SF_(S_RLEFT, j) = st.rleft;
-        SI_(S_NINT, j) += st.interruptions;
-        SI_(S_HITLAST, j) = st.interruptions > 0 ? 1 : 0;
-        const double safe_rate = rate > 0.0 ? rate : 1.0;
-        SF_(S_LOSTF, j) += st.lost;
-        SF_(S_LOSTGH, j) += (st.lost / safe_rate) * gpus;
-        SF_(S_USEFULGH, j) += (st.gained / safe_rate) * gpus;
-        SF_(S_FLOPSPOOL, j * P + p) += st.gained;
-        const bool finished = isfinite(st.fin_off);
-        if (finished) SF_(S_FIN, j) = h + st.fin_off;
-        SF_(S_ALLOCPOOL, j * P + p) += gpus * (finished ? st.fin_off : dt);
-      }
-      if (daily) {
-        const long long day = step_day[t];
-        for (long long a = 0; a < A; ++a) {
-          for (long long a2 = 0; a2 < A; ++a2) {
-            double s = 0.0;
-            for (long long p = 0; p < P; ++p) {
-              if (pool_owner[p] == a2) s += (double)capn[a * P + p] * (double)pool_gpn[p];
-            }
-            DAILY[((day * A + a) * A + a2) * B + b] += (float)(s * day_w[t]);
-          }
+  // ---- 3. allocation, jobs in plan order
+  for (int j = 0; j <= J; ++j) {
+    if (j == NRANK0 && any_lf) {  // numpy_engine._landlord_first_take
+      for (int p = 0; p < P; ++p) {
+        const int ow = PI(i_pool_owner, p);
+        int over = sg_i32max(LN(OWN, p) - LN(AVAIL, ow * P + p) - LN(REM, p), 0);
+        for (int li = 0; li < L; ++li) {
+          if (PI(i_lease_pool, li) != p) continue;
+          const int take = sg_i32min(over, LN(LFE, li));
+          const int tn = PI(i_lease_tenant, li);
+          LN(AVAIL, tn * P + p) -= take;
+          LN(CAPN, tn * P + p) -= take;
+          LN(CAPN, ow * P + p) += take;
+          LN(DLV, li) -= take;
+          over -= take;
         }
       }
     }
-#undef SI_
-#undef SF_
+    if (j == J) break;
+    const int avb = PI(i_job_party, j) * P;  // this job's party's row of avail
+    bool run = isinf(VF(r_fin, j)) && (h >= PF(f_job_earliest, j));
+    for (int k = PI(i_dep_start, j); k < PI(i_dep_start, j + 1); ++k) {
+      if (!(VF(r_fin, PI(i_dep_list, k)) <= h)) run = false;
+    }
+    const int cur = VI(r_poolj, j), held = VI(r_nodes, j);
+    if (!run && cur < 0) continue;  // waiting or finished, holding nothing: nothing changes
+    const bool resize = (VF(r_rleft, j) > 0.0) || (held == 0) || (VI(r_hitlast, j) != 0);
+    const int curc = sg_i32max(cur, 0);
+    const int want = resize ? PI(i_job_tgt, j * P + curc) : held;
+    const int got = sg_i32min(want, LN(AVAIL, avb + curc));
+    const bool stay = run && (cur >= 0) && (got >= PI(i_job_min, j * P + curc)) && (got > 0);
+    int new_pool = stay ? cur : -1;
+    int new_n = stay ? got : 0;
+    bool need = run && !stay;
+    for (int k = 0; k < K && need; ++k) {
+      const int p = PI(i_job_pref, j * K + k);
+      if (p < 0) break;
+      if (LN(AVAIL, avb + p) >= PI(i_job_min, j * P + p)) {
+        new_pool = p;
+        new_n = sg_i32min(PI(i_job_tgt, j * P + p), LN(AVAIL, avb + p));
+        need = false;
+      }
+    }
+    LN(AVAIL, avb + sg_i32max(new_pool, 0)) -= new_n;
+    const bool was = cur >= 0;
+    const bool moved = new_pool != cur;
+    const bool shrink = (new_pool == cur) && (new_n < held) && !resize;
+    const bool stop = was && (moved || shrink) && run;
+    if (stop) {  // a stop forced by capacity checkpoints first: the work is kept
+      VF(r_unc, j) = 0.0;
+      VF(r_since, j) = 0.0;
+      VC(r_npre, j) += 1;
+    }
+    const bool restart = (new_pool >= 0) && (moved || shrink);
+    if (restart) {
+      VF(r_rleft, j) = PF(f_job_restart, j);
+    } else if (new_pool < 0) {
+      VF(r_rleft, j) = 0.0;
+    }
+    if (PI(i_job_auto, j) && new_pool >= 0 && (new_pool != cur || new_n != held)) {
+      // Plan.job_mtbf_hours, then the Daly interval for the new allocation
+      const double nn = (double)new_n;
+      double lam = nn * PF(f_node_rate, new_pool);
+      for (int d = 0; d < D; ++d) {
+        if (PI(i_dom_pool, d) != new_pool) continue;
+        const int kk = PI(i_dom_nodes, d);
+        if (kk == 0) {
+          lam = lam + PF(f_dom_rate, d);
+        } else {
+          lam = lam + (PF(f_dom_rate, d) * sg_min((double)PI(i_dom_units, d * T + t),
+                                                  ((nn + (double)kk) - 1.0) / (double)kk));
+        }
+      }
+      const double mtbf = lam > 0.0 ? 1.0 / lam : SG_INF;
+      VF(r_tau, j) = sg_daly(PF(f_job_write, j), mtbf);
+    }
+    VI(r_poolj, j) = new_pool;
+    VI(r_nodes, j) = new_n;
+    if (isinf(VF(r_start, j)) && new_n > 0) VF(r_start, j) = h;
   }
+  for (int a_ = 0; a_ < A; ++a_) {
+    for (int p = 0; p < P; ++p) {
+      VF(r_capgh, a_ * P + p) += ((double)LN(CAPN, a_ * P + p) * (double)PI(i_pool_gpn, p)) * dt;
+    }
+  }
+  for (int li = 0; li < L; ++li) {
+    VF(r_delivgh, li) += ((double)LN(DLV, li) * (double)PI(i_pool_gpn, PI(i_lease_pool, li))) * dt;
+  }
+  // node layout: in each pool, jobs hold contiguous ranges in plan order
+  for (int p = 0; p < P; ++p) LN(ACC, p) = 0;
+  for (int j = 0; j < J; ++j) {
+    const int pj = VI(r_poolj, j);
+    if (pj < 0) continue;
+    c.offs[j * V + v] = LN(ACC, pj);
+    LN(ACC, pj) += VI(r_nodes, j);
+  }
+  if (c.daily) {
+    const int day = PI(i_step_day, t);
+    const double w = PF(f_day_w, t);
+    for (int a_ = 0; a_ < A; ++a_) {
+      for (int a2 = 0; a2 < A; ++a2) {
+        double s = 0.0;
+        for (int p = 0; p < P; ++p) {
+          if (PI(i_pool_owner, p) == a2) s += (double)LN(CAPN, a_ * P + p) * (double)PI(i_pool_gpn, p);
+        }
+        c.daily[((day * A + a_) * A + a2) * V + v] += (float)(s * w);
+      }
+    }
+  }
+}
+
+// Job j of variant v in step t (numpy_engine.simulate, steps 5 and 6): its progress
+// through its hits, and its records. Jobs are independent here, so on the GPU the lanes
+// take (job, variant) pairs, consecutive lanes consecutive variants of one job.
+SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
+  const int V = a.V, P = a.P, D = a.D, NCT = a.NCT;
+  const double dt = a.dt;
+  const double h = (double)t * dt;
+  SG_PLAN
+  SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_job_restart)
+  SG_USE(f_job_write)
+  SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
+  SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_fin) SG_USE(r_tau)
+  SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh) SG_USE(r_flopspool) SG_USE(r_allocpool)
+  int* SG_HOST_RESTRICT si = c.si;
+  long long* SG_HOST_RESTRICT sc = c.sc;
+  double* SG_HOST_RESTRICT sf = c.sf;
+  const int* SG_HOST_RESTRICT ph = c.ph;
+  const SgEv* SG_HOST_RESTRICT evs = c.ev;
+  const int* SG_HOST_RESTRICT order = c.order;
+  const int nodes = VI(r_nodes, j);
+  if (nodes <= 0) {
+    VI(r_hitlast, j) = 0;
+    return;
+  }
+  const int p = VI(r_poolj, j);
+  const double gpus = (double)nodes * (double)PI(i_pool_gpn, p);
+  const double rate = (gpus * PF(f_peak, p)) * PF(f_job_mfu, j * P + p);
+  SgPoolHits hits;
+  hits.ev = evs; hits.order = order; hits.i = PH(EVS, p); hits.end = PH(EVS, p + 1);
+  hits.off = c.offs[j * V + v]; hits.n = nodes; hits.healthy = PH(H, p); hits.dt = dt;
+  hits.cur_cause = 0; hits.int_cause = &VC(r_intcause, j * NCT); hits.stride = V;
+  SgStep st;
+  st.total = VF(r_total, j); st.unc = VF(r_unc, j); st.since = VF(r_since, j);
+  st.rleft = VF(r_rleft, j);
+  const double tau = VF(r_tau, j);
+  sg_advance_one(dt, rate, PF(f_job_flops, j), PF(f_job_restart, j), tau,
+                 tau + PF(f_job_write, j), &st, hits);
+  VF(r_total, j) = st.total; VF(r_unc, j) = st.unc; VF(r_since, j) = st.since;
+  VF(r_rleft, j) = st.rleft;
+  VC(r_nint, j) += st.interruptions;
+  VI(r_hitlast, j) = st.interruptions > 0 ? 1 : 0;
+  const double safe_rate = rate > 0.0 ? rate : 1.0;
+  VF(r_lostf, j) += st.lost;
+  VF(r_lostgh, j) += (st.lost / safe_rate) * gpus;
+  VF(r_usefulgh, j) += (st.gained / safe_rate) * gpus;
+  VF(r_flopspool, j * P + p) += st.gained;
+  const bool finished = isfinite(st.fin_off);
+  if (finished) VF(r_fin, j) = h + st.fin_off;
+  VF(r_allocpool, j * P + p) += gpus * (finished ? st.fin_off : dt);
+}
+
+// Steps [t0, t1) of replica r, its workspace at ws.
+SG_DEV void sg_replica_run(const SgArgs& a, int r, unsigned char* ws) {
+  SgRep c;
+  c.rep = (sg_u32)a.REPOFF + (sg_u32)r;
+  int* gsi = a.SI + (long long)r * a.NSI;
+  long long* gsc = a.SC + (long long)r * a.NSC;
+  double* gsf = a.SF + (long long)r * a.NSF;
+  if (a.STAGE) {  // the record in the workspace for the launch
+    c.sf = (double*)(ws + a.w_sf);
+    c.sc = (long long*)(ws + a.w_sc);
+    c.si = (int*)(ws + a.w_si);
+    SG_LANES(i, a.NSF) c.sf[i] = gsf[i];
+    SG_LANES(i, a.NSC) c.sc[i] = gsc[i];
+    SG_LANES(i, a.NSI) c.si[i] = gsi[i];
+  } else {
+    c.sf = gsf;
+    c.sc = gsc;
+    c.si = gsi;
+  }
+  c.ring = a.RING + (long long)r * (2 * a.P * a.G);
+  c.ph = (int*)(ws + a.w_ph);
+  c.lam = (double*)(ws + a.w_phd);
+  c.ln = (int*)(ws + a.w_lane) + SG_LANE_ID;
+  c.ev = (SgEv*)(ws + a.w_ev);
+  c.order = (int*)(ws + a.w_order);
+  c.offs = (int*)(ws + a.w_offs);
+  c.daily = a.DAILY_ON ? a.DAILY + (long long)r * ((long long)a.NDAYS * a.A * a.A * a.V) : 0;
+  SG_LANES(q, 2 * a.P + a.D) c.lam[2 * q] = -1.0;  // no mean cached yet
+  SG_SYNCWARP();
+  if (a.FLAG[r] == 0) {  // not already failed on an event overflow
+    for (int t = a.t0; t < a.t1; ++t) {
+      if (!sg_physical_step(a, c, t)) {
+        SG_ONE_LANE { a.FLAG[r] = c.ph[SG_PH_EVS(a.P, a.D) + a.P]; }  // the events needed
+        break;
+      }
+      for (int v = SG_LANE_ID; v < a.V; v += SG_WARP) sg_variant_step(a, c, v, t);
+      SG_SYNCWARP();
+      SG_LANES(k, a.V * a.J) sg_job_step(a, c, k % a.V, k / a.V, t);
+      SG_SYNCWARP();
+    }
+  }
+  if (a.STAGE) {
+    SG_SYNCWARP();
+    SG_LANES(i, a.NSF) gsf[i] = c.sf[i];
+    SG_LANES(i, a.NSC) gsc[i] = c.sc[i];
+    SG_LANES(i, a.NSI) gsi[i] = c.si[i];
+  }
+}
+
+// The step loop for replicas [r0, r1) over steps [t0, t1). GPU: one warp per replica,
+// SG_ENGINE_THREADS / 32 replicas per block, the workspaces in dynamic shared memory when
+// WS_SHARED (else in WS). Host: one call runs its replicas in turn.
+SG_KERNEL void SG_LAUNCH_BOUNDS(SG_ENGINE_THREADS, SG_ENGINE_MIN_BLOCKS)
+    sg_engine_run(const SgArgs a) {
+#if SG_GPU
+  extern __shared__ __align__(16) unsigned char sg_smem[];
+  const int warp = (int)(threadIdx.x >> 5);
+  const int r = a.r0 + (int)blockIdx.x * (int)(blockDim.x >> 5) + warp;
+  if (r >= a.r1) return;  // whole warps only
+  unsigned char* ws = a.WS_SHARED ? sg_smem + (long long)warp * a.WS_BYTES
+                                  : a.WS + (long long)r * a.WS_BYTES;
+  sg_replica_run(a, r, ws);
+#else
+  for (int r = a.r0; r < a.r1; ++r) sg_replica_run(a, r, a.WS + (long long)r * a.WS_BYTES);
+#endif
 }

@@ -107,20 +107,19 @@ SG_DEV double sg_duration(long long kind, double p1, double p2, double cap, doub
 
 // distributions._log_factorial: log(k!) for integer-valued k >= 0; table below 10, else
 // the Stirling series.
+SG_CONSTANT double sg_log_factorial_table[10] = {0.0,
+                                                 0.0,
+                                                 0.6931471805599453,
+                                                 1.791759469228055,
+                                                 3.1780538303479458,
+                                                 4.787491742782046,
+                                                 6.579251212010101,
+                                                 8.525161361065415,
+                                                 10.60460290274525,
+                                                 12.801827480081469};
+
 SG_DEV double sg_log_factorial(double k) {
-  if (k < 10.0) {
-    const double table[10] = {0.0,
-                              0.0,
-                              0.6931471805599453,
-                              1.791759469228055,
-                              3.1780538303479458,
-                              4.787491742782046,
-                              6.579251212010101,
-                              8.525161361065415,
-                              10.60460290274525,
-                              12.801827480081469};
-    return table[(int)k];
-  }
+  if (k < 10.0) return sg_log_factorial_table[(int)k];
   const double rk = 1.0 / k;
   const double r2 = rk * rk;
   const double s =
@@ -138,9 +137,12 @@ SG_DEV double sg_log_factorial(double k) {
 // sequential search (the loop of _poisson_inversion's docstring; its cumprod/cumsum
 // form accumulates the same products and sums left to right, and the cdf never
 // decreases, so the first k with u <= cdf equals the count of cdf_k < u).
-SG_DEV long long sg_poisson_small_from_uniform(double u, double lam) {
+//
+// sg_poisson_small_p0 takes p0 = sg_exp(-lam) from the caller (who may keep it while lam
+// does not change); sg_poisson_small_from_uniform computes it.
+SG_DEV long long sg_poisson_small_p0(double u, double lam, double p0) {
   if (!(lam > 0.0)) return 0;
-  double p = sg_exp(-lam);
+  double p = p0;
   double cdf = p;
   long long k = 0;
   while ((u > cdf) && (k < 50)) {  // POISSON_INV_KMAX
@@ -149,6 +151,10 @@ SG_DEV long long sg_poisson_small_from_uniform(double u, double lam) {
     cdf = cdf + p;
   }
   return k;
+}
+
+SG_DEV long long sg_poisson_small_from_uniform(double u, double lam) {
+  return sg_poisson_small_p0(u, lam, lam > 0.0 ? sg_exp(-lam) : 1.0);
 }
 
 // distributions.poisson for one element. lam == 0 -> 0; lam < 10 -> inversion with

@@ -17,20 +17,32 @@
 // philox.philox4x32_10 / _rounds_inplace: ten rounds on the counter (c0..c3) under the key
 // (k0, k1), the key bumped before rounds 2..10. The 32x32 -> 64-bit products are formed in
 // sg_u64 and split with shifts and masks, as in the NumPy code.
+// One round; SG_PHILOX_BUMP advances the key (before rounds 2..10). Written out ten times
+// below rather than looped, so that both compilers see straight-line code.
+#define SG_PHILOX_ROUND                                                                 \
+  {                                                                                     \
+    const sg_u64 p0 = (sg_u64)SG_PHILOX_M0 * (sg_u64)c0;                                \
+    const sg_u64 p1 = (sg_u64)SG_PHILOX_M1 * (sg_u64)c2;                                \
+    c0 = (sg_u32)(p1 >> 32) ^ c1 ^ k0; /* hi(M1*c2) ^ c1 ^ k0 */                        \
+    c1 = (sg_u32)(p1 & 0xFFFFFFFFull); /* lo(M1*c2) */                                  \
+    c2 = (sg_u32)(p0 >> 32) ^ c3 ^ k1; /* hi(M0*c0) ^ c3 ^ k1 */                        \
+    c3 = (sg_u32)(p0 & 0xFFFFFFFFull); /* lo(M0*c0) */                                  \
+  }
+#define SG_PHILOX_BUMP   \
+  k0 += SG_PHILOX_W0;    \
+  k1 += SG_PHILOX_W1; /* mod 2**32 (unsigned wrap-around) */
 SG_DEV void sg_philox(sg_u32 c0, sg_u32 c1, sg_u32 c2, sg_u32 c3, sg_u32 k0, sg_u32 k1,
                       sg_u32 r[4]) {
-  for (int rnd = 0; rnd < 10; ++rnd) {
-    if (rnd) {
-      k0 += SG_PHILOX_W0;  // mod 2**32 (unsigned wrap-around)
-      k1 += SG_PHILOX_W1;
-    }
-    const sg_u64 p0 = (sg_u64)SG_PHILOX_M0 * (sg_u64)c0;
-    const sg_u64 p1 = (sg_u64)SG_PHILOX_M1 * (sg_u64)c2;
-    c0 = (sg_u32)(p1 >> 32) ^ c1 ^ k0;  // hi(M1*c2) ^ c1 ^ k0
-    c1 = (sg_u32)(p1 & 0xFFFFFFFFull);  // lo(M1*c2)
-    c2 = (sg_u32)(p0 >> 32) ^ c3 ^ k1;  // hi(M0*c0) ^ c3 ^ k1
-    c3 = (sg_u32)(p0 & 0xFFFFFFFFull);  // lo(M0*c0)
-  }
+  SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
+  SG_PHILOX_BUMP SG_PHILOX_ROUND
   r[0] = c0;
   r[1] = c1;
   r[2] = c2;
