@@ -201,10 +201,6 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
     log.info("%s: %d replicas x %d variants x %d steps of %g h on %s (%d chunk%s)",
              plan.cfg.name, sim.replicas, len(plan.variants), plan.n_steps, plan.dt,
              p.device, n_chunks, "" if n_chunks == 1 else "s")
-    if p.engine == "numpy":  # calibrated on a 2-core CPU: ~1.5 ms per step and chunk
-        est = plan.n_steps * (n_chunks * 1.5e-3 + sim.replicas * len(plan.variants) * 2.3e-6)
-        log.info("estimated time: about %.0f s on a CPU like the one simgpu is calibrated "
-                 "on (2 cores)", est)
     engine = simulate
     if p.engine in ("cupy", "cpu"):  # the kernel engine, on the GPU or the CPU
         from simgpu.engine import cuda_engine  # noqa: PLC0415

@@ -281,6 +281,11 @@ LAYER2 = [
     ("report-summary-hidden", {"report.summary": ".summary.json"}, "report.summary",
      ".summary.json", "plain file name"),
     ("report-summary-empty", {"report.summary": ""}, "report.summary", "", "plain file name"),
+    ("sensitivity-replicas", {"report.sensitivity.replicas": 0}, "report.sensitivity.replicas",
+     0, "must be > 0"),
+    ("sensitivity-band", {"report.sensitivity.repair": [2.0, 1.0]},
+     "report.sensitivity.repair", [2.0, 1.0], "[low, high]"),
+    ("mfu-scale", {f"{JOB}.mfu_scale": 0.0}, f"{JOB}.mfu_scale", 0.0, "must be > 0"),
 ]
 
 
@@ -302,7 +307,7 @@ def test_every_schema_post_init_is_exercised():
     assert checked == {"GpuConfig", "DurationConfig", "DomainConfig", "ReliabilityConfig",
                        "CapacityPoint", "PoolConfig", "LeaseConfig", "JobConfig",
                        "CheckpointConfig", "CauseConfig", "ActionConfig", "CounterfactualConfig",
-                       "SweepConfig", "SimConfig", "ReportConfig"}
+                       "SweepConfig", "SimConfig", "ReportConfig", "SensitivityConfig"}
 
 
 @pytest.mark.parametrize(("cls", "kwargs", "key"), [
