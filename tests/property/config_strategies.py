@@ -187,10 +187,12 @@ def jobs_of(draw: st.DrawFn, parties: list[str], pools: dict[str, Any],
             j["tokens"] = flops / 6e9
         if jobs:
             j["after"] = draw(st.lists(st.sampled_from(sorted(jobs)), max_size=2, unique=True))
+        start_h = 0
         if draw(st.booleans()):
-            j["earliest_start"] = day(draw(st.integers(-24, int(horizon_h) + 24)))
-        if draw(st.booleans()):
-            j["deadline"] = day(draw(st.integers(1, int(horizon_h) + 48)))
+            start_h = draw(st.integers(-24, int(horizon_h) + 24))
+            j["earliest_start"] = day(start_h)
+        if draw(st.booleans()):  # after the job can start (validation refuses one before)
+            j["deadline"] = day(draw(st.integers(max(start_h, 0) + 1, int(horizon_h) + 48)))
         jobs[f"j{i}"] = j
     return jobs
 
