@@ -20,7 +20,9 @@ them together and, when there are several such landlords, on each landlord's alo
                    (default: each lease's start) for ``withhold_days``
                    (default: to the end of the lease)
 ``landlord_first`` the landlord's own jobs take leased GPUs first, for the whole lease
-``non_renew``      the leases end at the end of their initial term
+``non_renew``      the leases end at the end of their initial term (a
+                   ``non_renew`` action: at the end of the term under way when
+                   it takes effect, its notice after its date)
 ``<sweep>=<v>``    one value of an in-batch lever sweep (``scenario.sweeps``): the
                    leases' share, a withheld fraction, a price factor, a start
                    shifted by days, the day withholding starts
@@ -259,8 +261,10 @@ def contracts(cfg: S.SimgpuConfig, vs: list[Variant], hours: np.ndarray,
             lever = var.lever if var.kind == "sweep" and names[li] in swept[var.sweep] \
                 else ""
             renew = le.renewals
-            if any(a.kind == S.ActionKind.non_renew for a in acts):
-                renew = 0
+            for a in acts:  # the lease ends with the term under way when it takes effect
+                if a.kind == S.ActionKind.non_renew:
+                    eff = hours_since(a.at, start) + notice
+                    renew = min(renew, max(0, math.ceil((eff - e) / term - 1e-9)))
             if var.kind == "non_renew" and is_cf:
                 renew = 0
             shift = var.level * 24.0 if lever == "start_days" else 0.0
