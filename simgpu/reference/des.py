@@ -69,7 +69,7 @@ The engine (``simgpu.engine.numpy_engine``) resolves the same process on a grid 
    what it holds, even if a repair would have made up for it a moment later. Where a job
    holds everything its party may use and capacity events come faster than the step, the
    engine therefore counts far fewer preemptions (and restarts) than this reference
-   (docs/validation.md, section 4.3).
+   (docs/validation.md, section 4).
 2. *Down time.* Here a node is down from the instant it fails until exactly the repair
    time has passed; in the engine it stays healthy until the end of its step and comes
    back at the first boundary after ``failure + repair``.
