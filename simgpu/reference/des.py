@@ -90,6 +90,17 @@ These remain at any step:
 
 Only records that can be compared with the engine's are produced (see
 :func:`simulate_des_variants`).
+
+Extending it
+------------
+Physical processes (node- or cluster-age hazards, planned maintenance) belong to
+:mod:`simgpu.reference.physical`, which emits them as tape records; anything derived from
+the configuration to :mod:`simgpu.reference.world` (a restart time that grows with the
+job's size is :meth:`JobSpec.restart_hours <simgpu.reference.world.JobSpec.restart_hours>`,
+called at every restart here); decisions to :class:`_Replay`. Migration at checkpoints
+needs one more internal event: the time a running job next completes a checkpoint write
+(from ``since``, ``tau`` and ``write``, as :meth:`_Replay._predict_finish` computes its
+finish), at which the allocation pass may move or grow it.
 """
 
 from __future__ import annotations

@@ -383,7 +383,7 @@ def _piecewise(times: set[float], value: Callable[[float], object]) -> Timeline:
     return out
 
 
-def _lease(cfg: S.SimgpuConfig, name: str, li: int, start: datetime, pools: list[PoolSpec],
+def _lease(cfg: S.SimgpuConfig, name: str, start: datetime, pools: list[PoolSpec],
            pool_index: dict[str, int], party_index: dict[str, int], cf_names: set[str],
            variants: list[VariantSpec]) -> LeaseSpec:
     le = cfg.leases[name]
@@ -583,8 +583,8 @@ def build_world(cfg: S.SimgpuConfig) -> World:
 
     cf_names = _counterfactual_leases(cfg)
     variants = _variants(cfg, bool(cf_names))
-    leases = [_lease(cfg, n, i, start, pools, pool_index, party_index, cf_names, variants)
-              for i, n in enumerate(cfg.leases)]
+    leases = [_lease(cfg, n, start, pools, pool_index, party_index, cf_names, variants)
+              for n in cfg.leases]
 
     # allocation order: lessors first, except the tenants of landlord-first leases (in any
     # variant); then priority, higher first; then roadmap order
