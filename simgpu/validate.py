@@ -1250,15 +1250,17 @@ def llama3_preset(ctx: Context) -> list[dict[str, Any]]:
              "derivation, not the model", cls="calibration"))
     ettr = _get(job, "ettr", "mean")
     r_max, w_max = _llama3_ettr_margins(plan, j, 0.90)
+    write_s, restart_min = 3600.0 * float(plan.job_write[j]), 60.0 * float(plan.job_restart[j])
     margin = (f"by Daly's closed form the bound holds for restarts up to "
-              f"{60 * r_max:.0f} min (at the 3.6 s write) and writes up to "
-              f"{60 * w_max:.0f} min (at the 10 min restart)") if r_max and w_max else ""
+              f"{60 * r_max:.0f} min (at the {write_s:.1f} s write) and checkpoint writes up "
+              f"to {3600 * w_max:.0f} s (at the {restart_min:.0f} min restart)"
+              ) if r_max and w_max else ""
     rows.append(make_row(
         id="llama3_ettr", check="effective training time (ETTR: useful over held GPU-hours)",
         source=LLAMA3_SOURCE, where=where, reference=0.90, simgpu=ettr,
         simgpu_se=_mean_se(_ettr(raw, j))[1], n=n, goal=Goal("above", 0.90), fmt="{:.4f}",
         reference_text="> 0.90", error_text="n/a (a bound)",
-        note=("restart 10 min and checkpoint write 3.6 s are the preset's estimates, the "
+        note=("the restart and checkpoint-write times are the preset's estimates and the "
               "failure rate is fitted to the run: a calibration row; " + margin).rstrip("; "),
         cls="calibration"))
     return rows
