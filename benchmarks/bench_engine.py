@@ -2,12 +2,17 @@
 
 Default mode: the engine against the discrete-event reference (DES). Runs the default
 scenario (``experiment=colossus_lease``) on a shorter horizon with the NumPy engine (every
-variant, one batch) and with the DES (baseline variant only), and writes one JSON file
-with the machine, the settings, wall times, histories per second (one history = one
-replica of one variant) and the baseline finish-time distributions of both, with a Welch
-two-sample test per job. The engine's step discretisation (and the DES's documented
-differences, :mod:`simgpu.reference.des`) can make the two differ slightly: the numbers
-are reported as measured.
+variant, one batch) and with the DES (the variants of ``--des-variants``, on common random
+numbers), and writes one JSON file with the machine, the settings, wall times, histories
+per second (one history = one replica of one variant) and the baseline finish-time
+distributions of both, with a Welch two-sample test per job. Its ``agreement`` section
+gives, per DES variant and job, the means and standard errors of both simulators (finish
+hour capped at the horizon, interruptions, preemptions, ETTR and, for a counterfactual,
+the delay against the baseline), from which ``python -m simgpu.validate`` judges the
+agreement; ``source_digest`` records the sources the numbers came from, so that a run
+older than the engine or the DES is seen as stale. The engine's step discretisation (and
+the DES's documented differences, :mod:`simgpu.reference.des`) can make the two differ
+slightly: the numbers are reported as measured.
 
 ``--compare-rev REV``: the engine against itself at git revision ``REV``. Imports the
 ``simgpu`` package of ``REV`` beside the working tree's (under another name), runs both
@@ -23,7 +28,8 @@ working tree (for engine changes that must not change any result).
 
 Usage::
 
-    python benchmarks/bench_engine.py [--replicas 64] [--des-replicas 16]
+    python benchmarks/bench_engine.py [--replicas 64] [--des-replicas 48]
+                                      [--des-variants baseline,no_lease]
                                       [--horizon-days 90] [--step-hours H] [--out DIR]
     python benchmarks/bench_engine.py --compare-rev REV [--rounds 3] [--replicas R]
                                       [--horizon-days D] [--out DIR]
@@ -63,14 +69,15 @@ from simgpu.config import compose, load
 from simgpu.engine.numpy_engine import simulate
 from simgpu.engine.plan import compile_plan
 from simgpu.io import atomic_write_json
-from simgpu.reference.des import simulate_des
+from simgpu.reference.des import simulate_des_variants
+from simgpu.validate import BENCH_SOURCES, source_digest
 
 log = logging.getLogger("bench_engine")
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 REPO = Path(__file__).resolve().parent.parent
 #: The defaults of the engine-vs-DES mode (the speed mode takes the scenario's own).
-DES_REPLICAS, DES_ENGINE_REPLICAS, DES_HORIZON_DAYS = 16, 64, 90.0
+DES_REPLICAS, DES_ENGINE_REPLICAS, DES_HORIZON_DAYS = 48, 64, 90.0
 
 
 def _machine() -> dict[str, Any]:
@@ -131,8 +138,112 @@ def _welch(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
     return res
 
 
+# ----------------------------------------------------------------- the DES part
+
+
+def run_des(cfg, replicas: int, variants: tuple[str, ...]
+            ) -> tuple[dict[str, dict[str, np.ndarray]], list[float]]:
+    """The DES on ``variants`` (common random numbers), one replica at a time for the
+    per-replica wall times; records per variant name, replicas stacked."""
+    walls, parts = [], []
+    for r in range(replicas):
+        t1 = time.perf_counter()
+        parts.append(simulate_des_variants(cfg, 1, list(variants), seed_offset=r).variants)
+        walls.append(time.perf_counter() - t1)
+        log.info("DES: replica %d / %d (%d variants) in %.2f s", r + 1, replicas,
+                 len(variants), walls[-1])
+    if not parts:
+        return {}, walls
+    out = {}
+    for v in variants:
+        out[v] = {k: (np.concatenate([p[v][k] for p in parts]) if np.ndim(parts[0][v][k]) > 1
+                      else parts[0][v][k]) for k in parts[0][v]}
+    return out, walls
+
+
+def _plan_order(plan, rec: dict[str, np.ndarray] | None) -> dict[str, np.ndarray] | None:
+    """The DES's per-job and per-pool records with their columns in the plan's order
+    (the DES names its own jobs and pools; they are matched by name)."""
+    if rec is None:
+        return None
+    from simgpu.reference.des import build_world
+
+    w = build_world(plan.cfg)
+    jd = [w.job_names.index(n) for n in plan.job_names]
+    pd = [w.pool_names.index(n) for n in plan.pool_names]
+    out = dict(rec)
+    for k in ("finish_h", "start_h", "interruptions", "preemptions", "ettr"):
+        out[k] = rec[k][:, jd]
+    out["pool_failures"] = rec["pool_failures"][:, pd]
+    return out
+
+
+def _stat(x: np.ndarray) -> dict[str, Any]:
+    """Mean, standard error and size of a sample (non-finite values dropped)."""
+    x = np.asarray(x, np.float64)
+    x = x[np.isfinite(x)]
+    se = float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else None
+    return {"mean": float(x.mean()) if x.size else None, "se": se, "n": int(x.size)}
+
+
+def _median_stat(x: np.ndarray, resamples: int = 2000) -> dict[str, Any]:
+    """Median, its bootstrap standard error and the sample size, under ``mean`` and ``se``
+    like :func:`_stat` (a median is robust to the few histories a rare event delays by
+    weeks, which dominate the standard error of a mean)."""
+    x = np.asarray(x, np.float64)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return {"mean": float(np.median(x)) if x.size else None, "se": None, "n": int(x.size),
+                "statistic": "median"}
+    rng = np.random.default_rng(20061)
+    boot = np.median(x[rng.integers(0, x.size, (resamples, x.size))], axis=1)
+    return {"mean": float(np.median(x)), "se": float(boot.std(ddof=1)), "n": int(x.size),
+            "statistic": "median"}
+
+
+def agreement(plan, eng, des: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
+    """Per DES variant and job: both simulators' means and standard errors of the finish
+    hour (capped at the horizon), interruptions, preemptions, ETTR and, for a
+    counterfactual, the delay against the baseline (within each simulator's replicas:
+    common random numbers); and the medians of the finish hour and the delay with their
+    bootstrap standard errors (``*_p50``). The DES's jobs are matched by name."""
+    from simgpu.reference.des import build_world
+
+    H = plan.horizon_hours
+    des_jobs = build_world(plan.cfg).job_names
+    names = [v.name for v in plan.variants]
+    out: dict[str, Any] = {}
+    for vn, rec in des.items():
+        vi = names.index(vn)
+        per_job = {}
+        for j, job in enumerate(plan.job_names):
+            k = des_jobs.index(job)
+            fe = np.minimum(eng.job_finish_h[vi, :, j], H)
+            fd = np.minimum(rec["finish_h"][:, k], H)
+            held = eng.job_alloc_gpu_h[vi, :, j]
+            m = {"finish_capped_h": (fe, fd),
+                 "interruptions": (eng.job_interruptions[vi, :, j], rec["interruptions"][:, k]),
+                 "preemptions": (eng.job_preemptions[vi, :, j], rec["preemptions"][:, k]),
+                 "ettr": (eng.job_useful_gpu_h[vi, :, j] / np.where(held > 0, held, np.nan),
+                          rec["ettr"][:, k])}
+            if vn != "baseline" and "baseline" in des:
+                m["delay_capped_h"] = (
+                    fe - np.minimum(eng.job_finish_h[0, :, j], H),
+                    fd - np.minimum(des["baseline"]["finish_h"][:, k], H))
+            per_job[job] = {key: {"engine": _stat(a), "des": _stat(b)}
+                            for key, (a, b) in m.items()}
+            for key in ("finish_capped_h", "delay_capped_h"):
+                if key in m:
+                    a, b = m[key]
+                    per_job[job][f"{key}_p50"] = {"engine": _median_stat(a),
+                                                  "des": _median_stat(b)}
+        out[vn] = per_job
+    return out
+
+
 def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float | None,
-        out_dir: Path) -> tuple[dict[str, Any], Path]:
+        out_dir: Path, des_variants: tuple[str, ...] = ("baseline", "no_lease")
+        ) -> tuple[dict[str, Any], Path]:
     """Run both simulators and write the JSON; returns the data and its path."""
     overrides = [f"sim.horizon_days={horizon_days:g}"]
     if step_hours is not None:
@@ -168,19 +279,13 @@ def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float
     t_solo = time.perf_counter() - t0
     log.info("engine, baseline only: %.2f s", t_solo)
 
-    des_walls = []
-    parts = []
-    for r in range(des_replicas):
-        t1 = time.perf_counter()
-        parts.append(simulate_des(plan, 1, variant=0, seed_offset=r))
-        des_walls.append(time.perf_counter() - t1)
-        log.info("DES: replica %d / %d in %.2f s", r + 1, des_replicas, des_walls[-1])
+    des_runs, des_walls = run_des(cfg, des_replicas, des_variants)
     t_des = float(sum(des_walls))
-    ref = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else None
+    ref = _plan_order(plan, des_runs.get("baseline"))
 
     eng_hist = replicas * V
     eng_hps = eng_hist / t_eng if t_eng > 0 else None
-    des_hps = des_replicas / t_des if t_des > 0 else None
+    des_hps = des_replicas * len(des_variants) / t_des if t_des > 0 else None
     finish: dict[str, Any] = {"engine": {}, "des": {}}
     agree: dict[str, Any] = {}
     interruptions: dict[str, Any] = {"engine": {}, "des": {}}
@@ -233,13 +338,17 @@ def run(replicas: int, des_replicas: int, horizon_days: float, step_hours: float
         },
         "des": {
             "variant": plan.variants[0].name,
+            "variants": list(des_variants),
             "replicas": des_replicas,
-            "histories": des_replicas,
+            "histories": des_replicas * len(des_variants),
             "wall_s": t_des,
             "wall_s_per_replica": des_walls,
             "histories_per_s": des_hps,
-            "s_per_history": t_des / des_replicas if des_replicas else None,
+            "s_per_history": t_des / (des_replicas * len(des_variants)) if des_replicas
+            else None,
         },
+        "source_digest": source_digest(REPO, BENCH_SOURCES)[0],
+        "agreement": agreement(plan, eng, des_runs),
         "ratio_engine_over_des_histories_per_s": (eng_hps / des_hps
                                                   if eng_hps and des_hps else None),
         "ratio_engine_baseline_only_over_des_replicas_per_s": (
@@ -497,6 +606,9 @@ def main(argv: list[str] | None = None) -> int:
                          "the scenario's)")
     ap.add_argument("--des-replicas", type=int, default=DES_REPLICAS,
                     help=f"DES replicas (default {DES_REPLICAS})")
+    ap.add_argument("--des-variants", default="baseline,no_lease",
+                    help="DES variants, comma-separated (default baseline,no_lease; the "
+                         "baseline is always run)")
     ap.add_argument("--horizon-days", type=float, default=None,
                     help=f"simulated days (default {DES_HORIZON_DAYS:g}; with --compare-rev "
                          "the scenario's)")
@@ -532,9 +644,11 @@ def main(argv: list[str] | None = None) -> int:
                                  args.horizon_days, args.step_hours, out)
         print(_speed_table(data))
     else:
+        variants = tuple(dict.fromkeys(["baseline",
+                                        *filter(None, args.des_variants.split(","))]))
         data, path = run(args.replicas or DES_ENGINE_REPLICAS, args.des_replicas,
                          DES_HORIZON_DAYS if args.horizon_days is None else args.horizon_days,
-                         args.step_hours, out)
+                         args.step_hours, out, variants)
         print(_table(data))
     print(f"written: {path}")
     return 0 if data.get("bit_identical", True) else 1

@@ -79,9 +79,10 @@ LEASE = {"start": "2026-01-01", "end": "2027-01-01", "annual_usd": 1.0e6}
 
 
 def des_config(overrides: list[str], pools: dict, jobs: dict, leases: dict | None = None,
-               counterfactuals: bool = False):
+               counterfactuals: bool = False, scenario: dict | None = None):
     """The default experiment with ``overrides``, its pools, jobs and leases replaced by
-    small ones (the default scenario's sizes are far too big for a unit test)."""
+    small ones (the default scenario's sizes are far too big for a unit test); ``scenario``
+    replaces the scenario's sections it names."""
     from omegaconf import OmegaConf
 
     from simgpu.config import compose, load
@@ -95,6 +96,7 @@ def des_config(overrides: list[str], pools: dict, jobs: dict, leases: dict | Non
     tree["pools"] = pools
     tree["jobs"] = jobs
     tree["leases"] = leases or {}
+    tree["scenario"].update(scenario or {})
     return load(tree)
 
 
@@ -164,6 +166,40 @@ def roadmap(step_hours: float):
     )
 
 
+def at_capacity_job(step_hours: float):
+    """One job on all 48 nodes that a 75 % delivered-burden lease gives its party in a
+    64-node failure-prone pool (``single_job`` at full size): it is hit about twice an
+    hour, and every failure elsewhere in the pool shrinks its entitlement, so capacity
+    preemptions come between the hits (the engine's step artefact, docs/validation.md)."""
+    return single_job(step_hours, nodes=48)
+
+
+def levers(step_hours: float, replicas: int = 2):
+    """Every counterfactual lever on one landlord-to-tenant lease, with failures: a
+    landlord pool half leased (delivered burden) for a 2-day term renewed twice, the
+    tenant's own small pool, a landlord job that wants more than the landlord keeps (so
+    landlord-first takes leased nodes), a tenant chain a1 -> a2 that prefers the leased
+    nodes; variants no_lease, withhold 50 % and 100 % from hour 12 for 1.5 days,
+    landlord_first, non_renew and an in-batch share sweep (0.25); 4 days."""
+    rel = des_reliability(300.0, 4.0)
+    cf = {"no_lease": True, "withhold_levels": [0.5, 1.0],
+          "withhold_start": "2026-01-01T12:00", "withhold_days": 1.5,
+          "landlord_first": True, "non_renew": True}
+    return des_config(
+        ["sim.horizon_days=4", f"sim.step_hours={step_hours}", f"sim.replicas={replicas}"],
+        {"c1": des_pool("xai", 64, rel), "c2": des_pool("anthropic", 16, dict(rel))},
+        {"x1": des_job("xai", ["c1"], 48, 8, 70.0, restart_hours=0.1),
+         "a1": des_job("anthropic", ["c1", "c2"], 32, 8, 16.0, restart_hours=0.1),
+         "a2": des_job("anthropic", ["c1", "c2"], 32, 8, 16.0, after=["a1"],
+                       restart_hours=0.1)},
+        {"l1": {**LEASE, "end": "2026-01-03", "renewals": 2, "pool": "c1",
+                "tenant": "anthropic", "share": 0.5}},
+        counterfactuals=True,
+        scenario={"counterfactuals": cf,
+                  "sweeps": {"share": {"lever": "share", "values": [0.25]}}},
+    )
+
+
 #: FLOPs per GPU-hour of a round GPU at the default MFU of these cases (0.5).
 RATE_PER_GPU_HOUR = ROUND_GPU["peak_tflops"] * 1e12 * 0.5 * 3600.0
 
@@ -183,6 +219,18 @@ def landlord_tenant(share: float = 0.35, nodes: int = 10, burden: str = "deliver
     big = {"flops": 1e30, "target_gpus": 80, "min_gpus": 8, "pools": ["p"]}
     cfg["jobs"] = {"own": {**cfg["jobs"]["a"], **big, "party": "ll"},
                    "rent": {**cfg["jobs"]["a"], **big, "party": "tn"}}
+    return cfg
+
+
+def non_renew_action_case() -> dict[str, Any]:
+    """A lease of half a 10-node pool in 12 h terms renewed twice, and a non-renewal
+    announced at 18:00, in the second term (no notice; 2 days, no failures): the lease
+    should end when the term in progress ends, at 24:00."""
+    cfg = landlord_tenant(share=0.5, nodes=10, start="2026-01-01", end="2026-01-01T12:00",
+                          renewals=2)
+    cfg["sim"]["horizon_days"] = 2.0
+    cfg["scenario"] = {"actions": [{"kind": "non_renew", "lease": "l",
+                                    "at": "2026-01-01T18:00"}]}
     return cfg
 
 

@@ -1,6 +1,8 @@
 """``python -m simgpu.validate``: a quick run writes every section of the report, every row
-meets its stated goal, and the JSON has the same rows. Only the quick mode runs here (about
-20 s); the full run regenerates docs/validation.md by hand."""
+has a class and misses its goal only where the miss is a known, explained discrepancy;
+the committed docs/validation.md is current (its source digest matches the sources); the
+full run (slow) misses exactly the known discrepancies, with goals that detect a 1-3 %
+bias."""
 
 from __future__ import annotations
 
@@ -11,7 +13,21 @@ from pathlib import Path
 import pytest
 
 from simgpu import validate
-from simgpu.validate import CHECKS, Goal, main, make_row, skipped_row
+from simgpu.validate import (
+    CHECKS,
+    CLASSES,
+    KNOWN_DISCREPANCIES,
+    Goal,
+    detectable,
+    main,
+    make_row,
+    skipped_row,
+    source_digest,
+    stale_sources,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "validation.md"
 
 SECTIONS = [
     "# Validation",
@@ -19,8 +35,10 @@ SECTIONS = [
     "## 2. Hand-computed cases (exact)",
     "## 3. Closed forms",
     "## 4. Against the discrete-event reference",
-    "### Convergence as the step shrinks",
+    "### Counterfactual variants",
+    "### Convergence as the step shrinks, and preemptions",
     "### Benchmark at full scale",
+    "### What the comparisons found",
     "## 5. Invariants",
     "## 6. Published training runs",
     "### Llama 3 405B pre-training",
@@ -53,24 +71,46 @@ def test_quick_run_writes_every_section(quick_run):
     meta = doc["meta"]
     assert meta["mode"] == "quick" and meta["cpu_count"] >= 1
     assert {"numpy", "python", "simgpu"} <= set(meta["versions"])
-    # one markdown table line per JSON row (each id's check text appears in the file)
-    assert len(doc["rows"]) >= 15
+    assert meta["source_digest"] and meta["source_files"]
+    assert f"<!-- sources sha256:{meta['source_digest']} -->" in text
+    # one summary line per class, and the class column
+    for c in CLASSES:
+        assert f"- **{CLASSES[c]}**:" in text
+    assert "| check | class | source |" in text
+    assert len(doc["rows"]) >= 30
     for r in doc["rows"]:
         assert r["check"].replace("|", "\\|") in text, r["id"]
 
 
-def test_every_check_ran_and_every_goal_is_met(quick_run):
+def test_every_row_has_a_class_and_misses_only_known_discrepancies(quick_run):
     _, _, doc = quick_run
     rows = doc["rows"]
+    assert all(r["cls"] in CLASSES for r in rows)
     assert not [r for r in rows if r["status"] == "error"]
-    missed = [(r["id"], r["goal"], r["error_rel"], r["error_se"]) for r in rows
-              if r["goal_met"] is False]
-    assert not missed, missed
+    unexplained = [(r["id"], r["goal"], r["error_rel"], r["error_se"]) for r in rows
+                   if r["goal_met"] is False and r["id"] not in KNOWN_DISCREPANCIES]
+    assert not unexplained, unexplained
+    for r in rows:
+        assert (r["known"] != "") == (r["id"] in KNOWN_DISCREPANCIES), r["id"]
     # the core checks cannot be skipped: they need nothing but the engine and the DES
-    core = {"closed_forms", "des", "convergence"}
+    core = {"closed_forms", "des", "des_variants", "convergence"}
     assert all(r["status"] == "ok" for r in rows if r["section"] in core)
     sections = {r["section"] for r in rows}
     assert {c.section for c in CHECKS} <= sections
+
+
+def test_classes(quick_run):
+    _, _, doc = quick_run
+    rows = doc["rows"]
+    # the Llama 3 preset's rows agree by construction: calibration, never validation
+    assert {r["cls"] for r in rows if r["section"] == "llama3"} == {"calibration"}
+    # engine against reference and closed forms: consistency
+    assert {r["cls"] for r in rows if r["section"] in
+            ("closed_forms", "des", "des_variants", "convergence", "benchmark")} \
+        == {"consistency"}
+    for r in rows:
+        if r["section"] == "perf" and "calibration row" in (r["note"] or ""):
+            assert r["cls"] == "calibration", r["id"]
 
 
 def test_headline_rows_within_their_goals(quick_run):
@@ -80,16 +120,20 @@ def test_headline_rows_within_their_goals(quick_run):
     assert poisson["reference"] == pytest.approx(3.79e-3 * 2048 * 54)
     assert abs(poisson["error_se"]) < 3.0
     opt = rows["optimum_interval"]
-    assert abs(opt["error_rel"]) < 0.10
-    assert opt["reference"] == pytest.approx(0.4145, abs=1e-4)
+    assert opt["reference"] == pytest.approx(0.41452, abs=1e-4)  # the exact maximiser
+    assert opt["goal_kind"] == "se"
+    # the first-order formula is compared with its second-order expansion
+    assert rows["ettr_first_order"]["reference"] == pytest.approx(0.8470, abs=2e-4)
+    assert rows["ettr_first_order"]["goal_kind"] == "se"
     spare = rows["ettr_daly_spare_pool"]
     assert abs(spare["simgpu"] - spare["reference"]) < 3 * spare["simgpu_se"] + 2e-3
-    assert rows["ettr_first_order"]["reference"] == pytest.approx(0.838, abs=1e-3)
     for key in ("des_lone_job_engine", "des_lone_job_des"):
         assert rows[key]["error_rel"] == pytest.approx(0.0, abs=1e-9)
-    for r in doc["rows"]:
-        if r["section"] in ("des", "convergence") and r["goal_kind"] == "se":
-            assert abs(r["error_se"]) <= 3.0, r["id"]
+    assert rows["levers_paid"]["goal_met"]
+    assert rows["deterministic_hours"]["goal_met"]
+    assert rows["non_renew_action"]["goal_met"]  # found by the reference, fixed
+    assert rows["capacity_1h_preemptions"]["simgpu"] < rows["capacity_1h_preemptions"][
+        "reference"]
 
 
 def test_optional_rows_are_present_or_skipped_with_a_note(quick_run):
@@ -98,8 +142,8 @@ def test_optional_rows_are_present_or_skipped_with_a_note(quick_run):
         rows = [r for r in doc["rows"] if r["section"] == section]
         assert rows, section
         for r in rows:
-            assert r["status"] in ("ok", "skipped")
-            if r["status"] == "skipped":
+            assert r["status"] in ("ok", "skipped", "stale")
+            if r["status"] != "ok":
                 assert r["note"], r["id"]
 
 
@@ -107,7 +151,7 @@ def test_json_values_are_finite_or_null(quick_run):
     _, _, doc = quick_run
     for r in doc["rows"]:
         for key in ("reference", "simgpu", "reference_se", "simgpu_se", "error_rel",
-                    "error_se"):
+                    "error_se", "detectable_rel"):
             assert r[key] is None or math.isfinite(r[key]), (r["id"], key)
 
 
@@ -118,23 +162,76 @@ def test_missing_benchmark_is_a_skipped_row(tmp_path: Path):
     assert "skipped: no bench_engine_*.json" in md.read_text()
 
 
-def test_make_row_errors_and_goals():
+def test_stale_benchmark_is_not_judged(tmp_path: Path):
+    bench = tmp_path / "bench_engine_20260101T000000Z.json"
+    stat = {"engine": {"mean": 10.0, "se": 1.0, "n": 4}, "des": {"mean": 99.0, "se": 1.0,
+                                                                  "n": 4}}
+    bench.write_text(json.dumps({
+        "source_digest": "0" * 64, "scenario": {"horizon_days": 90, "step_hours": 1.0},
+        "engine": {"histories_per_s": 10.0}, "des": {"histories_per_s": 1.0},
+        "agreement": {"baseline": {"frontier_1": {"interruptions": stat}}}}))
+    rows = validate.benchmark(validate.Context(quick=True, bench=bench))
+    assert rows and all(r["status"] == "stale" and r["goal_met"] is None for r in rows)
+    assert "STALE" in rows[-1]["note"]
+    summary = validate.class_summary([{**r, "cls": "consistency"} for r in rows])
+    assert summary["consistency"]["not_judged"] == len(rows)
+
+
+def test_make_row_errors_goals_and_power():
     r = make_row(id="x", check="c", source="s", where="w", reference=100.0, simgpu=103.0,
                  simgpu_se=1.0, reference_se=0.0, goal=Goal("se", 3.0))
     assert r["error_rel"] == pytest.approx(0.03)
     assert r["error_se"] == pytest.approx(3.0)
     assert r["goal_met"] is True
+    assert r["detectable_rel"] == pytest.approx((3.0 + 0.8416) / 100.0)
     r = make_row(id="x", check="c", source="s", where="w", reference=100.0, simgpu=104.0,
                  simgpu_se=1.0, goal=Goal("se", 3.0))
     assert r["goal_met"] is False
     r = make_row(id="x", check="c", source="s", where="w", reference=0.4, simgpu=0.43,
                  goal=Goal("rel", 0.10))
-    assert r["error_se"] is None and r["goal_met"] is True
+    assert r["error_se"] is None and r["goal_met"] is True and r["detectable_rel"] == 0.10
     assert make_row(id="x", check="c", source="s", where="w", reference=0.9, simgpu=0.92,
                     goal=Goal("above", 0.9))["goal_met"] is True
+    assert make_row(id="x", check="c", source="s", where="w", reference=0.0, simgpu=0.04,
+                    goal=Goal("absdiff", 0.05))["goal_met"] is True
+    with pytest.raises(ValueError, match="class"):
+        make_row(id="x", check="c", source="s", where="w", reference=1.0, simgpu=1.0,
+                 cls="validated")
     s = skipped_row("y", "c", "s", "w", "not yet")
     assert s["status"] == "skipped" and s["goal_met"] is None
     assert "skipped: not yet" in validate.table([{**s, "section": "perf"}])
+    assert detectable(Goal("se", 3.0, abs=0.5), 1.0, 50.0) == pytest.approx(
+        (3.8416 + 0.5) / 50.0)
+    assert detectable(Goal("none"), 1.0, 50.0) is None
+
+
+def test_source_digest_and_staleness(tmp_path: Path):
+    (tmp_path / "simgpu" / "engine").mkdir(parents=True)
+    (tmp_path / "simgpu" / "engine" / "plan.py").write_text("a = 1\n")
+    (tmp_path / "simgpu" / "cases.py").write_text("b = 2\n")
+    digest, files = source_digest(tmp_path)
+    assert set(files) == {"simgpu/engine/plan.py", "simgpu/cases.py"}
+    text = (f"<!-- sources sha256:{digest} -->\n<!-- source files\n"
+            + "\n".join(f"{p} {h}" for p, h in files.items()) + "\n-->\n")
+    assert stale_sources(text, tmp_path) == []
+    (tmp_path / "simgpu" / "cases.py").write_text("b = 3\n")
+    (tmp_path / "simgpu" / "validate.py").write_text("")
+    assert stale_sources(text, tmp_path) == ["changed: simgpu/cases.py",
+                                             "added: simgpu/validate.py"]
+    assert stale_sources("no digest", tmp_path)
+
+
+def test_validation_doc_is_current():
+    """docs/validation.md was generated, in full mode, from the current sources (and a
+    benchmark that ran on them): regenerate it with `python -m simgpu.validate` after
+    changing anything its numbers depend on (simgpu.validate.RESULT_SOURCES)."""
+    text = DOC.read_text()
+    why = stale_sources(text, ROOT)
+    assert not why, ("docs/validation.md is stale; regenerate it with "
+                     "`python -m simgpu.validate`: " + "; ".join(why))
+    assert "(full mode," in text and "Quick mode" not in text
+    assert "STALE:" not in text, "the benchmark is stale: re-run benchmarks/bench_engine.py"
+    assert "failed to run" not in text and "| error: " not in text
 
 
 def test_check_ids_are_unique():
@@ -143,11 +240,26 @@ def test_check_ids_are_unique():
 
 
 @pytest.mark.slow
-def test_full_validation_meets_every_goal(tmp_path: Path):
-    """The full run (about a minute on 2 cores; `pytest -m slow`): every goal met."""
+def test_full_validation_misses_only_known_discrepancies(tmp_path: Path):
+    """The full run (several minutes on 2 cores; `pytest -m slow`): the goals missed are
+    exactly the known discrepancies, and the engine-against-reference goals detect a bias
+    of 1-3 % in the quantities that matter."""
     md, js = tmp_path / "validation.md", tmp_path / "validation.json"
     assert main(["--out", str(md), "--json", str(js)]) == 0
     doc = json.loads(js.read_text())
-    missed = [r["id"] for r in doc["rows"] if r["goal_met"] is False]
+    rows = _rows(doc)
+    missed = {r["id"] for r in doc["rows"] if r["goal_met"] is False}
     failed = [r["id"] for r in doc["rows"] if r.get("status") == "error"]
-    assert not missed and not failed, (missed, failed)
+    assert not failed, failed
+    assert missed == set(KNOWN_DISCREPANCIES), (
+        "missed goals differ from the known discrepancies: unexplained "
+        f"{sorted(missed - set(KNOWN_DISCREPANCIES))}, now met (remove them from "
+        f"KNOWN_DISCREPANCIES) {sorted(set(KNOWN_DISCREPANCIES) - missed)}")
+    for key in ("des_single_job_finish", "des_single_job_ettr", "des_single_job_interruptions",
+                "des_single_job_node_failures", "des_roadmap_finish", "des_roadmap_ettr",
+                "levers_finish", "levers_delivered", "step_finish", "step_ettr",
+                "ettr_daly_llama3", "poisson_llama3_rate", "optimum_interval"):
+        assert rows[key]["detectable_rel"] <= 0.03, (key, rows[key]["detectable_rel"])
+    opt = rows["optimum_interval"]
+    young = float(validate.young_interval(validate.WRITE_H, validate.MTBF_H))
+    assert abs(young - opt["reference"]) > (3.0 + 0.8416) * opt["simgpu_se"]

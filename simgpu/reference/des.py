@@ -1,456 +1,235 @@
-"""Independent discrete-event reference simulator (SimPy), node by node, in continuous time.
+"""Independent discrete-event reference simulator, node by node, in continuous time.
 
-This module re-implements simgpu's model from its description, not from the stepped
-engine's code, so that the two can be checked against each other statistically. It
-reads only resolved inputs from :class:`~simgpu.engine.plan.Plan` (capacity schedules,
-failure rates, repair and outage distributions, lease fractions per step, the job
-table); it never imports :mod:`simgpu.engine.numpy_engine` or
-:mod:`simgpu.engine.progress`, and it draws its own random numbers from
+This module re-implements simgpu's model from its description (docs/model.md), not from
+the stepped engine's code, so that the two can be checked against each other
+statistically. It reads the validated configuration alone: :mod:`simgpu.reference.world`
+derives every input from it (dates, schedules, rates, leases and their variants, job
+order, sizes, MFU, checkpoint intervals), :mod:`simgpu.reference.physical` draws each
+replica's physical history (failures, repairs, outages, schedule changes) and this module
+replays that history under each variant: contracts, allocation and job progress. It never
+imports :mod:`simgpu.engine` (a test checks it) and draws its own random numbers from
 ``numpy.random.Generator(numpy.random.Philox(...))``, one stream per replica.
+
+Because the physical history does not depend on the variant, every variant of a replica
+sees the same failures (common random numbers): differences between variants of the DES
+are the lever's effect, like the engine's, and can be compared with the engine's at a
+small Monte-Carlo error.
 
 The model, as simulated here
 ----------------------------
-*Nodes.* Every node of every pool is an entity with an id, a class (normal or lemon)
-and a state (healthy or down). A healthy node fails after an Exponential time of rate
-``fail_rate_normal`` (or ``fail_rate_lemon``) per hour, its own clock; it is then down
-for a repair time drawn from the pool's distribution (fixed ``p1``; exponential of mean
-``p1``; lognormal ``exp(p1 + p2 Z)``; every draw capped at ``repair_max``) and comes back
-healthy. The number of healthy nodes of a class is ``max(online - down, 0)``, with
-``online`` from the plan's per-step schedule: nodes are added (fresh and healthy) or
-retired (healthy ones: free ones first, then held ones, highest ids first) when the
-schedule changes, and a repaired node that the schedule no longer has room for retires.
-
-*Domain outages.* Each failure domain is a Poisson process of rate ``dom_rate`` times its
-number of domains (``ceil(online / dom_nodes)``, or 1 for a facility), piecewise constant
-between schedule changes. An outage takes down a block of ``min(dom_nodes, healthy)``
-healthy nodes that are consecutive in node-id order, starting at a uniform position
-(wrapping around), or every healthy node of the pool for a facility, all for one drawn
-duration. Every job that holds one of those nodes is hit once.
+*Nodes* (:mod:`simgpu.reference.physical`): every node has its own failure clock and
+repair; outages take blocks of nodes consecutive in id order.
 
 *Contracts.* At any time, with ``H`` healthy and ``online`` online nodes in the lease's
-pool: contracted nodes ``floor(share * online)`` or ``min(gpus // gpn, online)``;
-``delivered`` burden: ``floor(contracted * H / online)``; ``replaced``:
-``min(contracted, H)``; times the variant's lease fraction at that time, floored, and
-never more than the owner still has. The owner keeps the rest.
+pool: contracted nodes ``floor(share x online)`` or ``min(gpus // gpus_per_node, online)``;
+``delivered`` burden: ``floor(contracted x H / online)``; ``replaced``: ``min(contracted,
+H)``; times the variant's delivered fraction at that time, floored, and never more than
+the owner still has (leases in configuration order). The owner keeps the rest.
+Under landlord-first priority the owner's jobs may also use the lease's nodes; after the
+jobs allocated before the take-back (the parties that lease pools out, except the tenants
+of landlord-first leases), whatever the owner used beyond its own nodes is taken from its
+landlord-first leases in that pool, in lease order.
 
 *Allocation* is re-evaluated, once per instant, after anything changes (a failure, a
 repair, an outage, its end, a job finishing, a schedule or lease change, an earliest
-start). Jobs go in plan order and take nodes from their party's entitlement: a runnable
-job that already holds nodes keeps its pool and asks for its current size (its target
-while it is restarting), and stays if what it gets is at least its minimum; otherwise
-it takes ``min(target, available)`` in the first allowed pool, in preference order,
-where its minimum fits, or waits. Any (re)start, pool move or shrink of a computing job
-costs ``restart_hours`` without progress; a stop or shrink forced by capacity keeps all
-work (graceful checkpoint). Jobs hold specific nodes: they release their highest ids
-first and take the lowest free healthy ids, so a job's nodes stay nearly contiguous.
+start). Jobs go in allocation order and take nodes from their party's entitlement: a
+runnable job that already holds nodes keeps its pool and asks for its current size (its
+target while it is restarting), and stays if what it gets is at least its minimum;
+otherwise it takes ``min(target, available)`` in the first allowed pool, in preference
+order, where its minimum fits, or waits. Any (re)start, pool move or shrink of a
+computing job costs its restart time without progress; a stop or shrink forced by
+capacity keeps all work (graceful checkpoint) and counts as a preemption. Jobs hold
+specific nodes: they release their highest ids first and take the lowest free healthy
+ids. With an automatic interval a job checkpoints at Daly's optimum for its mean time
+between failures on its allocation, recomputed whenever its pool or size changes.
 
-*Failures hit jobs.* A failing node held by a job hits that job: it loses the work since
-its last completed checkpoint and restarts (a hit during a restart restarts it again).
+*Failures hit jobs.* A failing node held by a job hits that job; an outage hits each job
+that holds one of its nodes once. A hit loses the work since the last completed
+checkpoint and restarts the job (a hit during a restart restarts it again).
 
-*Progress.* A job holding ``n`` nodes of pool ``p`` computes at
-``n * gpus_per_node * peak * mfu`` FLOP/h after its restart, in checkpoint cycles of
-``tau`` compute hours followed by a blocking write of ``write`` hours; work is committed
-when a write completes. It finishes the moment its total reaches its FLOPs (no final
-write) and frees its nodes at once. A job is runnable from its earliest start once every
-job it waits for has finished.
+*Progress.* A job holding ``n`` nodes of pool ``p`` computes at ``n x gpus_per_node x
+peak x mfu`` FLOP/h after its restart, in checkpoint cycles of ``tau`` compute hours
+followed by a blocking write of ``write`` hours; work is committed when a write
+completes. It finishes the moment its total reaches its FLOPs (no final write) and frees
+its nodes at once. A job is runnable from its earliest start once every job it waits for
+has finished.
 
 Where this differs from the stepped engine
 ------------------------------------------
 The engine (``simgpu.engine.numpy_engine``) resolves the same process on a grid of
-``dt`` hours; these are the known differences, all of which vanish or shrink as
-``dt -> 0`` except the last two:
+``dt`` hours. These differences vanish as ``dt -> 0``:
 
 1. *Allocation timing.* The engine allocates only at step boundaries; here allocation
-   follows every event at once. So a hit job here re-takes its target immediately
-   (engine: it keeps its nodes until the step ends), a job freed by its dependencies,
-   by capacity or by its earliest start starts at that instant (engine: at the next
-   boundary, so engine start and finish hours of chained jobs are later by up to
-   ``dt``), and a finished job frees its nodes at once (engine: at the step end).
-   When ``restart_hours < dt`` this has a visible side effect in the engine: a hit job
-   can finish its restart before the boundary, and the boundary then finds it holding
-   more nodes than are healthy, so it is shrunk (a capacity preemption, with a free
-   checkpoint and a second restart) for the very node that failed. Here that never
-   happens; the engine's preemption counts then exceed the DES's by about one per hit
-   that lands early in a step.
+   follows every event at once. A job freed by its dependencies, by capacity or by its
+   earliest start starts at that instant (engine: at the next boundary); a finished job
+   frees its nodes at once. The engine sees a step's capacity changes at its end, netted:
+   the failures of the step against the repairs due at the boundary, and a job hit during
+   the step re-sizes there for free as part of the hit's restart. Here a running job is
+   shrunk (a preemption, with a restart) the moment its party's entitlement falls below
+   what it holds, even if a repair would have made up for it a moment later. Where a job
+   holds everything its party may use and capacity events come faster than the step, the
+   engine therefore counts far fewer preemptions (and restarts) than this reference
+   (docs/validation.md, section 4).
 2. *Down time.* Here a node is down from the instant it fails until exactly the repair
    time has passed; in the engine it stays healthy until the end of its step and comes
    back at the first boundary after ``failure + repair``.
-3. *Capacity changes* (failures shrinking a lease, schedule changes) act on other jobs at
-   the instant they happen, not at the next boundary.
+3. *Schedules and lease windows* change at their exact instants here; the engine samples
+   them at step starts.
+
+These remain at any step:
+
 4. *Which nodes a job holds.* The engine draws a failed node's position uniformly in a
    layout where jobs hold contiguous ranges; here jobs hold actual node ids. For node
-   failures without lemons the hit probability is the same (held / healthy). With
-   lemon nodes it is not: a job here holds specific nodes, and since lemons fail (and
-   come back free after repair) more often, the free nodes are enriched in lemons and
-   long-lived holdings in normal nodes, so jobs here are hit less often than under the
-   engine's uniform positions (e.g. about 10 % fewer hits for a job on half of a pool
-   with 20 % lemons failing six times as often).
-   For block outages the hit probability depends on how fragmented a job's ids are
-   (lowest-id-first taking keeps them close to, not exactly, contiguous).
-5. *Landlord-first* (``plan.lease_lf``) is not modelled: a variant in which it is
-   active raises :class:`NotImplementedError`.
+   failures without lemons the hit probability is the same (held / healthy). With lemon
+   nodes it is not: since lemons fail (and come back free after repair) more often, the
+   free nodes are enriched in lemons and long-lived holdings in normal nodes, so jobs here
+   are hit less often than under the engine's uniform positions (a few per cent fewer hits
+   for a job on all of a pool with 20 % lemons failing six times as often). For block
+   outages the hit probability depends on how fragmented a job's ids are.
+5. *The horizon* is ``sim.horizon_days`` exactly; the engine's is a whole number of steps.
 
-Only the per-job records are produced (start, finish, interruptions, lost FLOPs,
-capacity preemptions) plus node-failure and outage counts per pool.
+Only records that can be compared with the engine's are produced (see
+:func:`simulate_des_variants`).
+
+Extending it
+------------
+Physical processes (node- or cluster-age hazards, planned maintenance) belong to
+:mod:`simgpu.reference.physical`, which emits them as tape records; anything derived from
+the configuration to :mod:`simgpu.reference.world` (a restart time that grows with the
+job's size is :meth:`JobSpec.restart_hours <simgpu.reference.world.JobSpec.restart_hours>`,
+called at every restart here); decisions to :class:`_Replay`. Migration at checkpoints
+needs one more internal event: the time a running job next completes a checkpoint write
+(from ``since``, ``tau`` and ``write``, as :meth:`_Replay._predict_finish` computes its
+finish), at which the allocation pass may move or grow it.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-import simpy
 
-from simgpu.engine.checkpoint import daly_interval
-from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_FIXED, DIST_LOGNORMAL, Plan
+from simgpu.config import schema as S
+from simgpu.reference.physical import DOWN, GONE, SCHEDULE, UP, Tape, physical_history
+from simgpu.reference.world import World, build_world, daly_interval
 
-__all__ = ["simulate_des"]
+__all__ = ["DesRun", "build_world", "simulate_des", "simulate_des_variants"]
 
-#: Priority of the allocation pass: after every ordinary event (SimPy's NORMAL is 1) at
-#: the same instant, so simultaneous changes are allocated together.
-_LATE = 2
 #: Stream tag mixed into the seed, so that the DES never shares numbers with the engine.
 _STREAM_TAG = 0x5EED_DE5
 _INF = math.inf
-_ABSENT, _HEALTHY, _DOWN = 0, 1, 2
-_BUF = 4096
+_FINISH, _WAKE, _ALLOCATE = 0, 1, 2
 
 
-class _Draws:
-    """Buffered scalar draws from one ``Generator`` (Python floats, for speed)."""
+class _Replay:
+    """One variant of one replica: contracts, allocation and progress over a tape."""
 
-    def __init__(self, rng: np.random.Generator):
-        self.rng = rng
-        self._exp: list[float] = []
-        self._nrm: list[float] = []
-        self._uni: list[float] = []
-
-    def exp(self) -> float:
-        """One Exponential(1) draw."""
-        if not self._exp:
-            self._exp = self.rng.standard_exponential(_BUF).tolist()
-        return self._exp.pop()
-
-    def normal(self) -> float:
-        """One standard normal draw."""
-        if not self._nrm:
-            self._nrm = self.rng.standard_normal(_BUF).tolist()
-        return self._nrm.pop()
-
-    def uniform(self) -> float:
-        """One Uniform[0, 1) draw."""
-        if not self._uni:
-            self._uni = self.rng.random(_BUF).tolist()
-        return self._uni.pop()
-
-    def duration(self, kind: int, p1: float, p2: float, cap: float) -> float:
-        """A repair or outage duration, hours (see the module docstring)."""
-        if kind == DIST_FIXED:
-            d = p1
-        elif kind == DIST_EXPONENTIAL:
-            d = p1 * self.exp()
-        elif kind == DIST_LOGNORMAL:
-            d = math.exp(p1 + p2 * self.normal())
-        else:  # pragma: no cover - the plan only has the three codes
-            raise ValueError(f"unknown distribution code {kind}")
-        return min(d, cap)
-
-
-class _Pool:
-    """The nodes of one pool: state, class, holder and clock generation per node id."""
-
-    def __init__(self, index: int):
-        self.index = index
-        self.state = bytearray()  # _ABSENT, _HEALTHY or _DOWN
-        self.cls = bytearray()  # 0 normal, 1 lemon
-        self.holder: list[int] = []  # job index, or -1 when free (or not healthy)
-        self.gen: list[int] = []  # bumped on every state change; stale clocks check it
-        self.free: set[int] = set()  # healthy nodes held by no job
-        self.free_heap: list[int] = []  # the same ids, lazily, for lowest-id-first taking
-        self.retired: list[int] = []  # ids to reuse (heap)
-        self.healthy = [0, 0]  # by class
-        self.down = [0, 0]  # by class
-
-    @property
-    def n_healthy(self) -> int:
-        return self.healthy[0] + self.healthy[1]
-
-    def new_id(self) -> int:
-        if self.retired:
-            return heapq.heappop(self.retired)
-        self.state.append(_ABSENT)
-        self.cls.append(0)
-        self.holder.append(-1)
-        self.gen.append(0)
-        return len(self.state) - 1
-
-    def take_lowest(self) -> int:
-        while True:
-            i = heapq.heappop(self.free_heap)
-            if i in self.free:
-                self.free.remove(i)
-                return i
-
-
-class _Replica:
-    """One history of the process for one variant."""
-
-    def __init__(self, plan: Plan, variant: int, rng: np.random.Generator,
-                 change_steps: list[int]):
-        self.plan = plan
-        self.v = variant
-        self.draw = _Draws(rng)
-        self.env = simpy.Environment()
-        self.horizon = plan.horizon_hours
-        self.change_steps = change_steps
-        self.step = 0
-        P, J = len(plan.pool_names), len(plan.job_names)
-        self.P, self.J = P, J
-        self.pools = [_Pool(p) for p in range(P)]
-        self.on = [[int(plan.online_normal[p, 0]), int(plan.online_lemon[p, 0])]
-                   for p in range(P)]
-        self.rate = [[float(plan.fail_rate_normal[p]), float(plan.fail_rate_lemon[p])]
-                     for p in range(P)]
-        C = plan.n_node_causes  # repair time by (pool, cause); causes drawn by their shares
-        self.rep = [[(int(plan.repair_kind[p, c]), float(plan.repair_p1[p, c]),
-                      float(plan.repair_p2[p, c]), float(plan.repair_max[p, c]))
-                     for c in range(C)] for p in range(P)]
-        self.cause_cum = plan.cause_cum.tolist()
-        self.failures = [0] * P
-        self.outages = [0] * P
-        # job table (plain lists: scalar access in the event loop)
-        self.party = plan.job_party.tolist()
-        self.flops = plan.job_flops.astype(float).tolist()
-        self.tau = plan.job_tau.astype(float).tolist()  # nan: auto, set at each placement
-        self.cyc = (plan.job_tau + plan.job_write).astype(float).tolist()
-        self.write = plan.job_write.astype(float).tolist()
-        self.rst = plan.job_restart.astype(float).tolist()
-        self.earliest = plan.job_earliest_h.astype(float).tolist()
-        self.deps = [np.flatnonzero(plan.job_deps[j]).tolist() for j in range(J)]
-        self.pref = [[int(p) for p in plan.job_pref[j] if p >= 0] for j in range(J)]
-        self.tgt = plan.job_tgt_nodes.tolist()
-        self.mn = plan.job_min_nodes.tolist()
-        self.flop_per_node_h = [
-            [float(plan.pool_gpn[p] * plan.pool_peak_flop_h[p] * plan.job_mfu[j, p])
-             for p in range(P)] for j in range(J)]
-        # job state
+    def __init__(self, world: World, v: int, tape: Tape):
+        self.w, self.v, self.tape = world, v, tape
+        self.now = 0.0
+        P, J, L, A = len(world.pools), len(world.jobs), len(world.leases), \
+            len(world.party_names)
+        self.P, self.J, self.L, self.A = P, J, L, A
+        self.gpn = [p.gpn for p in world.pools]
+        self.owner = [p.owner for p in world.pools]
+        # physical state as seen here
+        self.H = [0] * P
+        self.online = [0] * P
+        self.free: list[set[int]] = [set() for _ in range(P)]
+        self.free_heap: list[list[int]] = [[] for _ in range(P)]
+        self.holder: list[dict[int, int]] = [{} for _ in range(P)]
+        # jobs
+        jobs = world.jobs
+        self.tau = [j.tau_h if j.tau_h is not None else math.nan for j in jobs]
+        self.cyc = [t + j.write_h for t, j in zip(self.tau, jobs, strict=True)]
         self.jpool = [-1] * J
-        self.jn = [0] * J  # nodes allocated (the allocation's count)
-        self.jnodes: list[set[int]] = [set() for _ in range(J)]  # node ids held
-        self.t_u = [0.0] * J  # time the progress state below refers to
-        self.total = [0.0] * J  # FLOPs done and not lost (committed + uncommitted)
-        self.held_gh = [0.0] * J  # GPU-hours held (restarts and writes included)
-        self.useful_gh = [0.0] * J  # GPU-hours of compute whose work was kept
-        self.unc = [0.0] * J  # FLOPs since the last committed checkpoint
-        self.since = [0.0] * J  # hours into the current checkpoint cycle
+        self.jn = [0] * J
+        self.jnodes: list[set[int]] = [set() for _ in range(J)]
+        self.t_u = [0.0] * J
+        self.total = [0.0] * J
+        self.unc = [0.0] * J
+        self.since = [0.0] * J
         self.restart_left = [0.0] * J
-        self.version = [0] * J  # invalidates scheduled finish events
+        self.version = [0] * J
+        self.touched = [False] * J
+        # records
         self.start_h = [_INF] * J
         self.fin_h = [_INF] * J
         self.n_int = [0] * J
+        self.int_cause = [[0] * len(world.cause_names) for _ in range(J)]
         self.n_pre = [0] * J
         self.lost = [0.0] * J
-        self._pending = False
-        self._touched = [False] * J
-        # leases
-        L = len(plan.lease_names)
-        self.L = L
-        self.lease_pool = plan.lease_pool.tolist()
-        self.lease_tenant = plan.lease_tenant.tolist()
-        self.lease_share = plan.lease_share[variant].tolist()
-        self.lease_gpus = plan.lease_gpus[variant].tolist()
-        self.lease_repl = plan.lease_replaced.tolist()
-        self.pool_owner = plan.pool_owner.tolist()
-        self.pool_gpn = plan.pool_gpn.tolist()
-        self.n_parties = len(plan.party_names)
+        self.held_gh = [0.0] * J
+        self.useful_gh = [0.0] * J
+        self.flops_pool = [[0.0] * P for _ in range(J)]
+        self.cap_gh = [[0.0] * P for _ in range(A)]
+        self.deliv_gh = [0.0] * L
+        self._cap_now = [[0] * P for _ in range(A)]
+        self._deliv_now = [0] * L
+        self._t_cap = 0.0
+        # events
+        self.heap: list[tuple[float, int, int, int, Any]] = []
+        self.seq = 0
+        self.pending = False
 
     # ------------------------------------------------------------------ scheduling
-    def _at(self, delay: float, callback, value) -> None:
-        """Run ``callback(value)`` after ``delay`` hours, if that is before the horizon."""
-        if self.env.now + delay >= self.horizon:
-            return
-        ev = simpy.Timeout(self.env, delay, value)
-        ev.callbacks.append(callback)
+    def _push(self, t: float, kind: int, data: Any = None) -> None:
+        if t < self.w.horizon_h:
+            self.seq += 1
+            heapq.heappush(self.heap, (t, 1 if kind == _ALLOCATE else 0, self.seq, kind, data))
 
     def _mark(self) -> None:
-        """Ask for one allocation pass after the other events of this instant."""
-        if self._pending:
-            return
-        self._pending = True
-        ev = simpy.Event(self.env)
-        ev._ok = True
-        ev._value = None
-        ev.callbacks.append(self._allocate)
-        self.env.schedule(ev, _LATE)
+        if not self.pending:
+            self.pending = True
+            self._push(self.now, _ALLOCATE)
 
-    # ------------------------------------------------------------------ nodes
-    def _add_node(self, pool: _Pool, c: int) -> None:
-        i = pool.new_id()
-        pool.cls[i] = c
-        pool.healthy[c] += 1
-        self._make_healthy(pool, i)
-
-    def _make_healthy(self, pool: _Pool, i: int) -> None:
-        pool.state[i] = _HEALTHY
-        pool.holder[i] = -1
-        pool.gen[i] += 1
-        pool.free.add(i)
-        heapq.heappush(pool.free_heap, i)
-        r = self.rate[pool.index][pool.cls[i]]
-        if r > 0.0:
-            self._at(self.draw.exp() / r, self._on_fail, (pool.index, i, pool.gen[i]))
-
-    def _retire_healthy(self, pool: _Pool, c: int, k: int) -> None:
-        """Retire ``k`` healthy nodes of class ``c``: free ones first, highest ids first."""
-        free = sorted((i for i in pool.free if pool.cls[i] == c), reverse=True)
-        victims = free[:k]
-        if len(victims) < k:
-            held = sorted((i for i in range(len(pool.state))
-                           if pool.state[i] == _HEALTHY and pool.cls[i] == c
-                           and pool.holder[i] >= 0), reverse=True)
-            victims += held[:k - len(victims)]
-        for i in victims:
-            j = pool.holder[i]
-            if j >= 0:
-                self.jnodes[j].discard(i)  # the allocation pass shrinks the job gracefully
-            else:
-                pool.free.discard(i)
-            pool.state[i] = _ABSENT
-            pool.holder[i] = -1
-            pool.gen[i] += 1
-            pool.healthy[c] -= 1
-            heapq.heappush(pool.retired, i)
-
-    def _fit_capacity(self, pool: _Pool) -> None:
-        """Bring healthy nodes of each class to ``max(online - down, 0)``."""
-        for c in (0, 1):
-            want = max(self.on[pool.index][c] - pool.down[c], 0)
-            while pool.healthy[c] < want:
-                self._add_node(pool, c)
-            if pool.healthy[c] > want:
-                self._retire_healthy(pool, c, pool.healthy[c] - want)
-
-    def _take_down(self, pool: _Pool, i: int) -> int:
-        """Mark healthy node ``i`` down; return the job that held it, or -1."""
-        c = pool.cls[i]
-        pool.state[i] = _DOWN
-        pool.gen[i] += 1
-        pool.healthy[c] -= 1
-        pool.down[c] += 1
-        j = pool.holder[i]
-        if j >= 0:
-            self.jnodes[j].discard(i)
-            pool.holder[i] = -1
-        else:
-            pool.free.discard(i)
-        return j
-
-    def _on_fail(self, ev: simpy.Event) -> None:
-        p, i, g = ev.value
-        pool = self.pools[p]
-        if pool.gen[i] != g or pool.state[i] != _HEALTHY:
-            return  # stale clock: the node changed state since it was drawn
-        self.failures[p] += 1
-        j = self._take_down(pool, i)
-        if j >= 0:
-            self._hit(j)
-        u = self.draw.uniform()
-        cum = self.cause_cum[p]
-        c = next((k for k, x in enumerate(cum) if u <= x), len(cum) - 1)
-        self._at(self.draw.duration(*self.rep[p][c]), self._on_repair, (p, (i,)))
+    # ------------------------------------------------------------------ tape
+    def _apply(self, k: int) -> None:
+        tape = self.tape
+        kind, p, ids = tape.kind[k], tape.pool[k], tape.ids[k]
+        free, holder = self.free[p], self.holder[p]
+        if kind == DOWN:
+            self.H[p] -= len(ids)
+            hit: set[int] = set()
+            for i in ids:
+                j = holder.pop(i, -1)
+                if j >= 0:
+                    self.jnodes[j].discard(i)
+                    hit.add(j)
+                else:
+                    free.discard(i)
+            for j in sorted(hit):
+                self._hit(j, tape.cause[k])
+        elif kind == UP:
+            self.H[p] += len(ids)
+            free.update(ids)
+            heap = self.free_heap[p]
+            for i in ids:
+                heapq.heappush(heap, i)
+        elif kind == GONE:  # retired by the schedule: a graceful capacity change
+            self.H[p] -= len(ids)
+            for i in ids:
+                j = holder.pop(i, -1)
+                if j >= 0:
+                    self.jnodes[j].discard(i)
+                else:
+                    free.discard(i)
+        elif kind == SCHEDULE:
+            self.online[p] = self.w.pools[p].online(self.now)
         self._mark()
 
-    def _on_repair(self, ev: simpy.Event) -> None:
-        p, ids = ev.value
-        pool = self.pools[p]
-        for i in ids:
-            c = pool.cls[i]
-            pool.down[c] -= 1
-            if pool.healthy[c] < max(self.on[p][c] - pool.down[c], 0):
-                pool.healthy[c] += 1
-                self._make_healthy(pool, i)
-            else:  # the schedule has no room for it any more
-                pool.state[i] = _ABSENT
-                pool.gen[i] += 1
-                heapq.heappush(pool.retired, i)
-        self._fit_capacity(pool)
-        self._mark()
-
-    def _on_outage(self, ev: simpy.Event) -> None:
-        d = ev.value
-        plan = self.plan
-        p = int(plan.dom_pool[d])
-        pool = self.pools[p]
-        H = pool.n_healthy
-        if H == 0:
-            return
-        self.outages[p] += 1
-        ids = np.flatnonzero(np.frombuffer(pool.state, np.uint8) == _HEALTHY)
-        size = int(plan.dom_nodes[d])
-        if size == 0 or size >= H:
-            block = ids.tolist()
-        else:
-            x = min(int(self.draw.uniform() * H), H - 1)
-            block = np.take(ids, np.arange(x, x + size), mode="wrap").tolist()
-        hit: set[int] = set()
-        for i in block:
-            j = self._take_down(pool, i)
-            if j >= 0:
-                hit.add(j)
-        for j in sorted(hit):
-            self._hit(j)
-        dur = self.draw.duration(int(plan.dom_kind[d]), float(plan.dom_p1[d]),
-                                 float(plan.dom_p2[d]), float(plan.dom_max[d]))
-        self._at(dur, self._on_repair, (p, tuple(block)))
-        self._mark()
-
-    # ------------------------------------------------------------------ schedules
-    def _schedule_proc(self):
-        """Apply the plan's per-step schedules (online nodes, lease fractions) at the
-        steps where they change."""
-        plan, dt = self.plan, self.plan.dt
-        for t in self.change_steps:
-            delay = t * dt - self.env.now
-            if delay > 0:
-                yield self.env.timeout(delay)
-            self.step = t
-            for p, pool in enumerate(self.pools):
-                self.on[p] = [int(plan.online_normal[p, t]), int(plan.online_lemon[p, t])]
-                self._fit_capacity(pool)
-            self._mark()
-
-    def _outage_times(self, d: int) -> list[float]:
-        """Times of the outages of domain kind ``d``: a Poisson process whose rate is
-        ``dom_rate * number of domains``, piecewise constant between schedule steps."""
-        plan = self.plan
-        p = int(plan.dom_pool[d])
-        online = plan.online_normal[p] + plan.online_lemon[p]
-        k = int(plan.dom_nodes[d])
-        units = np.ones_like(online) if k == 0 else -(-online // k)
-        rate = float(plan.dom_rate[d]) * units
-        edges = [*self.change_steps, plan.n_steps]
-        out: list[float] = []
-        need = self.draw.exp()  # cumulative hazard to the next outage
-        for a, b in zip(edges[:-1], edges[1:], strict=True):
-            r = float(rate[a])
-            t0, t1 = a * plan.dt, b * plan.dt
-            while r > 0.0 and t0 + need / r < t1:
-                t0 += need / r
-                out.append(t0)
-                need = self.draw.exp()
-            if r > 0.0:
-                need -= (t1 - t0) * r
-        return out
-
-    # ------------------------------------------------------------------ jobs
+    # ------------------------------------------------------------------ progress
     def _advance(self, j: int, now: float) -> None:
         """Bring job ``j``'s progress from ``t_u`` to ``now`` (no hits in between)."""
         dtt = now - self.t_u[j]
         self.t_u[j] = now
         if dtt <= 0.0 or self.jn[j] == 0:
             return
-        gpus = self.jn[j] * self.pool_gpn[self.jpool[j]]
+        p = self.jpool[j]
+        gpus = self.jn[j] * self.gpn[p]
         self.held_gh[j] += dtt * gpus
         r = self.restart_left[j]
         if r > 0.0:
@@ -460,7 +239,7 @@ class _Replica:
             dtt -= r
             self.restart_left[j] = 0.0
         tau, cyc = self.tau[j], self.cyc[j]
-        rate = self.jn[j] * self.flop_per_node_h[j][self.jpool[j]]
+        rate = self.jn[j] * self.w.jobs[j].flop_node_h[p]
         s0 = self.since[j]
         s1 = s0 + dtt
         k0 = math.floor(s0 / cyc)
@@ -469,6 +248,7 @@ class _Replica:
         c1 = k1 * tau + min(s1 - k1 * cyc, tau)
         gain = rate * (c1 - c0)
         self.total[j] += gain
+        self.flops_pool[j][p] += gain
         self.useful_gh[j] += (c1 - c0) * gpus
         if k1 >= 1:  # a checkpoint write completed: commit, keep only the current cycle
             rem = s1 - k1 * cyc
@@ -478,122 +258,179 @@ class _Replica:
             self.unc[j] += gain
             self.since[j] = s1
 
-    def _hit(self, j: int) -> None:
-        """A failure hit job ``j``: roll back to the last checkpoint and restart."""
-        now = self.env.now
-        self._advance(j, now)
-        self.useful_gh[j] -= self.unc[j] / self._flop_per_gpu_h(j)
-        self.lost[j] += self.unc[j]
-        self.total[j] -= self.unc[j]
-        self.unc[j] = 0.0
-        self.since[j] = 0.0
-        self.restart_left[j] = self.rst[j]
-        self.n_int[j] += 1
-        self.version[j] += 1
-        self._touched[j] = True
-
     def _flop_per_gpu_h(self, j: int) -> float:
         p = self.jpool[j]
-        return self.flop_per_node_h[j][p] / self.pool_gpn[p]
+        return self.w.jobs[j].flop_node_h[p] / self.gpn[p]
+
+    def _hit(self, j: int, cause: int) -> None:
+        """A failure hit job ``j``: roll back to the last checkpoint and restart."""
+        self._advance(j, self.now)
+        u = self.unc[j]
+        self.useful_gh[j] -= u / self._flop_per_gpu_h(j)
+        self.lost[j] += u
+        self.total[j] -= u
+        self.flops_pool[j][self.jpool[j]] -= u
+        self.unc[j] = 0.0
+        self.since[j] = 0.0
+        self.restart_left[j] = self.w.jobs[j].restart_hours(self.jpool[j], self.jn[j])
+        self.n_int[j] += 1
+        self.int_cause[j][cause] += 1
+        self.version[j] += 1
+        self.touched[j] = True
 
     def _predict_finish(self, j: int) -> None:
         """Schedule the finish of job ``j`` if nothing interrupts it."""
         self.version[j] += 1
         if self.jn[j] == 0:
             return
-        rate = self.jn[j] * self.flop_per_node_h[j][self.jpool[j]]
+        rate = self.jn[j] * self.w.jobs[j].flop_node_h[self.jpool[j]]
         tau, cyc = self.tau[j], self.cyc[j]
         s0 = self.since[j]
         k0 = math.floor(s0 / cyc)
-        c_target = k0 * tau + min(s0 - k0 * cyc, tau) + max(self.flops[j] - self.total[j],
-                                                            0.0) / rate
+        c_target = k0 * tau + min(s0 - k0 * cyc, tau) + max(
+            self.w.jobs[j].flops - self.total[j], 0.0) / rate
         k = max(math.ceil(c_target / tau) - 1, 0)  # earliest wall time with C(s) = c_target
         s_fin = k * cyc + (c_target - k * tau)
         delay = self.restart_left[j] + max(s_fin - s0, 0.0)
-        self._at(delay, self._on_finish, (j, self.version[j]))
+        self._push(self.now + delay, _FINISH, (j, self.version[j]))
 
-    def _on_finish(self, ev: simpy.Event) -> None:
-        j, ver = ev.value
+    def _on_finish(self, data: tuple[int, int]) -> None:
+        j, ver = data
         if ver != self.version[j]:
             return
-        now = self.env.now
+        now = self.now
         self._advance(j, now)
-        self.useful_gh[j] += (self.flops[j] - self.total[j]) / self._flop_per_gpu_h(j)
-        self.total[j] = self.flops[j]
+        p = self.jpool[j]
+        rest = self.w.jobs[j].flops - self.total[j]
+        self.useful_gh[j] += rest / self._flop_per_gpu_h(j)
+        self.flops_pool[j][p] += rest
+        self.total[j] = self.w.jobs[j].flops
         self.unc[j] = 0.0
         self.fin_h[j] = now
-        pool = self.pools[self.jpool[j]]
-        for i in self.jnodes[j]:
-            pool.holder[i] = -1
-            pool.free.add(i)
-            heapq.heappush(pool.free_heap, i)
-        self.jnodes[j].clear()
+        self._release(j, p, list(self.jnodes[j]))
         self.jpool[j] = -1
         self.jn[j] = 0
         self.restart_left[j] = 0.0
         self.version[j] += 1
         self._mark()
 
-    def _on_wake(self, ev: simpy.Event) -> None:
-        self._mark()
-
     # ------------------------------------------------------------------ allocation
-    def _entitlements(self) -> list[list[int]]:
-        """Nodes each party may allocate in each pool, now: ``avail[party][pool]``."""
-        t = self.step
-        H = [pool.n_healthy for pool in self.pools]
+    def _release(self, j: int, p: int, ids: list[int]) -> None:
+        free, heap, holder = self.free[p], self.free_heap[p], self.holder[p]
+        nodes = self.jnodes[j]
+        for i in ids:
+            nodes.discard(i)
+            del holder[i]
+            free.add(i)
+            heapq.heappush(heap, i)
+
+    def _take(self, j: int, p: int, k: int) -> None:
+        free, heap, holder = self.free[p], self.free_heap[p], self.holder[p]
+        nodes = self.jnodes[j]
+        for _ in range(k):
+            while True:
+                i = heapq.heappop(heap)
+                if i in free:
+                    break
+            free.remove(i)
+            holder[i] = j
+            nodes.add(i)
+
+    def _integrate(self, now: float) -> None:
+        """Usable GPU-hours by party and pool, and lease deliveries, since the last pass."""
+        dt = now - self._t_cap
+        self._t_cap = now
+        if dt <= 0.0:
+            return
+        for a in range(self.A):
+            row, acc = self._cap_now[a], self.cap_gh[a]
+            for p in range(self.P):
+                if row[p]:
+                    acc[p] += dt * row[p] * self.gpn[p]
+        for li, le in enumerate(self.w.leases):
+            if self._deliv_now[li]:
+                self.deliv_gh[li] += dt * self._deliv_now[li] * self.gpn[le.pool]
+
+    def _entitlements(self):
+        """Usable nodes per party and pool now (with landlord-first additions), each
+        lease's entitlement and its landlord-first part, and the owners' remainders."""
+        w, v, now, H = self.w, self.v, self.now, self.H
         remaining = list(H)
-        avail = [[0] * self.P for _ in range(self.n_parties)]
         ent = [0] * self.L
-        lease_frac = self.plan.lease_frac
-        for li in range(self.L):
-            p = self.lease_pool[li]
-            on_p = self.on[p][0] + self.on[p][1]
-            if on_p <= 0:
+        lf_ent = [0] * self.L
+        for li, le in enumerate(w.leases):
+            p = le.pool
+            on = self.online[p]
+            if on <= 0:
                 continue
-            share = self.lease_share[li]
-            if math.isnan(share):
-                contracted = min(self.lease_gpus[li] // self.pool_gpn[p], on_p)
-            else:
-                contracted = math.floor(share * on_p + 1e-9)
-            if self.lease_repl[li]:
-                deliv = min(contracted, H[p])
-            else:
-                deliv = contracted * H[p] // on_p
-            e = math.floor(deliv * float(lease_frac[self.v, li, t]) + 1e-9)
-            e = min(e, remaining[p])
+            contracted = le.contracted(v, on, self.gpn[p])
+            deliv = min(contracted, H[p]) if le.replaced else contracted * H[p] // on
+            e = min(int(math.floor(deliv * le.frac[v].at(now) + 1e-9)), remaining[p])
             remaining[p] -= e
             ent[li] = e
+            if le.landlord_first[v].at(now):
+                lf_ent[li] = e
+        avail = [[0] * self.P for _ in range(self.A)]
         for p in range(self.P):
-            avail[self.pool_owner[p]][p] += remaining[p]
-        for li in range(self.L):
-            avail[self.lease_tenant[li]][self.lease_pool[li]] += ent[li]
-        return avail
+            avail[self.owner[p]][p] += remaining[p]
+        for li, le in enumerate(w.leases):
+            avail[le.tenant][le.pool] += ent[li]
+        return avail, ent, lf_ent, remaining
 
-    def _allocate(self, ev: simpy.Event) -> None:
-        self._pending = False
-        now = self.env.now
+    def _take_back(self, avail, cap, deliv, lf_ent, owner_start, remaining) -> None:
+        """Charge what each owner's jobs used beyond its own nodes to its landlord-first
+        leases of that pool, in lease order."""
+        w = self.w
+        for p in range(self.P):
+            ow = self.owner[p]
+            over = max(owner_start[p] - avail[ow][p] - remaining[p], 0)
+            for li in w.leases_of_pool[p]:
+                if over <= 0:
+                    break
+                take = min(over, lf_ent[li])
+                tn = w.leases[li].tenant
+                avail[tn][p] -= take
+                cap[tn][p] -= take
+                cap[ow][p] += take
+                deliv[li] -= take
+                over -= take
+
+    def _allocate(self) -> None:
+        self.pending = False
+        now, w = self.now, self.w
         for j in range(self.J):
             self._advance(j, now)
-        avail = self._entitlements()
+        self._integrate(now)
+        avail, ent, lf_ent, remaining = self._entitlements()
+        cap = [row[:] for row in avail]
+        deliv = list(ent)
+        any_lf = any(lf_ent)
+        for li, le in enumerate(w.leases):
+            if lf_ent[li]:
+                avail[le.owner][le.pool] += lf_ent[li]
+        owner_start = [avail[self.owner[p]][p] for p in range(self.P)]
+        taken = not any_lf
         old_pool = list(self.jpool)
-        for j in range(self.J):
+        for j, job in enumerate(w.jobs):
+            if not taken and job.rank == 1:
+                self._take_back(avail, cap, deliv, lf_ent, owner_start, remaining)
+                taken = True
             cur, held = self.jpool[j], self.jn[j]
-            run = (self.fin_h[j] == _INF and now >= self.earliest[j]
-                   and all(self.fin_h[d] <= now for d in self.deps[j]))
+            run = (self.fin_h[j] == _INF and now >= job.earliest_h
+                   and all(self.fin_h[d] <= now for d in job.deps))
             if not run and cur < 0:
                 continue
-            av = avail[self.party[j]]
+            av = avail[job.party]
             resize = self.restart_left[j] > 0.0 or held == 0
             new_pool, new_n = -1, 0
             if run and cur >= 0:
-                got = min(self.tgt[j][cur] if resize else held, av[cur])
-                if got >= self.mn[j][cur] and got > 0:
+                got = min(job.target[cur] if resize else held, av[cur])
+                if got >= job.minimum[cur] and got > 0:
                     new_pool, new_n = cur, got
             if run and new_pool < 0:
-                for p in self.pref[j]:
-                    if av[p] >= self.mn[j][p]:
-                        new_pool, new_n = p, min(self.tgt[j][p], av[p])
+                for p in job.pools:
+                    if av[p] >= job.minimum[p]:
+                        new_pool, new_n = p, min(job.target[p], av[p])
                         break
             if new_pool >= 0:
                 av[new_pool] -= new_n
@@ -605,151 +442,206 @@ class _Replica:
                 self.since[j] = 0.0
                 self.n_pre[j] += 1
             if new_pool >= 0 and (moved or shrink):
-                self.restart_left[j] = self.rst[j]
+                self.restart_left[j] = job.restart_hours(new_pool, new_n)
             elif new_pool < 0:
                 self.restart_left[j] = 0.0
             if moved or new_n != held:
-                self._touched[j] = True
-                if new_pool >= 0 and math.isnan(self.plan.job_tau[j]):  # auto: Daly (2006)
-                    step = min(int(now // self.plan.dt), self.plan.n_steps - 1)
-                    mtbf = self.plan.job_mtbf_hours(np.array([new_pool]), np.array([new_n]),
-                                                    step)
-                    self.tau[j] = float(daly_interval(self.write[j], mtbf)[0])
-                    self.cyc[j] = self.tau[j] + self.write[j]
+                self.touched[j] = True
+                if new_pool >= 0 and job.tau_h is None:  # auto: Daly's optimum
+                    mtbf = w.pools[new_pool].mtbf_hours(new_n, now)
+                    self.tau[j] = daly_interval(job.write_h, mtbf)
+                    self.cyc[j] = self.tau[j] + job.write_h
             self.jpool[j], self.jn[j] = new_pool, new_n
             if new_n > 0 and self.start_h[j] == _INF:
                 self.start_h[j] = now
-        # node ids: releases first, then takes (the counts always fit the healthy nodes)
+        if not taken:
+            self._take_back(avail, cap, deliv, lf_ent, owner_start, remaining)
+        self._cap_now, self._deliv_now = cap, deliv
+        # node ids: releases first (highest ids), then takes (lowest free ids)
         for j in range(self.J):
             nodes = self.jnodes[j]
             if not nodes:
                 continue
-            pool = self.pools[old_pool[j]]
             if self.jpool[j] != old_pool[j]:
-                give = list(nodes)
-                nodes.clear()
+                self._release(j, old_pool[j], list(nodes))
             elif len(nodes) > self.jn[j]:
-                give = sorted(nodes)[self.jn[j]:]
-                nodes.difference_update(give)
-            else:
-                continue
-            for i in give:
-                pool.holder[i] = -1
-                pool.free.add(i)
-                heapq.heappush(pool.free_heap, i)
+                self._release(j, old_pool[j], sorted(nodes)[self.jn[j]:])
         for j in range(self.J):
             need = self.jn[j] - len(self.jnodes[j])
-            if need <= 0:
-                continue
-            pool = self.pools[self.jpool[j]]
-            nodes = self.jnodes[j]
-            for _ in range(need):
-                i = pool.take_lowest()
-                pool.holder[i] = j
-                nodes.add(i)
+            if need > 0:
+                self._take(j, self.jpool[j], need)
         for j in range(self.J):
-            if self._touched[j]:
-                self._touched[j] = False
+            if self.touched[j]:
+                self.touched[j] = False
                 self._predict_finish(j)
 
     # ------------------------------------------------------------------ run
     def run(self) -> None:
-        plan = self.plan
-        rng = self.draw.rng
-        for p, pool in enumerate(self.pools):  # initial nodes, lemons at random ids
-            n, m = self.on[p]
-            for c in rng.permutation(np.repeat([0, 1], [n, m])).tolist():
-                self._add_node(pool, c)
-        for d in range(len(plan.dom_pool)):
-            for t in self._outage_times(d):
-                self._at(t, self._on_outage, d)
-        for j in range(self.J):
-            if self.earliest[j] > 0.0:
-                self._at(self.earliest[j], self._on_wake, j)
-        self.env.process(self._schedule_proc())
-        self.env.run(until=self.horizon)
+        w, tape = self.w, self.tape
+        times = sorted({t for le in w.leases for tl in (le.frac[self.v],
+                                                        le.landlord_first[self.v])
+                        for t in tl.times if 0.0 < t < w.horizon_h}
+                       | {j.earliest_h for j in w.jobs if 0.0 < j.earliest_h < w.horizon_h})
+        for t in times:
+            self._push(t, _WAKE)
+        n, k = len(tape.time), 0
+        H = w.horizon_h
+        heap = self.heap
+        while True:
+            t_tape = tape.time[k] if k < n else _INF
+            if heap and (heap[0][0], heap[0][1]) < (t_tape, 0):
+                t, _, _, kind, data = heapq.heappop(heap)
+                if t >= H:
+                    break
+                self.now = t
+                if kind == _ALLOCATE:
+                    self._allocate()
+                elif kind == _FINISH:
+                    self._on_finish(data)
+                else:
+                    self._mark()
+            elif t_tape < H:
+                self.now = t_tape
+                self._apply(k)
+                k += 1
+            else:
+                break
+        self.now = H
         for j in range(self.J):  # account for the time since each job's last event
-            self._advance(j, self.horizon)
+            self._advance(j, H)
+        self._integrate(H)
 
 
-def _change_steps(plan: Plan, variant: int) -> list[int]:
-    """Steps at which the capacity schedule or the variant's lease fractions change."""
-    sched = np.concatenate([plan.online_normal, plan.online_lemon,
-                            plan.lease_frac[variant]], axis=0)
-    if sched.shape[1] <= 1:
-        return [0]
-    diff = np.flatnonzero((sched[:, 1:] != sched[:, :-1]).any(axis=0)) + 1
-    return [0, *diff.tolist()]
+@dataclass
+class DesRun:
+    """Results of :func:`simulate_des_variants`.
+
+    Attributes
+    ----------
+    world : World
+        The reference's reading of the configuration: names (``job_names``,
+        ``pool_names``, ``party_names``, ``lease_names``, ``cause_names``) and the variants.
+    variants : dict of str to dict of str to ndarray
+        Per variant name, the records of every replica (see :func:`simulate_des_variants`).
+    """
+
+    world: World
+    variants: dict[str, dict[str, np.ndarray]]
 
 
-def simulate_des(plan: Plan, replicas: int, variant: int = 0,
-                 seed_offset: int = 0) -> dict[str, np.ndarray]:
-    """Simulate ``replicas`` independent histories of one variant, event by event.
+def _config(config: Any) -> S.SimgpuConfig:
+    """The validated configuration: ``config`` itself, or the ``cfg`` it carries (a
+    compiled plan is accepted for convenience; only its configuration is read)."""
+    if isinstance(config, S.SimgpuConfig):
+        return config
+    cfg = getattr(config, "cfg", None)
+    if isinstance(cfg, S.SimgpuConfig):
+        return cfg
+    raise TypeError("simulate_des needs a validated configuration (simgpu.config.load.load)")
+
+
+def _paid(world: World, v: int) -> np.ndarray:
+    """Lease payments of variant ``v`` over the horizon, $ (deterministic)."""
+    H = world.horizon_h
+    out = np.zeros(len(world.leases))
+    for li, le in enumerate(world.leases):
+        edges = sorted({0.0, H} | {t for t in le.usd_changes[v] if 0.0 < t < H})
+        out[li] = sum(le.usd_h[v](a) * (b - a) for a, b in zip(edges[:-1], edges[1:],
+                                                                strict=True))
+    return out
+
+
+def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] | None = None,
+                          seed_offset: int = 0) -> DesRun:
+    """Simulate ``replicas`` histories of several variants on common random numbers.
 
     Parameters
     ----------
-    plan : Plan
-        Compiled configuration (:func:`simgpu.engine.plan.compile_plan`); only its
-        resolved inputs are used. Its ``dt`` only sets when schedules and lease
-        fractions change (they are piecewise constant on the step grid).
+    config : SimgpuConfig
+        Validated configuration (:func:`simgpu.config.load.load`). A compiled plan is
+        accepted for convenience: only its ``cfg`` is read.
     replicas : int
         Number of histories.
-    variant : int
-        Index into ``plan.variants`` (0 = baseline).
+    variants : list of int or str, optional
+        Variants by index or name, in the order of the stepped engine's (baseline, the
+        counterfactual levers, the sweep values); default: all.
     seed_offset : int
-        Id of the first replica: replica ``r`` uses the stream
-        ``Philox(SeedSequence([plan.seed, seed_offset + r, tag]))``.
+        Id of the first replica: replica ``r`` draws its physical history from
+        ``Philox(SeedSequence([sim.seed, seed_offset + r, tag]))``, whatever the variants.
 
     Returns
     -------
-    dict of str to ndarray
-        ``start_h``, ``finish_h`` (hours since ``sim.start``, ``inf`` = never),
-        ``interruptions`` (failure hits), ``lost_flops`` (work rolled back) and
-        ``preemptions`` (stops or shrinks forced by capacity) and ``ettr`` (compute
-        GPU-hours whose work was kept over GPU-hours held; nan if never held), each shaped
-        ``(replicas, J)`` in plan job order; ``pool_failures`` and ``pool_outages``,
-        shaped ``(replicas, P)``.
+    DesRun
+        Per variant: ``start_h``, ``finish_h`` (hours since ``sim.start``; ``inf`` =
+        never), ``interruptions`` (failure hits), ``preemptions`` (stops or shrinks forced
+        by capacity), ``lost_flops`` (work rolled back), ``useful_gpu_h`` (compute
+        GPU-hours whose work was kept), ``held_gpu_h`` (GPU-hours held) and ``ettr``
+        (their ratio; nan if never held), each (replicas, J); ``interruptions_by_cause``
+        (replicas, J, C); ``flops_pool`` (replicas, J, P) kept FLOPs by pool;
+        ``party_cap_gpu_h`` (replicas, A, P) usable GPU-hours by party and pool;
+        ``lease_delivered_gpu_h`` (replicas, L); ``lease_paid_usd`` (L,) payments;
+        ``pool_failures``, ``pool_outages`` (replicas, P); ``pool_failures_by_cause``
+        (replicas, P, node causes). Jobs, pools, parties, leases and causes in the order
+        of ``DesRun.world``.
 
     Raises
     ------
-    NotImplementedError
-        When landlord-first priority is active in the variant.
     ValueError
-        For a bad variant index or replica count.
+        For a bad variant or replica count.
     """
-    if not 0 <= variant < len(plan.variants):
-        raise ValueError(f"variant {variant} not in [0, {len(plan.variants)})")
+    world = build_world(_config(config))
     if replicas < 0:
         raise ValueError("replicas must be >= 0")
-    if plan.lease_lf.shape[1] and plan.lease_lf[variant].any():
-        raise NotImplementedError(
-            f"landlord-first priority (variant {plan.variants[variant].name!r}) is not "
-            "modelled by the reference DES")
-    J, P = len(plan.job_names), len(plan.pool_names)
-    out = {
-        "start_h": np.full((replicas, J), _INF),
-        "finish_h": np.full((replicas, J), _INF),
-        "interruptions": np.zeros((replicas, J), np.int64),
-        "lost_flops": np.zeros((replicas, J)),
-        "preemptions": np.zeros((replicas, J), np.int64),
-        "pool_failures": np.zeros((replicas, P), np.int64),
-        "pool_outages": np.zeros((replicas, P), np.int64),
-        "ettr": np.full((replicas, J), np.nan),
-    }
-    steps = _change_steps(plan, variant)
-    for r in range(replicas):
-        ss = np.random.SeedSequence([int(plan.seed), int(seed_offset) + r, _STREAM_TAG])
-        rng = np.random.Generator(np.random.Philox(ss))
-        rep = _Replica(plan, variant, rng, steps)
-        rep.run()
-        out["start_h"][r] = rep.start_h
-        out["finish_h"][r] = rep.fin_h
-        out["interruptions"][r] = rep.n_int
-        out["lost_flops"][r] = rep.lost
-        out["preemptions"][r] = rep.n_pre
-        out["pool_failures"][r] = rep.failures
-        out["pool_outages"][r] = rep.outages
-        held = np.asarray(rep.held_gh)
-        out["ettr"][r] = np.where(held > 0, np.asarray(rep.useful_gh) / np.where(
-            held > 0, held, 1.0), np.nan)
-    return out
+    idx = list(range(len(world.variants))) if variants is None else \
+        [world.variant_index(v) for v in variants]
+    J, P, A, L = len(world.jobs), len(world.pools), len(world.party_names), len(world.leases)
+    C, NC = len(world.cause_names), world.n_node_causes
+    R = replicas
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for v in idx:
+        out[world.variants[v].name] = {
+            "start_h": np.full((R, J), _INF), "finish_h": np.full((R, J), _INF),
+            "interruptions": np.zeros((R, J), np.int64),
+            "interruptions_by_cause": np.zeros((R, J, C), np.int64),
+            "preemptions": np.zeros((R, J), np.int64), "lost_flops": np.zeros((R, J)),
+            "useful_gpu_h": np.zeros((R, J)), "held_gpu_h": np.zeros((R, J)),
+            "ettr": np.full((R, J), np.nan), "flops_pool": np.zeros((R, J, P)),
+            "party_cap_gpu_h": np.zeros((R, A, P)), "lease_delivered_gpu_h": np.zeros((R, L)),
+            "lease_paid_usd": _paid(world, v),
+            "pool_failures": np.zeros((R, P), np.int64),
+            "pool_failures_by_cause": np.zeros((R, P, NC), np.int64),
+            "pool_outages": np.zeros((R, P), np.int64),
+        }
+    for r in range(R):
+        ss = np.random.SeedSequence([world.seed, int(seed_offset) + r, _STREAM_TAG])
+        tape = physical_history(world, np.random.Generator(np.random.Philox(ss)))
+        for v in idx:
+            rep = _Replay(world, v, tape)
+            rep.run()
+            o = out[world.variants[v].name]
+            o["start_h"][r] = rep.start_h
+            o["finish_h"][r] = rep.fin_h
+            o["interruptions"][r] = rep.n_int
+            o["interruptions_by_cause"][r] = rep.int_cause
+            o["preemptions"][r] = rep.n_pre
+            o["lost_flops"][r] = rep.lost
+            o["useful_gpu_h"][r] = rep.useful_gh
+            o["held_gpu_h"][r] = rep.held_gh
+            held = np.asarray(rep.held_gh)
+            o["ettr"][r] = np.where(held > 0, np.asarray(rep.useful_gh) /
+                                    np.where(held > 0, held, 1.0), np.nan)
+            o["flops_pool"][r] = rep.flops_pool
+            o["party_cap_gpu_h"][r] = rep.cap_gh
+            o["lease_delivered_gpu_h"][r] = rep.deliv_gh
+            o["pool_failures"][r] = tape.failures
+            o["pool_failures_by_cause"][r] = tape.failures_by_cause
+            o["pool_outages"][r] = tape.outages
+    return DesRun(world, out)
+
+
+def simulate_des(config: Any, replicas: int, variant: int | str = 0,
+                 seed_offset: int = 0) -> dict[str, np.ndarray]:
+    """Simulate ``replicas`` histories of one variant (see :func:`simulate_des_variants`,
+    whose records of that variant this returns)."""
+    run = simulate_des_variants(config, replicas, [variant], seed_offset)
+    return next(iter(run.variants.values()))

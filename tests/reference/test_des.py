@@ -4,41 +4,41 @@ stepped NumPy engine.
 The configurations are composed on the default experiment (its GPU catalogue and
 parties), with small pools, short horizons and high failure rates so that every history
 has many interruptions; the engine runs with a step well below the jobs' restart time
-so that its step discretisation stays far inside the statistical error bars.
+so that its step discretisation stays far inside the statistical error bars. The
+statistical comparisons here are small (a few seconds); ``python -m simgpu.validate``
+runs them at the sizes that detect a 1-3 % bias (docs/validation.md, section 4).
 """
 
 from __future__ import annotations
 
 import ast
-import inspect
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from simgpu.cases import (
-    GPN,
-    MFU,
-    PEAK_TFLOPS,
     des_config,
     des_job,
     des_pool,
     des_reliability,
+    landlord_tenant,
     roadmap,
     single_job,
 )
+from simgpu.config.load import load
 from simgpu.engine.numpy_engine import simulate
 from simgpu.engine.plan import Plan, compile_plan
-from simgpu.reference import des
-from simgpu.reference.des import simulate_des
+from simgpu.reference.des import build_world, simulate_des, simulate_des_variants
 
-
-def _node_flop_h() -> float:
-    return GPN * PEAK_TFLOPS * 1e12 * 3600.0 * MFU
+REFERENCE = Path(__file__).resolve().parents[2] / "simgpu" / "reference"
 
 
 def _assert_agree(what: str, engine: np.ndarray, ref: np.ndarray, names: list[str]) -> None:
-    """Means per job agree within 3 combined standard errors."""
+    """Means per column agree within 3 combined standard errors."""
     engine = np.asarray(engine, np.float64)
     ref = np.asarray(ref, np.float64)
     m_e, m_d = engine.mean(axis=0), ref.mean(axis=0)
@@ -53,20 +53,30 @@ def _assert_agree(what: str, engine: np.ndarray, ref: np.ndarray, names: list[st
             f"exceeds 3 combined standard errors ({3.0 * se[j]:.4f})")
 
 
-def _compare(plan: Plan, n_engine: int, n_des: int) -> None:
+def _des_cols(plan: Plan, cfg, key: str, rec: dict) -> np.ndarray:
+    """The DES's per-job records in the plan's job order (matched by name)."""
+    names = build_world(cfg).job_names
+    return rec[key][:, [names.index(n) for n in plan.job_names]]
+
+
+def _compare(cfg, n_engine: int, n_des: int) -> None:
+    plan = compile_plan(cfg)
     eng = simulate(plan, 0, n_engine, daily=False)
-    ref = simulate_des(plan, n_des)
+    ref = simulate_des(cfg, n_des)
     names = plan.job_names
     H = plan.horizon_hours
+    hits = _des_cols(plan, cfg, "interruptions", ref)
     # every job must have been interrupted many times, or the test says little
-    assert (ref["interruptions"].mean(axis=0) > 5).all(), ref["interruptions"].mean(axis=0)
-    _assert_agree("interruptions", eng.job_interruptions[0], ref["interruptions"], names)
+    assert (hits.mean(axis=0) > 5).all(), hits.mean(axis=0)
+    _assert_agree("interruptions", eng.job_interruptions[0], hits, names)
     _assert_agree("finish hour (capped at the horizon)", np.minimum(eng.job_finish_h[0], H),
-                  np.minimum(ref["finish_h"], H), names)
-    _assert_agree("lost FLOPs (1e18)", eng.job_lost_flops[0] / 1e18, ref["lost_flops"] / 1e18,
-                  names)
+                  np.minimum(_des_cols(plan, cfg, "finish_h", ref), H), names)
+    _assert_agree("lost FLOPs (1e18)", eng.job_lost_flops[0] / 1e18,
+                  _des_cols(plan, cfg, "lost_flops", ref) / 1e18, names)
+    _assert_agree("preemptions", eng.job_preemptions[0],
+                  _des_cols(plan, cfg, "preemptions", ref), names)
     _assert_agree("node failures", eng.pool_failures, ref["pool_failures"], plan.pool_names)
-    _assert_agree("ETTR", _engine_ettr(eng), ref["ettr"], names)
+    _assert_agree("ETTR", _engine_ettr(eng), _des_cols(plan, cfg, "ettr", ref), names)
 
 
 def _engine_ettr(raw) -> np.ndarray:
@@ -101,28 +111,28 @@ def test_single_job_closed_form(compute_hours: float) -> None:
         ["sim.horizon_days=1", "sim.step_hours=0.25"],
         {"c1": des_pool("anthropic", nodes, des_reliability(0.0, 3.0))},
         {"a1": des_job("anthropic", ["c1"], nodes, nodes, compute_hours,
-                    checkpoint={"interval_hours": tau, "write_hours": write},
-                    restart_hours=restart)},
+                       checkpoint={"interval_hours": tau, "write_hours": write},
+                       restart_hours=restart)},
     )
-    plan = compile_plan(cfg)
     # 10.3 h of compute: 20 full cycles (10 h + 20 writes), then 0.3 h; 10.0 h: 19 full
     # cycles, then the 20th cycle's 0.5 h of compute, whose write is not needed
     writes = {10.3: 20, 10.0: 19}[compute_hours]
     expected = restart + compute_hours + writes * write
-    ref = simulate_des(plan, 3)
+    ref = simulate_des(cfg, 3)
     np.testing.assert_allclose(ref["finish_h"], expected, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(ref["start_h"], 0.0)
     np.testing.assert_array_equal(ref["interruptions"], 0)
     np.testing.assert_array_equal(ref["lost_flops"], 0.0)
     np.testing.assert_array_equal(ref["pool_failures"], 0)
+    np.testing.assert_allclose(ref["ettr"], compute_hours / expected, rtol=1e-12)
     # the stepped engine's closed form gives the same hour
-    eng = simulate(plan, 0, 1, daily=False)
+    eng = simulate(compile_plan(cfg), 0, 1, daily=False)
     np.testing.assert_allclose(eng.job_finish_h[0, 0, 0], expected, rtol=0, atol=1e-9)
 
 
 def test_agrees_with_engine_single_job() -> None:
     """Node failures and repairs only: interruptions, finish hour, lost work, failures."""
-    _compare(compile_plan(single_job(0.1)), n_engine=150, n_des=150)
+    _compare(single_job(0.1), n_engine=150, n_des=150)
 
 
 def test_lemon_failures_agree_with_engine() -> None:
@@ -131,11 +141,11 @@ def test_lemon_failures_agree_with_engine() -> None:
     free) more often, the free nodes are enriched in lemons and the held ones depleted,
     so the DES's jobs are hit less often than under the engine's uniform failure
     positions (a documented model difference, not discretisation)."""
-    plan = compile_plan(single_job(0.25, nodes=64, share=1.0,
-                                    failures_per_1000_node_days=300.0,
-                                    lemon_fraction=0.2, lemon_factor=6.0))
+    cfg = single_job(0.25, nodes=64, share=1.0, failures_per_1000_node_days=300.0,
+                     lemon_fraction=0.2, lemon_factor=6.0)
+    plan = compile_plan(cfg)
     eng = simulate(plan, 0, 100, daily=False)
-    ref = simulate_des(plan, 100)
+    ref = simulate_des(cfg, 100)
     _assert_agree("node failures", eng.pool_failures, ref["pool_failures"], plan.pool_names)
     n_e = eng.job_interruptions[0, :, 0].astype(float)
     n_d = ref["interruptions"][:, 0].astype(float)
@@ -148,45 +158,104 @@ def test_lemon_failures_agree_with_engine() -> None:
 def test_agrees_with_engine_roadmap() -> None:
     """Several parties and pools, a lease, dependencies, an earliest start, pool moves,
     schedule changes, facility and rack outages."""
-    plan = compile_plan(roadmap(0.1))
-    _compare(plan, n_engine=150, n_des=150)
+    _compare(roadmap(0.1), n_engine=150, n_des=150)
 
 
-def test_variant_selection() -> None:
-    """A counterfactual variant changes the lease fraction: with all of it withheld the
-    tenant's job never starts; the baseline starts it at once."""
-    plan = compile_plan(single_job(0.5, counterfactuals=True))
-    names = [v.name for v in plan.variants]
-    full = simulate_des(plan, 2, variant=names.index("withhold_100"))
+def test_variant_selection_and_landlord_first() -> None:
+    """A counterfactual variant changes the lease: with all of it withheld the tenant's
+    job never starts; the baseline starts it at once; under landlord-first the landlord's
+    job (which wants more than the landlord keeps) takes leased nodes."""
+    cfg = single_job(0.5, counterfactuals=True)
+    w = build_world(cfg)
+    full = simulate_des(cfg, 2, variant="withhold_100")
     assert np.isinf(full["start_h"]).all()
     np.testing.assert_array_equal(full["interruptions"], 0)
-    base = simulate_des(plan, 2, variant=0)
+    base = simulate_des(cfg, 2, variant=0)
     np.testing.assert_array_equal(base["start_h"], 0.0)
-    with pytest.raises(NotImplementedError, match="landlord-first"):
-        simulate_des(plan, 1, variant=names.index("landlord_first"))
     with pytest.raises(ValueError, match="variant"):
-        simulate_des(plan, 1, variant=len(names))
+        simulate_des(cfg, 1, variant=len(w.variants))
+    with pytest.raises(ValueError, match="unknown variant"):
+        simulate_des(cfg, 1, variant="withhold_33")
+    # landlord-first by hand (failure-free): the landlord's job takes the leased half
+    lt = load(landlord_tenant(share=0.5, nodes=10))
+    run = simulate_des_variants(lt, 1)
+    tn, ll = run.world.party_names.index("tn"), run.world.party_names.index("ll")
+    assert run.variants["baseline"]["party_cap_gpu_h"][0, tn, 0] == pytest.approx(5 * 8 * 48)
+    lf = run.variants["landlord_first"]
+    assert lf["party_cap_gpu_h"][0, tn, 0] == 0.0
+    assert lf["party_cap_gpu_h"][0, ll, 0] == pytest.approx(10 * 8 * 48)
+    assert lf["lease_delivered_gpu_h"][0, 0] == 0.0
+    assert np.isinf(lf["start_h"][0, run.world.job_names.index("rent")])
+
+
+def test_variants_share_the_physical_history() -> None:
+    """Every variant of a replica sees the same failures (common random numbers), and a
+    lever that changes nothing gives the baseline's records exactly."""
+    cfg = des_config(
+        ["sim.horizon_days=3", "sim.step_hours=0.5"],
+        {"c1": des_pool("xai", 32, des_reliability(1000.0, 3.0))},
+        {"a1": des_job("anthropic", ["c1"], 8, 4, 30.0)},
+        {"l1": {"start": "2026-01-01", "end": "2027-01-01", "annual_usd": 1e6, "pool": "c1",
+                "tenant": "anthropic", "share": 0.5}},
+        counterfactuals=True,
+        scenario={"sweeps": {"same": {"lever": "share", "values": [0.5]}}})
+    run = simulate_des_variants(cfg, 4)
+    base = run.variants["baseline"]
+    for name, rec in run.variants.items():
+        np.testing.assert_array_equal(rec["pool_failures"], base["pool_failures"], name)
+    same = run.variants["same=0.5"]
+    for key in ("finish_h", "interruptions", "lost_flops", "preemptions", "party_cap_gpu_h"):
+        np.testing.assert_array_equal(same[key], base[key], key)
+    assert not np.array_equal(run.variants["withhold_50"]["finish_h"], base["finish_h"])
 
 
 def test_reproducible_and_replica_keyed() -> None:
-    """Replica ``r`` depends only on (seed, seed_offset + r)."""
-    plan = compile_plan(single_job(0.5))
-    a = simulate_des(plan, 3)
-    b = simulate_des(plan, 2, seed_offset=1)
-    for key in ("finish_h", "interruptions", "lost_flops", "pool_failures"):
-        np.testing.assert_array_equal(a[key][1:], b[key])
+    """Replica ``r`` depends only on (seed, seed_offset + r), whatever the variants."""
+    cfg = single_job(0.5, counterfactuals=True)
+    a = simulate_des(cfg, 3)
+    b = simulate_des_variants(cfg, 2, ["no_lease", "baseline"], seed_offset=1)
+    for key in ("finish_h", "interruptions", "lost_flops", "pool_failures", "ettr"):
+        np.testing.assert_array_equal(a[key][1:], b.variants["baseline"][key])
     assert a["interruptions"][0, 0] != a["interruptions"][1, 0] or \
         a["finish_h"][0, 0] != a["finish_h"][1, 0]
 
 
-def test_independent_of_engine_code() -> None:
-    """The reference imports neither the stepped engine nor its progress closed form."""
-    tree = ast.parse(inspect.getsource(des))
-    imported = set()
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            imported.update(a.name for a in node.names)
+            out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module)
-            imported.update(f"{node.module}.{a.name}" for a in node.names)
-    assert not {"simgpu.engine.numpy_engine", "simgpu.engine.progress"} & imported
+            out.add(node.module)
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+    return out
+
+
+def test_independent_of_engine_code() -> None:
+    """No module of the reference imports the stepped engine (its plan, progress or
+    checkpoint helpers included), and importing and running it loads none of them."""
+    modules = sorted(REFERENCE.glob("*.py"))
+    assert {p.name for p in modules} >= {"des.py", "world.py", "physical.py"}
+    for path in modules:
+        bad = {m for m in _imports(path) if m == "simgpu.engine" or
+               m.startswith("simgpu.engine.")}
+        assert not bad, f"{path.name} imports {sorted(bad)}"
+    # at run time: with every loaded simgpu.engine module poisoned (importing simgpu loads
+    # the engine for simgpu.run), the reference still imports and runs
+    code = """
+import sys, types
+import simgpu.cases
+class Poison(types.ModuleType):
+    def __getattr__(self, name):
+        raise RuntimeError(f"the reference used {self.__name__}.{name}")
+for m in [m for m in sys.modules if m == "simgpu.engine" or m.startswith("simgpu.engine.")]:
+    sys.modules[m] = Poison(m)
+from simgpu.reference.des import simulate_des_variants
+run = simulate_des_variants(simgpu.cases.single_job(1.0, counterfactuals=True), 2)
+print(len(run.variants), sorted(run.variants["baseline"]))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.startswith("7 "), out.stdout

@@ -1,0 +1,120 @@
+"""Counterfactual variants: the engine against the independent reference.
+
+Failure-free worlds have one history, so the two simulators must agree to the engine's
+step on every variant: start and finish hours, preemptions, usable GPU-hours by party,
+lease deliveries and payments. With failures, the comparison is statistical
+(``python -m simgpu.validate`` runs it at full size; a slow test here).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simgpu.cases import kernel_mix, levers, non_renew_action_case, random_config
+from simgpu.config.load import load
+from simgpu.engine.numpy_engine import simulate
+from simgpu.engine.plan import compile_plan
+from simgpu.reference.des import simulate_des_variants
+
+
+def _failure_free(cfg: dict, step_hours: float) -> dict:
+    for p in cfg["pools"].values():
+        p["reliability"]["failures_per_1000_node_days"] = 0.0
+        p["reliability"]["domains"] = {}
+    cfg["sim"]["step_hours"] = step_hours
+    return cfg
+
+
+def _assert_same_history(cfg_dict: dict, dt: float, links: int = 3) -> None:
+    """Engine and DES agree on one failure-free history of every variant: hours within
+    ``links`` steps (the engine starts work at step boundaries, once per link of a chain),
+    preemptions exactly, GPU-hours and payments to 1 % (linear ramps sampled at step
+    starts)."""
+    cfg = load(cfg_dict)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 1, daily=False)
+    run = simulate_des_variants(cfg, 1)
+    w = run.world
+    jd = [w.job_names.index(n) for n in plan.job_names]
+    ad = [w.party_names.index(n) for n in plan.party_names]
+    ld = [w.lease_names.index(n) for n in plan.lease_names]
+    H = plan.horizon_hours
+    assert [v.name for v in plan.variants] == w.variant_names
+    for vi, v in enumerate(plan.variants):
+        rec = run.variants[v.name]
+        for key, e in (("start_h", eng.job_start_h), ("finish_h", eng.job_finish_h)):
+            np.testing.assert_allclose(np.minimum(e[vi, 0], H),
+                                       np.minimum(rec[key][0, jd], H), rtol=0,
+                                       atol=links * dt + 1e-9,
+                                       err_msg=f"{key} in {v.name}")
+        np.testing.assert_array_equal(eng.job_preemptions[vi, 0], rec["preemptions"][0, jd],
+                                      err_msg=f"preemptions in {v.name}")
+        np.testing.assert_allclose(eng.party_cap_gpu_h[vi, 0].sum(axis=1),
+                                   rec["party_cap_gpu_h"][0, ad].sum(axis=1), rtol=1e-2,
+                                   atol=1.0, err_msg=f"usable GPU-hours in {v.name}")
+        np.testing.assert_allclose(eng.lease_delivered_gpu_h[vi, 0],
+                                   rec["lease_delivered_gpu_h"][0, ld], rtol=1e-2, atol=1.0,
+                                   err_msg=f"delivered GPU-hours in {v.name}")
+        np.testing.assert_allclose(eng.lease_paid_usd[vi], rec["lease_paid_usd"][ld],
+                                   rtol=1e-2, atol=1e-6, err_msg=f"payments in {v.name}")
+
+
+def test_failure_free_world_with_every_contract_feature():
+    """Shares and GPU counts, both burdens, renewals, notice, withhold / price /
+    landlord-first actions, every counterfactual, three sweeps, linear ramps."""
+    _assert_same_history(_failure_free(kernel_mix(horizon_days=12.0), 0.1), 0.1)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_failure_free_random_worlds(seed: int):
+    cfg = random_config(seed)
+    cfg["sim"]["horizon_days"] = min(cfg["sim"]["horizon_days"], 10.0)
+    _assert_same_history(_failure_free(cfg, 0.25), 0.25)
+
+
+def test_non_renewal_action_by_the_reference():
+    """Announced at 18:00, in the second 12 h term: the lease ends at 24:00."""
+    run = simulate_des_variants(load(non_renew_action_case()), 1)
+    rec = run.variants["baseline"]
+    tn = run.world.party_names.index("tn")
+    assert rec["party_cap_gpu_h"][0, tn, 0] == pytest.approx(5 * 8 * 24.0)
+    assert rec["lease_paid_usd"][0] == pytest.approx(1000.0 * 24.0)
+
+
+def test_non_renewal_action_engine_agrees():
+    cfg = load(non_renew_action_case())
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 1, daily=False)
+    tn = plan.party_names.index("tn")
+    assert eng.party_cap_gpu_h[0, 0, tn, 0] == pytest.approx(5 * 8 * 24.0)
+
+
+@pytest.mark.slow
+def test_levers_agree_with_failures():
+    """Every lever with failures (engine at a fine step): finish hours, delays against the
+    baseline and lease deliveries of every variant within 3 combined standard errors."""
+    n, dt = 300, 0.025
+    plan = compile_plan(levers(dt))
+    eng = simulate(plan, 0, n, daily=False)
+    run = simulate_des_variants(levers(dt), n)
+    jd = [run.world.job_names.index(x) for x in plan.job_names]
+    H = plan.horizon_hours
+
+    def z(a, b):
+        se = math.hypot(a.std(ddof=1), b.std(ddof=1)) / math.sqrt(n)
+        return 0.0 if se == 0 else (a.mean() - b.mean()) / se
+
+    base_e = np.minimum(eng.job_finish_h[0], H)
+    base_d = np.minimum(run.variants["baseline"]["finish_h"][:, jd], H)
+    for vi, v in enumerate(plan.variants):
+        rec = run.variants[v.name]
+        fe, fd = np.minimum(eng.job_finish_h[vi], H), np.minimum(rec["finish_h"][:, jd], H)
+        for j, name in enumerate(plan.job_names):
+            assert abs(z(fe[:, j], fd[:, j])) <= 3, (v.name, name, "finish")
+            assert abs(z(fe[:, j] - base_e[:, j], fd[:, j] - base_d[:, j])) <= 3, (
+                v.name, name, "delay")
+        assert abs(z(eng.lease_delivered_gpu_h[vi, :, 0],
+                     rec["lease_delivered_gpu_h"][:, 0])) <= 3, (v.name, "delivered")
