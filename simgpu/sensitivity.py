@@ -120,7 +120,13 @@ def _apply(c: S.SimgpuConfig, name: str, k: int, sens: S.SensitivityConfig) -> s
         return f"{sens.restart_hours[k] * 60:.3g} min"
     if name == "checkpoint_write":
         for j in c.jobs.values():
-            j.checkpoint.write_hours *= sens.checkpoint_write[k]
+            ck = j.checkpoint
+            if ck.size_gb is not None:  # the write follows the storage: scale its speed
+                ck.storage_gb_s /= sens.checkpoint_write[k]
+            else:
+                from simgpu.timeline import checkpoint_write_hours
+
+                ck.write_hours = checkpoint_write_hours(j) * sens.checkpoint_write[k]
         return f"x{sens.checkpoint_write[k]:g}"
     if name == "mfu":
         if sens.mfu:

@@ -106,6 +106,75 @@ def nodes_online(cfg: S.SimgpuConfig, pool: S.PoolConfig, hours: np.ndarray) -> 
     return np.floor(out + 1e-9).astype(np.int64)
 
 
+def node_age_effects(pool: S.PoolConfig, hours: np.ndarray, online: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How a pool's nodes age: failure-rate multiplier, lemon and sound nodes per step.
+
+    Nodes online at ``sim.start`` are ``age_at_start_days`` old; every later increase of
+    the schedule is a tranche of new nodes, ``burn_in_days`` old when it arrives; a
+    decrease retires nodes of every tranche in proportion. A node of age ``a`` days fails
+    ``1 + (infant_factor - 1) exp(-a / infant_days)`` times as often as a mature one, and a
+    tranche's lemon fraction decays as ``exp(-a / lemon_removal_days)`` (lemons found and
+    replaced) when that is set. Then ``maintenance_fraction`` of the online nodes of each
+    class is out for planned maintenance.
+
+    Parameters
+    ----------
+    pool : PoolConfig
+    hours : ndarray, shape (T,)
+        Start hour of each step.
+    online : ndarray of int64, shape (T,)
+        Nodes online by the schedule.
+
+    Returns
+    -------
+    fail_mult : ndarray, shape (T,)
+        The pool's node failure-rate multiplier (1 without infant mortality).
+    normal, lemon : ndarray of int64, shape (T,)
+        Sound and lemon nodes online and not in maintenance.
+    """
+    rel = pool.reliability
+    T = len(hours)
+    aging = rel.infant_factor > 1.0 or rel.lemon_removal_days is not None
+    if aging and T:
+        inc = np.diff(online, prepend=0).astype(np.float64)
+        inc[0] = online[0]
+        arrive = hours - rel.burn_in_days * 24.0
+        arrive[0] = -rel.age_at_start_days * 24.0
+        ks = np.flatnonzero(inc > 0)
+        weight = np.zeros(T)
+        mult = np.zeros(T)
+        lemons = np.zeros(T)
+        for k in ks:  # each tranche from its arrival on
+            age = (hours[k:] - arrive[k]) / 24.0
+            weight[k:] += inc[k]
+            mult[k:] += inc[k] * (1.0 + (rel.infant_factor - 1.0) *
+                                  np.exp(-age / rel.infant_days))
+            keep = (np.exp(-age / rel.lemon_removal_days)
+                    if rel.lemon_removal_days is not None else 1.0)
+            lemons[k:] += inc[k] * rel.lemon_fraction * keep
+        with np.errstate(invalid="ignore", divide="ignore"):
+            fail_mult = np.where(weight > 0, mult / np.where(weight > 0, weight, 1.0), 1.0)
+            scale = np.where(weight > 0, online / np.where(weight > 0, weight, 1.0), 0.0)
+        lemon = np.minimum(np.floor(lemons * scale + 0.5).astype(np.int64), online)
+    else:
+        fail_mult = np.ones(T)
+        lemon = np.floor(online * rel.lemon_fraction + 0.5).astype(np.int64)
+    normal = online - lemon
+    if rel.maintenance_fraction > 0:
+        keep = 1.0 - rel.maintenance_fraction
+        normal = np.floor(normal * keep + 1e-9).astype(np.int64)
+        lemon = np.floor(lemon * keep + 1e-9).astype(np.int64)
+    return fail_mult, normal, lemon
+
+
+def restart_hours(job: S.JobConfig, gpus: np.ndarray | float) -> np.ndarray | float:
+    """The job's (re)start time on ``gpus`` GPUs, hours: its fixed part plus the
+    communicator set-up that grows with the job (docs/reliability.md, "Restart")."""
+    return job.restart_hours + job.restart_seconds_at_16k * (
+        np.asarray(gpus, np.float64) / 16384.0) ** job.restart_exponent / 3600.0
+
+
 # ---------------------------------------------------------------------- leases
 
 
@@ -340,6 +409,31 @@ def roadmap_order(jobs: dict[str, S.JobConfig]) -> list[str]:
     for n in jobs:
         visit(n)
     return done
+
+
+#: The default blocking write when a job gives neither write_hours nor size_gb, hours.
+DEFAULT_WRITE_HOURS = 0.05
+#: Checkpoint write model (docs/reliability.md, "Checkpoint write"): a synchronous write
+#: takes a fixed 5 s plus size / min(storage bandwidth, nodes x 25 GB/s per node); an
+#: asynchronous one blocks for 1 s plus the copy of each GPU's share to host memory at
+#: 25 GB/s (PCIe Gen5 x16 class). The fixed times and per-node / per-GPU bandwidths are
+#: illustrative assumptions consistent with the published 0.5-6 s async stalls.
+SYNC_FIXED_S, ASYNC_FIXED_S, NODE_GB_S, D2H_GB_S = 5.0, 1.0, 25.0, 25.0
+GPUS_PER_NODE_FOR_WRITES = 8
+
+
+def checkpoint_write_hours(job: S.JobConfig) -> float:
+    """The blocking time of one checkpoint, hours, at the job's target size."""
+    ck = job.checkpoint
+    if ck.write_hours is not None:
+        return float(ck.write_hours)
+    if ck.size_gb is None:
+        return DEFAULT_WRITE_HOURS
+    gpus = max(1, job.target_gpus)
+    if ck.mode == S.CheckpointMode.asynchronous:
+        return (ASYNC_FIXED_S + ck.size_gb / gpus / D2H_GB_S) / 3600.0
+    nodes = max(1, gpus // GPUS_PER_NODE_FOR_WRITES)
+    return (SYNC_FIXED_S + ck.size_gb / min(ck.storage_gb_s, nodes * NODE_GB_S)) / 3600.0
 
 
 def job_mfu_table(cfg: S.SimgpuConfig):

@@ -91,6 +91,20 @@ class Lever(Enum):
     terminate = "terminate"  # day (from sim.start) the landlord gives termination notice
 
 
+class CheckpointMode(Enum):
+    """How a checkpoint blocks training."""
+
+    sync = "sync"  # training waits until the checkpoint is on storage
+    asynchronous = "asynchronous"  # training waits for the copy to host memory only
+
+
+class Migrate(Enum):
+    """Whether a running job moves to a better placement."""
+
+    at_checkpoint = "at_checkpoint"  # move back or grow at a checkpoint when it gains
+    never = "never"  # stay where it started until stopped
+
+
 class Backend(Enum):
     """Compute backend of the engine."""
 
@@ -271,10 +285,14 @@ class CauseConfig:
 
     share: float = 1.0  # fraction of the pool's node failures with this cause
     repair: DurationConfig = field(default_factory=DurationConfig)  # node down time
+    # extra stall before a hit job restarts, hours: a hang (network, NCCL watchdog) is
+    # found by a timeout, a crash at once (docs/reliability.md, "Restart")
+    detect_hours: float = 0.0
 
     def __post_init__(self) -> None:
         c = _Checks(self)
         c.fraction("share")
+        c.positive("detect_hours", allow_zero=True)
         c.done()
 
 
@@ -292,6 +310,25 @@ class ReliabilityConfig:
     # node failures by cause (shares summing to 1, each with its own repair time); empty:
     # one cause, "node", repaired as ``repair`` says
     causes: dict[str, CauseConfig] = field(default_factory=dict)
+    # infant mortality: a node's failure rate is multiplied by
+    # 1 + (infant_factor - 1) exp(-age / infant_days); age counts from when its capacity
+    # tranche came online plus burn_in_days (nodes online at sim.start: age_at_start_days)
+    infant_factor: float = 1.0  # 1 = no infant mortality
+    infant_days: float = 90.0  # decay time of the infant excess, days
+    burn_in_days: float = 0.0  # burn-in before a tranche is handed over, days
+    age_at_start_days: float = 365.0  # age of the nodes already online at sim.start, days
+    # lemon nodes are found and replaced by sound ones: the lemon fraction of a tranche
+    # decays with this time constant, days; none = never
+    lemon_removal_days: float | None = None
+    # multi-node jobs are also interrupted by the scale-out fabric (links, NICs, switches,
+    # NCCL timeouts) at this rate per node they hold, without a node going down
+    fabric_per_1000_node_days: float = 0.0
+    fabric_detect_hours: float = 0.0  # those are hangs: found by a timeout, hours
+    # planned maintenance: this fraction of online nodes is out at any time, and running
+    # jobs are interrupted gracefully (checkpoint first, no lost work; one restart) at
+    # planned_per_1000_node_days per node held
+    maintenance_fraction: float = 0.0
+    planned_per_1000_node_days: float = 0.0
 
     def __post_init__(self) -> None:
         c = _Checks(self)
@@ -299,6 +336,15 @@ class ReliabilityConfig:
         c.fraction("lemon_fraction")
         if self.lemon_factor is not None and not (1.0 <= self.lemon_factor < math.inf):
             c.add("lemon_factor", "must be >= 1 and finite")
+        if self.infant_factor is not None and not (1.0 <= self.infant_factor < math.inf):
+            c.add("infant_factor", "must be >= 1 and finite (a hazard that falls with age)")
+        c.positive("infant_days")
+        c.positive("burn_in_days", "age_at_start_days", "fabric_per_1000_node_days",
+                   "fabric_detect_hours", "planned_per_1000_node_days", allow_zero=True)
+        c.positive("lemon_removal_days")
+        if self.maintenance_fraction is not None and not (0.0 <= self.maintenance_fraction
+                                                          < 1.0):
+            c.add("maintenance_fraction", "must be a fraction in [0, 1)")
         if self.causes:
             total = sum(x.share for x in self.causes.values() if x.share is not None)
             if abs(total - 1.0) > 1e-6:
@@ -403,10 +449,22 @@ class CheckpointConfig:
     # compute hours between checkpoints, or "auto": the Daly (2006) higher-order optimum for
     # the job's expected failure rate on its current allocation, recomputed when it changes
     interval_hours: Any = "auto"
-    write_hours: float = 0.05  # blocking checkpoint write, hours
+    # blocking checkpoint write, hours (none: 0.05, or from size_gb when given)
+    write_hours: float | None = None
+    # or its size, GB (about 14 bytes per parameter: bf16 weights, fp32 master and Adam
+    # moments; BLOOM 176B wrote 2.3 TB), and the write follows from the storage and mode
+    size_gb: float | None = None
+    # storage write bandwidth, GB/s: 50-200 measured over 40 production runs (VAST Data,
+    # secondary); Llama 3's storage sustained 2,000 (arXiv:2407.21783 s3.3.1)
+    storage_gb_s: float = 100.0
+    mode: CheckpointMode = CheckpointMode.sync  # with size_gb: sync or asynchronous
 
     def __post_init__(self) -> None:
         c = _Checks(self)
+        if self.write_hours is not None and self.size_gb is not None:
+            c.add_value("write_hours", self.write_hours,
+                        "give write_hours or size_gb, not both")
+        c.positive("size_gb", "storage_gb_s")
         v = self.interval_hours
         ok = v == "auto" or (isinstance(v, (int, float)) and not isinstance(v, bool)
                              and 0 < v < math.inf  # no math.isfinite: v may be a huge int
@@ -444,7 +502,20 @@ class JobConfig:
     priority: int = 0  # higher runs first within its party
     after: list[str] = field(default_factory=list)  # jobs that must finish first
     checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
-    restart_hours: float = 0.25  # start-up / restart time after any (re)start, hours
+    # (re)start: detection, drain, swap in a spare, launch, hours (5 min: the lower end of
+    # Meta RSC's 5-20 min, Kokolis et al., arXiv:2410.21680, secondary), plus
+    # communicator set-up growing with the job: restart_seconds_at_16k x (GPUs / 16,384) ^
+    # restart_exponent (17 s at 16K and 200 s at 98K GPUs, Meta's NCCL start-up as
+    # reported for arXiv:2602.00277, secondary; fitted exponent 1.38)
+    restart_hours: float = 5.0 / 60.0
+    restart_seconds_at_16k: float = 17.0
+    restart_exponent: float = 1.38
+    migrate: Migrate = Migrate.at_checkpoint  # move back or grow at a checkpoint, or never
+    migrate_gain: float = 0.1  # a move must add this fraction of its GPUs (illustrative)
+    # the MFU's uncertainty carried into the simulation, drawn per replica (common random
+    # numbers): [p10, p90] multipliers, or "model" (simgpu.perf's out-of-source band);
+    # none = the MFU as given
+    mfu_band: Any = None
 
     def __post_init__(self) -> None:
         c = _Checks(self)
@@ -471,7 +542,17 @@ class JobConfig:
         if (self.min_gpus or 0) > 0 and (self.target_gpus or 0) > 0:
             if self.min_gpus > self.target_gpus:
                 c.add("min_gpus", f"must be <= target_gpus ({self.target_gpus})")
-        c.positive("restart_hours", allow_zero=True)
+        c.positive("restart_hours", "restart_seconds_at_16k", "restart_exponent",
+                   allow_zero=True)
+        c.fraction("migrate_gain")
+        band = self.mfu_band
+        if band is not None and band != "model":
+            if not (isinstance(band, (list, tuple)) and len(band) == 2
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                            and math.isfinite(x) for x in band)
+                    and 0 < band[0] <= 1 <= band[1]):
+                c.add_value("mfu_band", band, "must be \"model\" or [p10, p90] multipliers "
+                            "of the MFU with 0 < p10 <= 1 <= p90")
         c.date("earliest_start", "deadline")
         if not self.pools:
             c.add("pools", "must list at least one allowed pool")

@@ -50,10 +50,14 @@ class Plan:
     pool_owner: np.ndarray  # int64 party index
     pool_gpn: np.ndarray  # int64 GPUs per node
     pool_peak_flop_h: np.ndarray  # float64 FLOP per GPU-hour at dense peak
-    online_normal: np.ndarray  # (P, T) int64 non-lemon nodes online
-    online_lemon: np.ndarray  # (P, T) int64 lemon nodes online
-    fail_rate_normal: np.ndarray  # (P,) failures per node-hour
-    fail_rate_lemon: np.ndarray  # (P,) failures per node-hour
+    online_normal: np.ndarray  # (P, T) int64 non-lemon nodes online (not in maintenance)
+    online_lemon: np.ndarray  # (P, T) int64 lemon nodes online (not in maintenance)
+    fail_rate_normal: np.ndarray  # (P,) failures per node-hour of a mature node
+    fail_rate_lemon: np.ndarray  # (P,) failures per node-hour of a mature node
+    fail_mult: np.ndarray  # (P, T) failure-rate multiplier of the pool's node ages
+    fabric_rate: np.ndarray  # (P,) fabric interruptions per node-hour held (multi-node)
+    fabric_detect: np.ndarray  # (P,) hours a fabric hang takes to be found
+    planned_rate: np.ndarray  # (P,) graceful planned interruptions per node-hour held
     cause_names: list[str]  # node-failure causes, then one per failure-domain name
     n_node_causes: int  # C: the first C causes are node-failure causes
     cause_cum: np.ndarray  # (P, C) cumulative share of each node cause in each pool
@@ -61,6 +65,7 @@ class Plan:
     repair_p1: np.ndarray  # (P, C) mean (fixed/exponential) or mu (lognormal), hours
     repair_p2: np.ndarray  # (P, C) 0 or sigma (lognormal)
     repair_max: np.ndarray  # (P, C) cap, hours
+    cause_detect: np.ndarray  # (P, C) hours a hit of each node cause takes to be found
     # failure domains (D,)
     dom_pool: np.ndarray
     dom_cause: np.ndarray  # cause index of each domain's outages
@@ -95,8 +100,13 @@ class Plan:
     job_deps: np.ndarray  # (J, J) bool: job i waits for job j
     job_tau: np.ndarray  # checkpoint interval (compute hours); nan = auto (Daly)
     job_write: np.ndarray  # checkpoint write, hours
+    job_restart_s16k: np.ndarray  # (J,) set-up seconds at 16,384 GPUs
+    job_restart_exp: np.ndarray  # (J,) exponent of the set-up's growth with GPUs
+    job_migrate: np.ndarray  # (J,) bool: moves back or grows at a checkpoint
+    job_migrate_gain: np.ndarray  # (J,) fraction of its GPUs a move must add
+    job_mfu_band: np.ndarray  # (J, 2) p10, p90 multipliers of the MFU (1, 1: none)
     pool_node_rate: np.ndarray  # (P,) expected failures per node-hour (lemons included)
-    job_restart: np.ndarray  # restart time, hours
+    job_restart: np.ndarray  # restart time, hours: the fixed part (restart_hours)
     party_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def job_mtbf_hours(self, pool: np.ndarray, nodes: np.ndarray, t: int) -> np.ndarray:
@@ -135,6 +145,23 @@ class Plan:
     @property
     def n_days(self) -> int:
         return int(math.ceil(self.horizon_hours / 24.0 - 1e-9))
+
+
+def _mfu_band(cfg: S.SimgpuConfig, job: S.JobConfig) -> tuple[float, float]:
+    """The job's ``mfu_band`` as (p10, p90) multipliers; (1, 1) for none."""
+    if job.mfu_band is None:
+        return 1.0, 1.0
+    if job.mfu_band == "model":
+        from simgpu.perf import band_multipliers
+
+        fams = {GPU_FAMILY.get(cfg.pools[p].gpu) for p in job.pools}
+        fam = fams.pop() if len(fams) == 1 else None
+        return band_multipliers(fam)
+    return float(job.mfu_band[0]), float(job.mfu_band[1])
+
+
+#: GPU types -> the throughput model's architecture family (its MFU band).
+GPU_FAMILY = {"a100": "ampere", "h100": "hopper", "h200": "hopper"}
 
 
 def _duration_params(d: S.DurationConfig) -> tuple[int, float, float, float]:
@@ -206,10 +233,14 @@ def _pools(cfg: S.SimgpuConfig, hours: np.ndarray) -> dict:
     pidx = {n: i for i, n in enumerate(cfg.parties)}
     pools = [cfg.pools[n] for n in pool_names]
     P = len(pools)
+    T = len(hours)
     online = (np.stack([tl.nodes_online(cfg, p, hours) for p in pools]) if P
-              else np.zeros((0, len(hours))))
+              else np.zeros((0, T), np.int64))
+    aged = [tl.node_age_effects(p, hours, online[i]) for i, p in enumerate(pools)]
+    fail_mult = np.stack([a[0] for a in aged]) if P else np.zeros((0, T))
+    online_normal = np.stack([a[1] for a in aged]) if P else np.zeros((0, T), np.int64)
+    online_lemon = np.stack([a[2] for a in aged]) if P else np.zeros((0, T), np.int64)
     lemon_frac = np.array([p.reliability.lemon_fraction for p in pools])[:, None]
-    online_lemon = np.floor(online * lemon_frac + 0.5).astype(np.int64)
     per_node_h = np.array([p.reliability.failures_per_1000_node_days / 1000.0 / 24.0
                            for p in pools])
     lemon_factor = np.array([p.reliability.lemon_factor for p in pools])
@@ -230,12 +261,21 @@ def _pools(cfg: S.SimgpuConfig, hours: np.ndarray) -> dict:
         "pool_gpn": np.array([p.gpus_per_node for p in pools], np.int64),
         "pool_peak_flop_h": np.array([cfg.gpus[p.gpu].peak_tflops * 1e12 * 3600.0
                                       for p in pools]),
-        "online_normal": online - online_lemon, "online_lemon": online_lemon,
+        "online_normal": online_normal, "online_lemon": online_lemon,
         "fail_rate_normal": per_node_h, "fail_rate_lemon": per_node_h * lemon_factor,
+        "fail_mult": fail_mult,
+        "fabric_rate": np.array([p.reliability.fabric_per_1000_node_days / 24000.0
+                                 for p in pools]),
+        "fabric_detect": np.array([p.reliability.fabric_detect_hours for p in pools]),
+        "planned_rate": np.array([p.reliability.planned_per_1000_node_days / 24000.0
+                                  for p in pools]),
         "pool_node_rate": per_node_h * (1.0 + lemon_frac[:, 0] * (lemon_factor - 1.0)),
         "node_causes": node_causes, "n_node_causes": C, "cause_cum": cause_cum,
         "repair_kind": rep[..., 0].astype(np.int64), "repair_p1": rep[..., 1],
         "repair_p2": rep[..., 2], "repair_max": rep[..., 3],
+        "cause_detect": np.array([[p.reliability.causes[c].detect_hours
+                                   if c in p.reliability.causes else 0.0
+                                   for c in node_causes] for p in pools]).reshape(P, C),
     }
 
 
@@ -331,6 +371,11 @@ def _jobs(cfg: S.SimgpuConfig, parties: dict, pools: dict) -> dict:
         "job_deps": deps,
         "job_tau": np.array([np.nan if j.checkpoint.auto else float(j.checkpoint.interval_hours)
                              for j in jobs]),
-        "job_write": np.array([j.checkpoint.write_hours for j in jobs]),
+        "job_write": np.array([tl.checkpoint_write_hours(j) for j in jobs]),
+        "job_restart_s16k": np.array([j.restart_seconds_at_16k for j in jobs]),
+        "job_restart_exp": np.array([j.restart_exponent for j in jobs]),
+        "job_migrate": np.array([j.migrate == S.Migrate.at_checkpoint for j in jobs], bool),
+        "job_migrate_gain": np.array([j.migrate_gain for j in jobs]),
+        "job_mfu_band": np.array([_mfu_band(cfg, j) for j in jobs]).reshape(len(jobs), 2),
         "job_restart": np.array([j.restart_hours for j in jobs]),
     }

@@ -525,6 +525,21 @@ def _lease(cfg: S.SimgpuConfig, name: str, start: datetime, pools: list[PoolSpec
                      landlord_first=lfs, usd_h=usd, usd_changes=usd_changes)
 
 
+def _write_hours(job: S.JobConfig) -> float:
+    """A checkpoint's blocking time, hours (docs/reliability.md, "Checkpoint write"):
+    given, or 5 s + size / min(storage, 25 GB/s per 8-GPU node) when synchronous, 1 s +
+    each GPU's share at 25 GB/s to host memory when asynchronous; 0.05 h by default."""
+    ck = job.checkpoint
+    if ck.write_hours is not None:
+        return float(ck.write_hours)
+    if ck.size_gb is None:
+        return 0.05
+    if ck.mode == S.CheckpointMode.asynchronous:
+        return (1.0 + ck.size_gb / max(1, job.target_gpus) / 25.0) / 3600.0
+    nodes = max(1, job.target_gpus // 8)
+    return (5.0 + ck.size_gb / min(ck.storage_gb_s, 25.0 * nodes)) / 3600.0
+
+
 def _roadmap_order(jobs: dict[str, S.JobConfig]) -> list[str]:
     """Every job after the jobs it waits for; configuration order breaks ties (depth
     first, dependencies in the order they are listed)."""
@@ -641,7 +656,7 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             earliest_h=max(0.0, _hours(jc.earliest_start, start)) if jc.earliest_start
             else 0.0,
             deps=[job_index[d] for d in jc.after],
-            tau_h=None if ck.auto else float(ck.interval_hours), write_h=float(ck.write_hours),
+            tau_h=None if ck.auto else float(ck.interval_hours), write_h=_write_hours(jc),
             restart_h=float(jc.restart_hours),
             deadline_h=_hours(jc.deadline, start) if jc.deadline else math.inf))
     return World(cfg=cfg, horizon_h=horizon, seed=int(cfg.sim.seed), party_names=party_names,
