@@ -14,7 +14,7 @@ from typing import Any
 
 from simgpu.io import atomic_write_bytes, atomic_write_text
 from simgpu.report.data import ReportData, load_run
-from simgpu.report.figures import FIGURES
+from simgpu.report.figures import FIGURES, OPTIONAL
 from simgpu.report.text import report_markdown
 
 FORMATS = ("png", "pdf", "markdown")
@@ -62,7 +62,8 @@ def render_data(data: ReportData, out_dir: str | Path,
         for stem, caption, func in FIGURES:
             fig = func(data)
             if fig is None:
-                listed.append((stem, caption, None))
+                if stem not in OPTIONAL:  # e.g. the sweeps figure of a run without sweeps
+                    listed.append((stem, caption, None))
                 continue
             if "png" in fmts:
                 buf = io.BytesIO()
