@@ -169,6 +169,8 @@ def from_zero(ax, values: Iterable[float], axis: str = "y", top: float = 1.0) ->
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], np.float64)
     lo = min(0.0, float(v.min())) if v.size else 0.0
     hi = max(float(v.max()) if v.size else 0.0, top)
+    if hi <= lo:  # nothing but zeros: a unit range, not a singular one
+        hi = lo + 1.0
     pad = 0.08 * (hi - lo)
     (ax.set_ylim if axis == "y" else ax.set_xlim)(lo - (pad if lo < 0 else 0.0), hi + pad)
 
