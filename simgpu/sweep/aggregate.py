@@ -15,6 +15,11 @@ directory (failed, cut off, still running, unreadable) is skipped, logged as a w
 and listed with its reason in :attr:`Aggregate.incomplete` and ``aggregate.json``: a
 partial sweep aggregates what finished.
 
+A **single run** is aggregated too: when ``SWEEP_DIR`` holds no job directory but a
+``summary.json`` (the output directory of one ``simgpu`` run, with or without
+``COMPLETE``), it is read as the only job, so that a run's in-batch sweeps
+(``scenario.sweeps``) get their tables and figures without ``-m``.
+
 Tables (:func:`collect`)
 ------------------------
 ``runs``: one row per complete job. Columns, in this order:
@@ -55,11 +60,27 @@ Figures
 A **metric** is a dotted path to a distribution (``{mean, p10, p50, p90}``) or a number:
 absolute (``jobs.frontier_1.finish_day``, ``leases.colossus_one.paid_usd``) or relative to
 the first tenant (``final_milestone_day`` is ``tenants.<first tenant>.final_milestone_day``;
-tenants sort by name). Default metrics: ``final_milestone_day`` and ``dependency_share``.
+tenants sort by name) or to each lease (``effective_usd_per_gpu_hour`` is
+``leases.<lease>.effective_usd_per_gpu_hour``, one entry per lease). Default metrics: the
+roadmap's finish (``final_milestone_day``), the in-batch points' roadmap delay
+(``delay_days``), the delay without the leases (``no_lease_delay_days``), the dependency
+share, the control index and the price per GPU-hour delivered; each is drawn where it
+exists, and a default metric that exists nowhere is named in ``warnings``.
 ``sim.seed`` is never an axis: every plotted value is the mean, over the jobs sharing the
-plotted coordinates (the seeds), of that job's P10, P50 and P90 (or number); a value that
-is ``null`` in any of those jobs (a quantile beyond the horizon) leaves the point out
-rather than averaging the finite ones alone.
+plotted coordinates (the seeds), of that job's P10, P50 and P90 (or number).
+
+Every figure speaks in words (:func:`describe_metric`, :func:`describe_param`), not
+dotted keys, and draws honestly: shares in percent on 0-100 %, days, prices, counts and
+the control index on axes from 0. A mean is a **lower bound** when any job's value is one
+(a delay with ``lower_bound``, a control index with ``control_index_lower_bound``, or a
+time beyond the horizon, ``null`` in the summary, counted as the horizon): a hollow
+marker with an upward arrow. A mean over a ``null`` that is not a time cannot be measured:
+a cross at the foot of the axis. Neither is dropped. The **baseline** is marked: on an
+in-batch sweep figure a star at the lever's value in each line's baseline (0 withheld,
+price factor 1, no shift, the leases' configured share) and the metric there; on a line
+figure a dotted line at the parameter's configured value (composed from the jobs' common
+overrides; named in the legend when it lies off the swept range). A figure with no value
+at all is left out and named in ``aggregate.json``'s ``warnings``.
 
 - ``line_<metric>_vs_<param>.png``, for each swept parameter except ``sim.seed``: the P50
   against the parameter with a P10-P90 band, one line per combination of the other
@@ -74,7 +95,8 @@ Exit codes of ``simgpu-aggregate`` (:mod:`simgpu.sweep.cli`)
 --------------------------------------------------------------
 0: at least one complete job was aggregated (incomplete ones are warned about and
 listed); 1: job directories exist but none is complete: ``aggregate.json`` listing them is
-written, nothing else; 2: ``SWEEP_DIR`` does not exist or holds no job directory, or
+written, nothing else; 2: ``SWEEP_DIR`` does not exist or holds neither a job directory nor
+a run, or
 ``--metric`` names nothing in the complete jobs' tables: one message, nothing written.
 """
 
