@@ -131,8 +131,22 @@ def styled(func: Callable[[ReportData], Figure | None]) -> Callable[[ReportData]
     return wrapper
 
 
+class _DateLocator(mdates.AutoDateLocator):
+    """:class:`~matplotlib.dates.AutoDateLocator` that keeps its ticks while the view does
+    not change: a figure asks for them a few dozen times (layout passes, each format), and
+    working them out from date rules was a sixth of drawing a figure with a date axis."""
+
+    _memo: tuple[tuple[float, float], Any] | None = None
+
+    def __call__(self):
+        view = tuple(self.axis.get_view_interval()) if self.axis is not None else None
+        if view is None or self._memo is None or self._memo[0] != view:
+            self._memo = (view, super().__call__())
+        return self._memo[1]
+
+
 def _date_axis(ax, label: str = "date") -> None:
-    loc = mdates.AutoDateLocator(minticks=4, maxticks=9)
+    loc = _DateLocator(minticks=4, maxticks=9)
     ax.xaxis.set_major_locator(loc)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
     ax.set_xlabel(label)
@@ -283,7 +297,7 @@ def capacity(data: ReportData) -> Figure | None:
     days = np.arange(0, D, s) + 0.5
     x = data.date(days)
     no_lease = [(i, v) for i, v in enumerate(plan.variants) if v.kind == "no_lease"]
-    fig = _figure(13, 5.2 * len(tenants) + 0.6)
+    fig = _figure(12.5, 4.9 * len(tenants) + 0.6)
     gs = fig.add_gridspec(2 * len(tenants), 1, height_ratios=[4, 1.5] * len(tenants))
     for k, t in enumerate(tenants):
         ax = fig.add_subplot(gs[2 * k])
@@ -500,7 +514,7 @@ def leverage(data: ReportData) -> Figure | None:
     if not tenants:
         return None
     colours = landlord_colours(data.landlords)
-    fig = _figure(14, 6.6 * len(tenants) + 0.9)
+    fig = _figure(12.5, 6.0 * len(tenants) + 0.9)
     axs = _axes(fig, len(tenants), 2, squeeze=False)
     for (ax, axm), (name, t) in zip(axs, tenants.items(), strict=True):
         by = t.get("by_landlord") or {}
@@ -783,7 +797,7 @@ def money(data: ReportData) -> Figure | None:
     def owner_colour(li: int) -> str:
         return colours.get(plan.party_names[plan.lease_owner[li]], OTHER_C)
 
-    fig = _figure(13, 5.2)
+    fig = _figure(12.5, 5.0)
     ax1, ax2 = _axes(fig, 1, 2, width_ratios=[1.5, 1])
     T = plan.n_steps
     s = max(1, int(round(24.0 / plan.dt)))
@@ -839,14 +853,15 @@ def money(data: ReportData) -> Figure | None:
                      mfc=col if filled else "white", mec=col)
             med = float(np.median(ok))
             ax2.plot([li + dx - 0.12, li + dx + 0.12], [med, med], color="black", lw=1.5)
-            ax2.annotate(f"${med:,.2f}", (li + dx, float(ok.max())), xytext=(0, 4),
-                         textcoords="offset points", ha="center", fontsize=8)
+            ax2.annotate(f"${med:,.2f}", (li + dx + (0.13 if dx > 0 else -0.13), med),
+                         xytext=(3 if dx > 0 else -3, 0), textcoords="offset points",
+                         ha="left" if dx > 0 else "right", va="center", fontsize=8)
             allv += [float(ok.max())]
     ax2.set_xticks(np.arange(len(plan.lease_names)),
                    [f"{n}\n({data.label(int(plan.lease_owner[i]))} to "
                     f"{data.label(int(plan.lease_tenant[i]))})"
                     for i, n in enumerate(plan.lease_names)], fontsize=9)
-    ax2.set_xlim(-0.6, len(plan.lease_names) - 0.4)
+    ax2.set_xlim(-0.75, len(plan.lease_names) - 0.25)
     ax2.set_ylabel("US$ per GPU-hour")
     _usd_axis(ax2, allv)
     ax2.set_ylim(top=ax2.get_ylim()[1] * 1.08)
@@ -858,7 +873,7 @@ def money(data: ReportData) -> Figure | None:
                "working order\n(one point per history)"),
         Line2D([], [], marker="o", mfc="white", mec=grey, ls="none",
                label="per GPU-hour the tenant's\ntraining used"),
-        Line2D([], [], color="black", lw=1.5, label="median (value above)")],
+        Line2D([], [], color="black", lw=1.5, label="median (value beside it)")],
         loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, frameon=False, fontsize=8)
     fig.suptitle("Money: lease payments and what a GPU-hour effectively costs")
     return fig

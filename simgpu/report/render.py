@@ -21,6 +21,8 @@ FORMATS = ("png", "pdf", "markdown")
 PDF_NAME = "report.pdf"
 MD_NAME = "report.md"
 PNG_DPI = 110
+#: zlib level of the PNGs: 1 writes them faster than the default 6, about 5 % larger
+PNG_COMPRESSION = 1
 
 
 def _formats(formats: Iterable[Any] | None, default: Iterable[Any]) -> list[str]:
@@ -67,8 +69,12 @@ def render_data(data: ReportData, out_dir: str | Path,
                 continue
             if "png" in fmts:
                 buf = io.BytesIO()
-                fig.savefig(buf, format="png", dpi=PNG_DPI)
+                fig.savefig(buf, format="png", dpi=PNG_DPI,
+                            pil_kwargs={"compress_level": PNG_COMPRESSION})
                 blobs[f"{stem}.png"] = buf.getvalue()
+                # the layout is done (in inches and points: the same for the PDF); keep it
+                # rather than solve it again, a third of a figure's drawing time
+                fig.set_layout_engine("none")
             if pdf is not None:
                 pdf.savefig(fig)
             listed.append((stem, caption, f"{stem}.png" if "png" in fmts else ""))
