@@ -120,13 +120,39 @@ def _axes(fig: Figure, *args, **kw):
     return fig.subplots(*args, **kw)
 
 
+class _TickLocator(ticker.AutoLocator):
+    """matplotlib's default tick locator, keeping its ticks while the view and the room for
+    ticks do not change (a figure asks a few dozen times per format)."""
+
+    _memo: tuple[tuple, Any] | None = None
+
+    def __call__(self):
+        if self.axis is None:
+            return super().__call__()
+        key = (*self.axis.get_view_interval(), self.axis.get_tick_space())
+        if self._memo is None or self._memo[0] != key:
+            self._memo = (key, super().__call__())
+        return self._memo[1]
+
+
+def memo_ticks(fig: Figure) -> Figure:
+    """Give every axis that uses matplotlib's default locator a :class:`_TickLocator`
+    (the same ticks, worked out once per view)."""
+    for ax in fig.get_axes():
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_locator()) is ticker.AutoLocator:
+                axis.set_major_locator(_TickLocator())
+    return fig
+
+
 def styled(func: Callable[[ReportData], Figure | None]) -> Callable[[ReportData], Figure | None]:
     """Draw ``func``'s figure under the report's font sizes (:data:`RC`)."""
 
     @functools.wraps(func)
     def wrapper(data: ReportData) -> Figure | None:
         with matplotlib.rc_context(RC):
-            return func(data)
+            fig = func(data)
+            return None if fig is None else memo_ticks(fig)
 
     return wrapper
 

@@ -847,7 +847,7 @@ def _y_axis(ax, metric: Metric, values: Iterable[float]) -> float:
 
 def line_figure(cs: list[Curve], xlabel: str, metric: Metric, title: str,
                 group: Sequence[str] = (), note: str = "", *, x_share: bool = False,
-                base_x: Any = None, stars: Sequence[tuple[Any, float] | None] = (),
+                base_x: Any = None, stars: Sequence[tuple | None] = (),
                 colours: Sequence[str] = (), hline: tuple[float, str] | None = None):
     """The P50 (or number) of each curve against ``x``, with its P10-P90 band; one line
     per combination of the ``group`` parameters (named in the legend's title).
@@ -856,9 +856,9 @@ def line_figure(cs: list[Curve], xlabel: str, metric: Metric, title: str,
     crosses at the foot of the axis (neither is dropped). Shares are drawn in percent on
     0-100 % (``x_share`` for the x axis), amounts on axes from 0. ``base_x`` marks the
     lever's configured value with a dotted line; ``stars`` (one per curve) mark each
-    curve's baseline point (``(x, y)``); ``hline`` draws a dashed reference line
-    ``(y, label)`` (the horizon of a time). Earlier curves are drawn wider, with larger
-    markers, so that equal curves stay visible.
+    curve's baseline point (``(x, y)`` or ``(x, y, is a lower bound)``); ``hline`` draws
+    a dashed reference line ``(y, label)`` (the horizon of a time). Earlier curves are
+    drawn wider, with larger markers, so that equal curves stay visible.
     """
     import matplotlib
     from matplotlib import ticker
@@ -901,13 +901,19 @@ def line_figure(cs: list[Curve], xlabel: str, metric: Metric, title: str,
                 ax.fill_between(xs[both], c.lo[both] * yf, c.hi[both] * yf, color=col,
                                 alpha=0.18, linewidth=0)
             s = stars[i] if i < len(stars) else None
-            if s is not None and s[0] in pos and math.isfinite(s[1]):
-                ax.plot([pos[s[0]]], [s[1] * yf], "*", color=col, mec="black", ms=14,
-                        ls="none", zorder=6)
-            elif s is not None and math.isfinite(s[1]) and numeric \
-                    and isinstance(s[0], (int, float)):
-                ax.plot([float(s[0]) * xf], [s[1] * yf], "*", color=col, mec="black",
-                        ms=14, ls="none", zorder=6)
+            sx = None if s is None or not math.isfinite(s[1]) else (
+                pos[s[0]] if s[0] in pos else
+                float(s[0]) * xf if numeric and _numeric([s[0]]) else None)
+            if sx is not None:
+                lb = len(s) > 2 and bool(s[2])  # the baseline's value is a lower bound
+                ax.plot([sx], [s[1] * yf], "*", color=col, mec="black" if not lb else col,
+                        mfc="white" if lb else col, ms=14, ls="none", zorder=6)
+                if lb:
+                    ax.annotate("", xy=(sx, s[1] * yf), xytext=(0, 17),
+                                textcoords="offset points", annotation_clip=False,
+                                arrowprops={"arrowstyle": "<|-", "color": col, "lw": 1.5,
+                                            "shrinkA": 0, "shrinkB": 7})
+                    marks["bound"] = True
         handles, labels = ax.get_legend_handles_labels()
         if band:
             handles.append(Patch(facecolor="grey", alpha=0.35))
@@ -1149,20 +1155,20 @@ def _metric_colours(metric: Metric, cs: list[Curve], agg: Aggregate,
 
 
 def _sweep_star(agg: Aggregate, sweep: str, c: Curve, metric: Metric,
-                horizon: dict[str, float]) -> tuple[Any, float] | None:
-    """A curve's baseline point: the lever's value in its jobs' baseline and the metric
-    there (a delay is 0; other metrics are the run's own value, e.g. its dependency
-    share); None when the jobs' baselines differ or have no value of the lever."""
+                horizon: dict[str, float]) -> tuple[Any, float, bool] | None:
+    """A curve's baseline point: the lever's value in its jobs' baseline, the metric
+    there (a delay is 0; other metrics are the run's own value, e.g. its dependency share)
+    and whether that is a lower bound; None when the jobs' baselines differ or have no
+    value of the lever."""
     jobs = _uniq(j for js in c.jobs for j in js)
     xs = {agg.sweep_base.get((j, sweep)) for j in jobs}
     if len(xs) != 1 or None in xs:
         return None
     leaf = metric.base.split(".")[-1]
     if leaf.endswith("delay_days"):
-        return xs.pop(), 0.0
-    rows = [r for r in agg.runs if str(r["job"]) in jobs]
-    vals = [_value(r, metric.mid, metric, horizon)[0] for r in rows]
-    return xs.pop(), _mean(vals)
+        return xs.pop(), 0.0, False
+    vals = [_value(r, metric.mid, metric, horizon) for r in agg.runs if str(r["job"]) in jobs]
+    return xs.pop(), _mean([v for v, _ in vals]), any(b for _, b in vals)
 
 
 # ------------------------------------------------------------------------------ writing

@@ -561,6 +561,13 @@ def test_censored_points_are_drawn_as_bounds_not_dropped():
     metric = agg_mod.resolve_metric("final_milestone_day", rows[0], ["t"])
     (c,) = agg_mod.curves(rows, "k", metric)
     assert c.mid.tolist() == [10.0, 20.0] and c.bound.tolist() == [False, True]
+    # a baseline beyond the horizon: a hollow star with an arrow
+    ax = agg_mod.line_figure([c], "k", metric, "finish against k", stars=[(0, 20.0, True)],
+                             hline=(20.0, "horizon")).axes[0]
+    (star,) = [ln for ln in ax.lines if ln.get_marker() == "*"]
+    assert star.get_markerfacecolor() == "white" and list(star.get_xdata()) == [0.0]
+    assert sum(t.arrow_patch is not None for t in ax.texts) == 2  # the bound and the star
+    assert any(ln.get_label() == "horizon" for ln in ax.lines)
 
 
 def test_shares_in_percent_on_their_whole_range():
