@@ -250,6 +250,12 @@ def bound_handles(colour: str = ALL_C, na: bool = True) -> list[Line2D]:
     return out
 
 
+def _legend(ax, **kw) -> None:
+    """The axes' legend, when anything in it is labelled (e.g. no ETTR at all: none)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kw)
+
+
 def _stat(d: dict | None, key: str) -> float:
     v = None if not d else d.get(key)
     return np.nan if v is None else float(v)
@@ -788,7 +794,7 @@ def reliability(data: ReportData) -> Figure:
     ax2.set_title("Useful share of the GPU time held")
     percent_axis(ax2, "x")
     ax2.set_xlim(0, 112)
-    ax2.legend(loc="lower left", frameon=True, framealpha=0.9)
+    _legend(ax2, loc="lower left", frameon=True, framealpha=0.9)
     for ax in (ax1, ax2):
         ax.grid(True, axis="x", alpha=0.3)
     ax1.set_yticks(y, [f"{n}\n({data.label(int(plan.job_party[j]))})"
@@ -986,7 +992,7 @@ def sweeps(data: ReportData) -> Figure | None:
         a3.set_title(f"sweep {name}: price per lease", fontsize=10)
         for ax in (a1, a2, a3):
             ax.grid(True, alpha=0.3)
-            ax.legend(loc="best", frameon=True, framealpha=0.9, fontsize=8)
+            _legend(ax, loc="best", frameon=True, framealpha=0.9, fontsize=8)
     handles = [Line2D([], [], color=ALL_C, marker="o", label="P50 over histories, "
                       "bar: P10-P90")]
     if star:
