@@ -4,6 +4,7 @@ statistics the figures share. Nothing here simulates or plots."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,84 @@ class ReportData:
         """Days since ``sim.start`` as ``datetime64[m]`` (for time axes)."""
         minutes = np.round(np.asarray(days, np.float64) * 1440.0).astype(np.int64)
         return self.start.astype("datetime64[m]") + minutes.astype("timedelta64[m]")
+
+    # ------------------------------------------------------------- landlords
+    @property
+    def landlords(self) -> list[str]:
+        """Names of the parties with role landlord, in the plan's order."""
+        return [self.plan.party_names[a] for a in self.parties("landlord")]
+
+    def tenant_landlords(self, tenant: int) -> list[str]:
+        """The landlords that lease GPUs to ``tenant`` (under a landlord-to-tenant lease),
+        in the plan's order of their leases; every landlord when it has no such lease."""
+        plan = self.plan
+        out = [plan.party_names[plan.lease_owner[li]] for li in range(len(plan.lease_names))
+               if plan.lease_cf[li] and plan.lease_tenant[li] == tenant]
+        return list(dict.fromkeys(out)) or self.landlords
+
+    def owned(self, owners: Sequence[str]) -> np.ndarray:
+        """(P,) bool: pools owned by any of the parties named ``owners``."""
+        idx = [self.plan.party_names.index(n) for n in owners]
+        return np.isin(self.plan.pool_owner, idx)
+
+    def flops_share(self, jobs: Sequence[int] | np.ndarray, owners: Sequence[str],
+                    variant: int = 0) -> np.ndarray:
+        """(R,) share of the kept training FLOPs of ``jobs`` computed on pools owned by
+        ``owners``; NaN in histories where the jobs kept no FLOPs."""
+        fp = self.raw.job_flops_pool[variant][:, np.asarray(jobs, np.int64)]  # (R, J', P)
+        total = fp.sum(axis=(1, 2))
+        part = fp[:, :, self.owned(owners)].sum(axis=(1, 2))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(total > 0, part / np.where(total > 0, total, 1.0), np.nan)
+
+    def touched(self, job: int, owners: Sequence[str], variant: int = 0) -> np.ndarray:
+        """(R,) bool: the job held GPUs on a pool owned by ``owners`` in that history."""
+        gh = self.raw.job_alloc_gpu_h_pool[variant][:, job]  # (R, P)
+        return gh[:, self.owned(owners)].sum(axis=1) > 0
+
+    def lease_prices(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per lease, per history of the baseline: (payments / healthy GPU-hours
+        delivered, payments / GPU-hours the tenant's training used under it), US$; NaN
+        where nothing was delivered or used (the summary's ``effective_usd_per_gpu_hour``
+        and ``usd_per_gpu_hour_used``, per history)."""
+        from simgpu.analysis.summary import used_gpu_hours
+
+        used = used_gpu_hours(self.plan, self.raw)[0]  # (R, L)
+        paid = self.raw.lease_paid_usd[0]  # (L,)
+        deliv = self.raw.lease_delivered_gpu_h[0]  # (R, L)
+        out = []
+        for li in range(len(self.plan.lease_names)):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                d = np.where(deliv[:, li] > 0, paid[li] / deliv[:, li], np.nan)
+                u = np.where(used[:, li] > 0, paid[li] / used[:, li], np.nan)
+            out.append((d, u))
+        return out
+
+    def sweep_base(self, sweep: str) -> float | None:
+        """The value of sweep ``sweep``'s lever in the baseline (the configured story):
+        0 withheld, price factor 1, no shift, or the swept leases' configured share when
+        they all lease the same share; None when the baseline has no single value."""
+        from simgpu import timeline as tl
+
+        cfg = self.plan.cfg
+        sw = cfg.scenario.sweeps.get(sweep)
+        if sw is None:
+            return None
+        lever = getattr(sw.lever, "value", sw.lever)
+        if lever == "share":
+            shares = {cfg.leases[n].share for n in tl.sweep_leases(cfg, sw)}
+            return float(shares.pop()) if len(shares) == 1 and None not in shares else None
+        return {"withhold": 0.0, "price": 1.0, "start_days": 0.0}.get(lever)
+
+
+def spread(values: np.ndarray) -> tuple[float, float, float] | None:
+    """(P10, P50, P90) of the finite values of a 1-D sample; None when none is finite."""
+    v = np.asarray(values, np.float64)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return None
+    p10, p50, p90 = np.percentile(v, [10.0, 50.0, 90.0])
+    return float(p10), float(p50), float(p90)
 
 
 def quantiles(values: np.ndarray, horizon: float, qs=(10.0, 50.0, 90.0), axis: int = 0

@@ -15,6 +15,11 @@ directory (failed, cut off, still running, unreadable) is skipped, logged as a w
 and listed with its reason in :attr:`Aggregate.incomplete` and ``aggregate.json``: a
 partial sweep aggregates what finished.
 
+A **single run** is aggregated too: when ``SWEEP_DIR`` holds no job directory but a
+``summary.json`` (the output directory of one ``simgpu`` run, with or without
+``COMPLETE``), it is read as the only job, so that a run's in-batch sweeps
+(``scenario.sweeps``) get their tables and figures without ``-m``.
+
 Tables (:func:`collect`)
 ------------------------
 ``runs``: one row per complete job. Columns, in this order:
@@ -55,11 +60,27 @@ Figures
 A **metric** is a dotted path to a distribution (``{mean, p10, p50, p90}``) or a number:
 absolute (``jobs.frontier_1.finish_day``, ``leases.colossus_one.paid_usd``) or relative to
 the first tenant (``final_milestone_day`` is ``tenants.<first tenant>.final_milestone_day``;
-tenants sort by name). Default metrics: ``final_milestone_day`` and ``dependency_share``.
+tenants sort by name) or to each lease (``effective_usd_per_gpu_hour`` is
+``leases.<lease>.effective_usd_per_gpu_hour``, one entry per lease). Default metrics: the
+roadmap's finish (``final_milestone_day``), the in-batch points' roadmap delay
+(``delay_days``), the delay without the leases (``no_lease_delay_days``), the dependency
+share, the control index and the price per GPU-hour delivered; each is drawn where it
+exists, and a default metric that exists nowhere is named in ``warnings``.
 ``sim.seed`` is never an axis: every plotted value is the mean, over the jobs sharing the
-plotted coordinates (the seeds), of that job's P10, P50 and P90 (or number); a value that
-is ``null`` in any of those jobs (a quantile beyond the horizon) leaves the point out
-rather than averaging the finite ones alone.
+plotted coordinates (the seeds), of that job's P10, P50 and P90 (or number).
+
+Every figure speaks in words (:func:`describe_metric`, :func:`describe_param`), not
+dotted keys, and draws honestly: shares in percent on 0-100 %, days, prices, counts and
+the control index on axes from 0. A mean is a **lower bound** when any job's value is one
+(a delay with ``lower_bound``, a control index with ``control_index_lower_bound``, or a
+time beyond the horizon, ``null`` in the summary, counted as the horizon): a hollow
+marker with an upward arrow. A mean over a ``null`` that is not a time cannot be measured:
+a cross at the foot of the axis. Neither is dropped. The **baseline** is marked: on an
+in-batch sweep figure a star at the lever's value in each line's baseline (0 withheld,
+price factor 1, no shift, the leases' configured share) and the metric there; on a line
+figure a dotted line at the parameter's configured value (composed from the jobs' common
+overrides; named in the legend when it lies off the swept range). A figure with no value
+at all is left out and named in ``aggregate.json``'s ``warnings``.
 
 - ``line_<metric>_vs_<param>.png``, for each swept parameter except ``sim.seed``: the P50
   against the parameter with a P10-P90 band, one line per combination of the other
@@ -74,7 +95,8 @@ Exit codes of ``simgpu-aggregate`` (:mod:`simgpu.sweep.cli`)
 --------------------------------------------------------------
 0: at least one complete job was aggregated (incomplete ones are warned about and
 listed); 1: job directories exist but none is complete: ``aggregate.json`` listing them is
-written, nothing else; 2: ``SWEEP_DIR`` does not exist or holds no job directory, or
+written, nothing else; 2: ``SWEEP_DIR`` does not exist or holds neither a job directory nor
+a run, or
 ``--metric`` names nothing in the complete jobs' tables: one message, nothing written.
 """
 
@@ -111,7 +133,8 @@ JSON_NAME = "aggregate.json"
 SEED_PARAM = "sim.seed"
 #: Summary keys whose subtrees are not flattened into the runs table.
 SKIP_KEYS = frozenset({"variants", "by_variant", "paid_usd_by_variant", "sweeps"})
-DEFAULT_METRICS = ("final_milestone_day", "dependency_share")
+DEFAULT_METRICS = ("final_milestone_day", "delay_days", "no_lease_delay_days",
+                   "dependency_share", "control_index", "effective_usd_per_gpu_hour")
 POINT_KEYS = ("sweep", "lever", "value", "variant")
 PNG_DPI = 110
 
@@ -139,6 +162,15 @@ class Aggregate:
         Job directories found, complete or not.
     warnings : list of str
         Malformed parts of complete jobs that were left out (an unreadable sweep point).
+    single : bool
+        ``sweep_dir`` is one run's output directory, read as the only job.
+    lease_landlords : dict
+        Lease name -> its landlord's name (for the landlord's colour).
+    sweep_base : dict
+        (job, in-batch sweep) -> the value of the sweep's lever in that job's baseline,
+        or None when the baseline has no single value of it.
+    overrides : dict
+        Job -> its command-line overrides, as written.
     """
 
     sweep_dir: Path
@@ -148,6 +180,10 @@ class Aggregate:
     params: list[str] = field(default_factory=list)
     job_dirs: int = 0
     warnings: list[str] = field(default_factory=list)
+    single: bool = False
+    lease_landlords: dict[str, str] = field(default_factory=dict)
+    sweep_base: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    overrides: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def levers(self) -> list[str]:
@@ -298,13 +334,17 @@ def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def _read_job(d: Path) -> tuple[dict[str, Any] | None, str]:
-    """``({summary, overrides, name}, "")`` for a complete job, else ``(None, reason)``."""
+def _read_job(d: Path, need_marker: bool = True) -> tuple[dict[str, Any] | None, str]:
+    """``({summary, overrides, name}, "")`` for a complete job, else ``(None, reason)``.
+
+    Without ``need_marker`` (a single run given as the directory itself), a readable
+    summary is enough: a run written by :meth:`simgpu.run.Results.write` has no marker
+    and no overrides (taken as none)."""
     marker = d / MARKER
-    if not marker.is_file():
+    if need_marker and not marker.is_file():
         return None, "no COMPLETE marker (failed, cut off or still running)"
     try:
-        done = _read_json(marker)
+        done = _read_json(marker) if marker.is_file() else {}
     except (OSError, ValueError):
         done = None
     done = done if isinstance(done, dict) else {}
@@ -328,11 +368,13 @@ def _read_job(d: Path) -> tuple[dict[str, Any] | None, str]:
             overrides = None
     if not isinstance(overrides, list):
         overrides = done.get("overrides")
+    if not isinstance(overrides, list) and not need_marker and not marker.is_file():
+        overrides = []
     if not isinstance(overrides, list):
         return None, f"no readable overrides ({OVERRIDES.as_posix()} or the COMPLETE marker)"
     name = summary.get("name") if isinstance(summary.get("name"), str) else done.get("name")
     return {"summary": summary, "overrides": [str(o) for o in overrides],
-            "name": name if isinstance(name, str) else None}, ""
+            "name": name if isinstance(name, str) else None, "dir": d}, ""
 
 
 def _points(job: str, summary: dict[str, Any], warn: list[str]) -> list[dict[str, Any]]:
@@ -362,13 +404,47 @@ def _points(job: str, summary: dict[str, Any], warn: list[str]) -> list[dict[str
     return rows
 
 
+def _job_facts(agg: Aggregate, job: str, summary: dict[str, Any], d: Path) -> None:
+    """What the figures need beyond the tables: each lease's landlord, each in-batch
+    sweep's leases, and the value of its lever in the job's baseline (withhold 0, price
+    factor 1, no shift; a share from the job's ``config.yaml`` when every swept lease
+    leases the same share, else None)."""
+    for name, le in (summary.get("leases") or {}).items():
+        if isinstance(le, dict) and isinstance(le.get("landlord"), str):
+            agg.lease_landlords.setdefault(name, le["landlord"])
+    sweeps = summary.get("sweeps")
+    if not isinstance(sweeps, dict):
+        return
+    cfg: dict[str, Any] | None = None
+    for sname, spec in sweeps.items():
+        if not isinstance(spec, dict):
+            continue
+        lever = spec.get("lever")
+        base = {"withhold": 0.0, "price": 1.0, "start_days": 0.0}.get(str(lever))
+        leases = [str(x) for x in spec.get("leases") or []]
+        if lever == "share":
+            if cfg is None:
+                try:
+                    import yaml
+
+                    cfg = yaml.safe_load((d / "config.yaml").read_text(encoding="utf-8"))
+                except Exception:  # noqa: BLE001 - no config: the share stays unknown
+                    cfg = {}
+                cfg = cfg if isinstance(cfg, dict) else {}
+            shares = {((cfg.get("leases") or {}).get(n) or {}).get("share") for n in leases}
+            one = shares.pop() if len(shares) == 1 else None
+            base = float(one) if isinstance(one, (int, float)) else None
+        agg.sweep_base[(job, str(sname))] = base
+
+
 def collect(sweep_dir: str | Path) -> Aggregate:
     """Read every job directory of a sweep into tables; skip (and list) incomplete jobs.
 
     Parameters
     ----------
     sweep_dir : str or Path
-        A Hydra multirun directory written by ``simgpu -m``.
+        A Hydra multirun directory written by ``simgpu -m``, or the output directory of one
+        run (its in-batch sweeps are then the only figures).
 
     Returns
     -------
@@ -377,24 +453,28 @@ def collect(sweep_dir: str | Path) -> Aggregate:
     Raises
     ------
     SweepDirError
-        ``sweep_dir`` is not a directory, or holds no job directory at all.
+        ``sweep_dir`` is not a directory, or holds neither a job directory nor a run.
     """
     root = Path(sweep_dir)
     if not root.is_dir():
         raise SweepDirError(f"{root} does not exist or is not a directory")
     dirs = find_job_dirs(root)
+    single = not dirs and ((root / SUMMARY).is_file() or (root / MARKER).is_file())
+    if single:
+        dirs = [root]
     if not dirs:
         raise SweepDirError(f"{root} holds no job directory (expected 0/, 1/, ... as written "
-                            "by `simgpu -m`)")
-    agg = Aggregate(sweep_dir=root, job_dirs=len(dirs))
+                            "by `simgpu -m`) and no run (summary.json as written by `simgpu`)")
+    agg = Aggregate(sweep_dir=root, job_dirs=len(dirs), single=single)
     jobs: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     for d in dirs:
-        rec, reason = _read_job(d)
+        rec, reason = _read_job(d, need_marker=not single)
         if rec is None:
             agg.incomplete.append({"job": d.name, "dir": str(d), "reason": reason})
             log.warning("sweep job %s skipped: %s", d.name, reason)
             continue
         jobs.append((d.name, rec, parse_overrides(rec["overrides"])))
+        agg.overrides[d.name] = list(rec["overrides"])
     if agg.incomplete:
         log.warning("%d of %d sweep jobs incomplete and skipped: %s", len(agg.incomplete),
                     len(dirs), ", ".join(i["job"] for i in agg.incomplete))
@@ -415,6 +495,7 @@ def collect(sweep_dir: str | Path) -> Aggregate:
         agg.runs.append(row)
         for pt in _points(job, rec["summary"], agg.warnings):
             agg.points.append({**head, **pt})
+        _job_facts(agg, job, rec["summary"], rec["dir"])
     for w in agg.warnings:
         log.warning("%s", w)
     log.info("collected %d complete jobs of %d (%d sweep points) from %s", len(agg.runs),
@@ -427,13 +508,20 @@ def collect(sweep_dir: str | Path) -> Aggregate:
 
 @dataclass(frozen=True)
 class Metric:
-    """A plotted quantity: ``mid`` column (P50 or the number) and the band's columns."""
+    """A plotted quantity: ``mid`` column (P50 or the number), the band's columns, and the
+    column that flags it as a lower bound (``<base>.lower_bound`` of a delay,
+    ``..._lower_bound`` of a control index)."""
 
     name: str  # as asked (relative or absolute)
     base: str  # absolute dotted path
     mid: str
     lo: str | None = None
     hi: str | None = None
+    bound: str | None = None
+
+    @property
+    def words(self) -> MetricWords:
+        return describe_metric(self.base)
 
 
 def resolve_metric(name: str, columns: Iterable[str], tenants: Sequence[str]) -> Metric | None:
@@ -446,10 +534,137 @@ def resolve_metric(name: str, columns: Iterable[str], tenants: Sequence[str]) ->
     cands = [name] + ([f"tenants.{tenants[0]}.{name}"] if tenants else [])
     for base in cands:
         if f"{base}.p50" in cols:
-            return Metric(name, base, f"{base}.p50", f"{base}.p10", f"{base}.p90")
+            bound = f"{base}.lower_bound"
+            return Metric(name, base, f"{base}.p50", f"{base}.p10", f"{base}.p90",
+                          bound if bound in cols else None)
         if base in cols:
-            return Metric(name, base, base)
+            bound = f"{base}_lower_bound"
+            return Metric(name, base, base, bound=bound if bound in cols else None)
     return None
+
+
+@dataclass(frozen=True)
+class MetricWords:
+    """How a metric reads on a figure: ``phrase`` (a noun phrase), ``unit`` and ``kind``:
+    ``share`` (drawn in percent on 0-100 %), ``time`` (days since the start, censored at
+    the horizon: a null statistic is at least the horizon), ``days``, ``usd``, ``index``,
+    ``count`` (axes from 0) or ``other``."""
+
+    phrase: str
+    unit: str
+    kind: str
+
+    def label(self, stat: str = "P50") -> str:
+        unit = f"{self.unit}; " if self.unit else ""
+        return f"{self.phrase} ({unit}{stat})"
+
+
+#: Words of the summary's leaves: leaf -> (phrase with {who}, unit, kind).
+_LEAF_WORDS = {
+    "final_milestone_day": ("day {who}'s roadmap is done", "days since the start", "time"),
+    "finish_day": ("day {who} finishes", "days since the start", "time"),
+    "start_day": ("day {who} starts", "days since the start", "time"),
+    "delay_days": ("delay of {who}'s roadmap (largest of any milestone)", "days", "days"),
+    "roadmap_delay_days": ("delay of {who}'s roadmap (largest of any milestone)", "days",
+                           "days"),
+    "last_milestone_delay_days": ("delay of {who}'s last milestone", "days", "days"),
+    "no_lease_delay_days": ("{who}'s roadmap delay without the leases", "days", "days"),
+    "landlord_first_delay_days": ("{who}'s roadmap delay if landlords' jobs go first",
+                                  "days", "days"),
+    "non_renew_delay_days": ("{who}'s roadmap delay if no lease is renewed", "days", "days"),
+    "dependency_share": ("share of {who}'s training compute on landlord hardware", "%",
+                         "share"),
+    "capacity_share": ("share of {who}'s usable GPU-hours that landlords own", "%", "share"),
+    "runs_share": ("share of {who}'s runs that landlords host", "%", "share"),
+    "flops_share": ("share of {who}'s compute in runs that landlords host", "%", "share"),
+    "control_index": ("{who}'s control index", "", "index"),
+    "effective_usd_per_gpu_hour": ("price per GPU-hour delivered under {who}",
+                                   "US$ per GPU-hour", "usd"),
+    "usd_per_gpu_hour_used": ("price per GPU-hour used under {who}", "US$ per GPU-hour",
+                              "usd"),
+    "paid_usd": ("payments under {who}", "US$", "usd"),
+    "lease_revenue_usd": ("{who}'s lease revenue", "US$", "usd"),
+    "utilization": ("share of {who}'s paid GPU-hours used", "%", "share"),
+    "paid_gpu_hours": ("GPU-hours paid for under {who}", "GPU-hours", "count"),
+    "delivered_gpu_hours": ("GPU-hours delivered under {who}", "GPU-hours", "count"),
+    "used_gpu_hours": ("GPU-hours used under {who}", "GPU-hours", "count"),
+    "finished_fraction": ("share of histories in which {who} finishes", "%", "share"),
+    "ettr": ("effective training time ratio of {who}", "%", "share"),
+    "landlord_flops_share": ("share of {who}'s compute on landlord hardware", "%", "share"),
+    "deadline_missed_fraction": ("share of histories in which {who} misses its deadline",
+                                 "%", "share"),
+    "interruptions": ("interruptions of {who}", "count", "count"),
+    "preemptions": ("preemptions of {who}", "count", "count"),
+    "lost_gpu_hours": ("GPU-hours {who} lost to failures", "GPU-hours", "count"),
+    "availability": ("availability of pool {who}", "%", "share"),
+    "node_failures": ("node failures in pool {who}", "count", "count"),
+    "domain_outages": ("outages in pool {who}", "count", "count"),
+}
+_SECTIONS = {"tenants": "", "jobs": "", "leases": "lease ", "pools": "", "landlords": ""}
+
+
+def describe_metric(base: str) -> MetricWords:
+    """A metric's dotted path in words (:class:`MetricWords`): ``tenants.anthropic.
+    dependency_share`` reads "share of anthropic's training compute on landlord hardware",
+    in %."""
+    parts = base.split(".")
+    leaf = parts[-1]
+    who = parts[1] if len(parts) > 2 and parts[0] in _SECTIONS else ""
+    who = (_SECTIONS.get(parts[0], "") + who) if who else "the run"
+    scope = ""
+    if "by_landlord" in parts[:-1]:
+        scope = f" ({parts[parts.index('by_landlord') + 1]} alone)"
+    elif "counterfactuals" in parts[:-1]:
+        scope = f" under {parts[parts.index('counterfactuals') + 1]}"
+    if leaf in _LEAF_WORDS:
+        phrase, unit, kind = _LEAF_WORDS[leaf]
+        return MetricWords(phrase.format(who=who) + scope, unit, kind)
+    words = leaf.replace("_", " ")
+    kind, unit = "other", ""
+    if leaf.endswith(("_share", "_fraction")):
+        kind, unit = "share", "%"
+    elif leaf.endswith("_days"):
+        kind, unit, words = "days", "days", words.removesuffix(" days")
+    elif leaf.endswith("_usd"):
+        kind, unit, words = "usd", "US$", words.removesuffix(" usd")
+    rest = [p for p in parts[:-1] if p not in _SECTIONS and p != who]
+    where = f" of {who}" if who != "the run" else ""
+    return MetricWords(f"{words}{where}" + (f" ({' '.join(rest[1:])})" if len(rest) > 1
+                                            else "") + scope, unit, kind)
+
+
+def describe_param(key: str) -> tuple[str, bool]:
+    """A swept key in words, and whether its values are shares (drawn in percent):
+    ``leases.colossus_one.share`` reads "share of its pool leased under colossus_one"."""
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "leases":
+        name, leaf = parts[1], parts[2]
+        words = {"share": f"share of its pool leased under {name}",
+                 "gpus": f"GPUs leased under {name}",
+                 "annual_usd": f"annual price of lease {name} (US$)",
+                 "usd_per_gpu_hour": f"price of lease {name} (US$ per GPU-hour)",
+                 "start": f"start of lease {name}", "end": f"end of lease {name}",
+                 "renewals": f"renewals of lease {name}",
+                 "notice_days": f"notice of lease {name} (days)"}
+        if leaf in words:
+            return words[leaf], leaf == "share"
+    if len(parts) == 3 and parts[0] == "pools" and parts[2] == "nodes":
+        return f"nodes in pool {parts[1]}", False
+    if len(parts) == 3 and parts[0] == "jobs":
+        return f"{parts[2].replace('_', ' ')} of {parts[1]}", False
+    if key == "sim.horizon_days":
+        return "simulated horizon (days)", False
+    leaf = parts[-1].replace("_", " ")
+    where = " ".join(p.replace("_", " ") for p in parts[:-1])
+    return (f"{leaf} ({where})" if where else leaf), parts[-1].endswith(
+        ("share", "fraction"))
+
+
+#: In-batch levers in words, and whether their values are shares.
+LEVER_WORDS = {"share": ("share of the pool leased", True),
+               "withhold": ("share of the leased GPUs withheld", True),
+               "price": ("price factor on the lease (×)", False),
+               "start_days": ("days the leases start later", False)}
 
 
 def _num(v: Any) -> float:
@@ -497,7 +712,11 @@ class Curve:
     """One line of a sweep figure: the mean over jobs (seeds) at each ``x``.
 
     ``lo``, ``mid`` and ``hi`` are the means of the jobs' P10, P50 and P90 (``lo``/``hi``
-    NaN for a plain number); ``n`` is how many jobs each point averages.
+    NaN for a plain number); ``n`` is how many jobs each point averages. ``bound`` marks a
+    ``mid`` that is a lower bound: some job's value is one (a delay with unfinished
+    histories; a finish time beyond the horizon, counted as the horizon). A ``mid`` that
+    is NaN cannot be measured (a null value that is not a time). ``jobs`` lists the jobs
+    of each point.
     """
 
     label: str
@@ -506,13 +725,30 @@ class Curve:
     mid: np.ndarray
     hi: np.ndarray
     n: list[int]
+    bound: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    jobs: list[list[str]] = field(default_factory=list)
+
+
+def _value(r: dict[str, Any], col: str | None, metric: Metric,
+           horizon: dict[str, float] | None) -> tuple[float, bool]:
+    """A row's value of ``col`` and whether it is a lower bound."""
+    if col is None:
+        return math.nan, False
+    v = _num(r.get(col))
+    if math.isnan(v) and metric.words.kind == "time":
+        h = _num(r.get("horizon_days")) if horizon is None else _num(
+            horizon.get(r.get("job")))
+        return h, math.isfinite(h)  # beyond the horizon: at least the horizon
+    return v, bool(metric.bound and r.get(metric.bound))
 
 
 def curves(rows: Sequence[dict[str, Any]], x: str, metric: Metric,
-           group: Sequence[str] = ()) -> list[Curve]:
+           group: Sequence[str] = (), horizon: dict[str, float] | None = None
+           ) -> list[Curve]:
     """The lines of ``metric`` against column ``x``: one per combination of the ``group``
     columns' values, each point averaging the rows that share its coordinates (so seeds,
-    never an axis, are averaged over)."""
+    never an axis, are averaged over). ``horizon`` maps a job to its horizon (days) when
+    the rows do not carry ``horizon_days`` (in-batch sweep points)."""
     by: dict[tuple, dict[Any, list[dict[str, Any]]]] = {}
     for r in rows:
         key = tuple(r.get(g) for g in group)
@@ -522,30 +758,44 @@ def curves(rows: Sequence[dict[str, Any]], x: str, metric: Metric,
         pts = by[key]
         xs = sorted(pts, key=_sort_key)
 
-        def stat(col: str | None, xs=xs, pts=pts) -> np.ndarray:
-            return np.array([_mean([_num(r.get(col)) for r in pts[v]]) if col else math.nan
-                             for v in xs])
+        def stat(col: str | None, xs=xs, pts=pts) -> tuple[np.ndarray, np.ndarray]:
+            vals = [[_value(r, col, metric, horizon) for r in pts[v]] for v in xs]
+            return (np.array([_mean([a for a, _ in vs]) for vs in vals]),
+                    np.array([any(b for _, b in vs) for vs in vals], bool))
 
         label = " / ".join(_short(fmt(v)) for v in key)
-        out.append(Curve(label, xs, stat(metric.lo), stat(metric.mid), stat(metric.hi),
-                         [len(pts[v]) for v in xs]))
+        mid, bound = stat(metric.mid)
+        out.append(Curve(label, xs, stat(metric.lo)[0], mid, stat(metric.hi)[0],
+                         [len(pts[v]) for v in xs], bound & np.isfinite(mid),
+                         [[str(r.get("job")) for r in pts[v]] for v in xs]))
     return out
 
 
-def grid(rows: Sequence[dict[str, Any]], px: str, py: str, col: str
-         ) -> tuple[list[Any], list[Any], np.ndarray]:
+def grid(rows: Sequence[dict[str, Any]], px: str, py: str, col: str,
+         metric: Metric | None = None) -> tuple[list[Any], list[Any], np.ndarray]:
     """Mean of ``col`` over the rows in each (``px``, ``py``) cell: x values, y values and
-    the (len(y), len(x)) array, NaN where no row has a value."""
+    the (len(y), len(x)) array, NaN where no row has a value. With ``metric``, a time
+    beyond the horizon counts as the horizon (see :func:`grid_bounds`)."""
     xs = sorted(_uniq(r.get(px) for r in rows), key=_sort_key)
     ys = sorted(_uniq(r.get(py) for r in rows), key=_sort_key)
     cells: dict[tuple[int, int], list[float]] = {}
     for r in rows:
-        cells.setdefault((ys.index(r.get(py)), xs.index(r.get(px))), []).append(
-            _num(r.get(col)))
+        v = _value(r, col, metric, None)[0] if metric else _num(r.get(col))
+        cells.setdefault((ys.index(r.get(py)), xs.index(r.get(px))), []).append(v)
     z = np.full((len(ys), len(xs)), np.nan)
     for (i, j), vals in cells.items():
         z[i, j] = _mean(vals)
     return xs, ys, z
+
+
+def grid_bounds(rows: Sequence[dict[str, Any]], xs: list[Any], ys: list[Any], px: str,
+                py: str, metric: Metric) -> np.ndarray:
+    """(len(ys), len(xs)) bool: the cell's mean is a lower bound."""
+    b = np.zeros((len(ys), len(xs)), bool)
+    for r in rows:
+        if _value(r, metric.mid, metric, None)[1]:
+            b[ys.index(r.get(py)), xs.index(r.get(px))] = True
+    return b
 
 
 # ------------------------------------------------------------------------------ figures
@@ -561,7 +811,7 @@ def _figure(w: float, h: float):
 
 
 def _ylabel(metric: Metric) -> str:
-    return f"{metric.base} ({'P50' if metric.lo else 'value'})"
+    return metric.words.label("P50" if metric.lo else "value")
 
 
 def _seed_note(agg: Aggregate) -> str:
@@ -572,89 +822,185 @@ def _seed_note(agg: Aggregate) -> str:
 
 
 def _title(fig, title: str, *notes: str) -> None:
-    lines = textwrap.wrap(title, 78) + [n for n in notes if n]
+    lines = textwrap.wrap(title[:1].upper() + title[1:], 78) + [n for n in notes if n]
     fig.suptitle("\n".join(lines))
 
 
+def _y_axis(ax, metric: Metric, values: Iterable[float]) -> float:
+    """The honest y range of ``metric`` (shares 0-100 %, amounts from 0); returns the
+    factor values are drawn at (100 for shares)."""
+    from matplotlib import ticker
+
+    from simgpu.report.figures import from_zero
+
+    kind = metric.words.kind
+    if kind == "share":
+        ax.set_ylim(0, 102)
+        ax.yaxis.set_major_formatter(ticker.PercentFormatter(decimals=0))
+        return 100.0
+    if kind in ("time", "days", "usd", "index", "count"):
+        from_zero(ax, values, top=1.0 if kind == "index" else 0.0)
+    if kind == "usd":
+        ax.yaxis.set_major_formatter(ticker.StrMethodFormatter("${x:,.2f}"))
+    return 1.0
+
+
 def line_figure(cs: list[Curve], xlabel: str, metric: Metric, title: str,
-                group: Sequence[str] = (), note: str = ""):
+                group: Sequence[str] = (), note: str = "", *, x_share: bool = False,
+                base_x: Any = None, stars: Sequence[tuple | None] = (),
+                colours: Sequence[str] = (), hline: tuple[float, str] | None = None):
     """The P50 (or number) of each curve against ``x``, with its P10-P90 band; one line
-    per combination of the ``group`` parameters (named in the legend's title)."""
+    per combination of the ``group`` parameters (named in the legend's title).
+
+    Lower bounds are hollow markers with an upward arrow, values that cannot be measured
+    crosses at the foot of the axis (neither is dropped). Shares are drawn in percent on
+    0-100 % (``x_share`` for the x axis), amounts on axes from 0. ``base_x`` marks the
+    lever's configured value with a dotted line; ``stars`` (one per curve) mark each
+    curve's baseline point (``(x, y)`` or ``(x, y, is a lower bound)``); ``hline`` draws
+    a dashed reference line ``(y, label)`` (the horizon of a time). Earlier curves are
+    drawn wider, with larger markers, so that equal curves stay visible.
+    """
     import matplotlib
+    from matplotlib import ticker
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from simgpu.report.figures import RC
+    from simgpu.report.figures import RC, bound_handles, lower_bounds, na_marks
 
     with matplotlib.rc_context(RC):
-        fig = _figure(8.5, 5.2)
+        fig = _figure(8.5, 5.4)
         ax = fig.subplots()
         allx = sorted(_uniq(v for c in cs for v in c.x), key=_sort_key)
         numeric = _numeric(allx)
-        pos = {v: (float(v) if numeric else float(i)) for i, v in enumerate(allx)}
-        colours = matplotlib.colormaps["tab10"]
+        xf = 100.0 if x_share and numeric else 1.0
+        pos = {v: (float(v) * xf if numeric else float(i)) for i, v in enumerate(allx)}
+        tab = matplotlib.colormaps["tab10"]
         band = metric.lo is not None
+        ys = [y for c in cs for arr in (c.mid, c.hi) for y in arr if math.isfinite(y)]
+        ys += [s[1] for s in stars if s and math.isfinite(s[1])]
+        yf = _y_axis(ax, metric, ys)
+        marks = {"bound": False, "na": False}
+        if hline is not None and math.isfinite(hline[0]):
+            ax.axhline(hline[0] * yf, color="black", ls="--", lw=1.0, label=hline[1])
         for i, c in enumerate(cs):
-            col = colours(i % 10)
+            col = colours[i] if i < len(colours) else tab(i % 10)
             xs = np.array([pos[v] for v in c.x])
-            ax.plot(xs, c.mid, marker="o", color=col, lw=1.8,
-                    label=c.label or ("P50 over replicas" if band else metric.base))
+            ok = np.isfinite(c.mid)
+            bound = c.bound if c.bound.size == ok.size else np.zeros(ok.size, bool)
+            wide = (len(cs) - 1 - i) / max(len(cs) - 1, 1)  # 1 for the first, 0 the last
+            ax.plot(xs[ok], c.mid[ok] * yf, color=col, lw=1.6 + 2.4 * wide,
+                    label=c.label or ("P50 over replicas" if band else metric.words.phrase))
+            ax.plot(xs[ok & ~bound], c.mid[ok & ~bound] * yf, "o", color=col, ls="none",
+                    ms=6 + 4 * wide)
+            lower_bounds(ax, xs[ok & bound], c.mid[ok & bound] * yf, col, ms=7 + 4 * wide)
+            na_marks(ax, xs[~ok], col)
+            marks["bound"] |= bool((ok & bound).any())
+            marks["na"] |= bool((~ok).any())
             if band:
-                ax.fill_between(xs, c.lo, c.hi, color=col, alpha=0.18, linewidth=0)
+                both = np.isfinite(c.lo) & np.isfinite(c.hi)
+                ax.fill_between(xs[both], c.lo[both] * yf, c.hi[both] * yf, color=col,
+                                alpha=0.18, linewidth=0)
+            s = stars[i] if i < len(stars) else None
+            sx = None if s is None or not math.isfinite(s[1]) else (
+                pos[s[0]] if s[0] in pos else
+                float(s[0]) * xf if numeric and _numeric([s[0]]) else None)
+            if sx is not None:
+                lb = len(s) > 2 and bool(s[2])  # the baseline's value is a lower bound
+                ax.plot([sx], [s[1] * yf], "*", color=col, mec="black" if not lb else col,
+                        mfc="white" if lb else col, ms=14, ls="none", zorder=6)
+                if lb:
+                    ax.annotate("", xy=(sx, s[1] * yf), xytext=(0, 17),
+                                textcoords="offset points", annotation_clip=False,
+                                arrowprops={"arrowstyle": "<|-", "color": col, "lw": 1.5,
+                                            "shrinkA": 0, "shrinkB": 7})
+                    marks["bound"] = True
         handles, labels = ax.get_legend_handles_labels()
         if band:
             handles.append(Patch(facecolor="grey", alpha=0.35))
             labels.append("P10-P90 over replicas")
-        if group:
-            fig.legend(handles, labels, title=" / ".join(group), loc="outside lower center",
-                       ncols=min(len(labels), 4), frameon=False)
-        else:
-            ax.legend(handles, labels, loc="best", frameon=True, framealpha=0.9)
+        if any(s is not None for s in stars):
+            handles.append(Line2D([], [], marker="*", color="grey", mec="black", ms=12,
+                                  ls="none"))
+            labels.append("baseline (as configured)")
+        if base_x is not None and (numeric and _numeric([base_x]) or base_x in pos):
+            bx = float(base_x) * xf if numeric else pos[base_x]
+            inside = min(pos.values()) <= bx <= max(pos.values())
+            if inside:  # a configured value far off the swept range would squash it
+                ax.axvline(bx, color="black", ls=":", lw=1.2)
+            handles.append(Line2D([], [], color="black", ls=":" if inside else "none"))
+            labels.append(f"as configured: {fmt(base_x)}"
+                          + ("" if inside else " (off this axis)"))
+        extra = bound_handles(na=True)
+        extra[1].set_label("× null in a run: cannot be measured (summary.json: null_reason)")
+        for h, on in zip(extra, (marks["bound"], marks["na"]), strict=True):
+            if on:
+                handles.append(h)
+                labels.append(h.get_label())
+        ncols = min(len(labels), 2 if max(map(len, labels)) > 36 else 3)
+        fig.legend(handles, labels, title=" / ".join(group) if group else None,
+                   loc="outside lower center", ncols=ncols, frameon=False)
         if not numeric:
             ax.set_xticks([pos[v] for v in allx], [fmt(v) for v in allx])
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(_ylabel(metric))
+        elif xf != 1.0:
+            ax.set_xlim(-3, 103)
+            ax.xaxis.set_major_formatter(ticker.PercentFormatter(decimals=0))
+        ax.set_xlabel(xlabel + (" (%)" if xf != 1.0 else ""))
+        ax.set_ylabel(textwrap.fill(_ylabel(metric), 42))
         ax.grid(True, alpha=0.3)
-        dropped = any(n and not math.isfinite(m) for c in cs for n, m in zip(c.n, c.mid,
-                                                                             strict=True))
-        _title(fig, title, note, "points left out where a run's value is null (beyond the "
-               "horizon)" if dropped else "")
+        _title(fig, title, note)
     return fig
 
 
 def heatmap_figure(xs: list[Any], ys: list[Any], z: np.ndarray, px: str, py: str,
-                   metric: Metric, note: str = ""):
-    """``z`` over the grid of two parameters, cells annotated, missing cells grey."""
+                   metric: Metric, note: str = "", bounds: np.ndarray | None = None,
+                   xlabel: str | None = None, ylabel: str | None = None,
+                   x_share: bool = False, y_share: bool = False):
+    """``z`` over the grid of two parameters, cells annotated ("≥" for a lower bound),
+    missing cells grey; shares in percent on a 0-100 % colour scale."""
     import matplotlib
 
     from simgpu.report.figures import RC
 
+    share = metric.words.kind == "share"
+    zf = z * 100.0 if share else z
     with matplotlib.rc_context(RC):
         fig = _figure(8.5, 5.8)
         ax = fig.subplots()
         cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
-        im = ax.imshow(np.ma.masked_invalid(z), origin="lower", aspect="auto", cmap=cmap,
-                       interpolation="nearest")
-        ax.set_xticks(range(len(xs)), [fmt(v) for v in xs])
-        ax.set_yticks(range(len(ys)), [fmt(v) for v in ys])
-        ax.set_xlabel(px)
-        ax.set_ylabel(py)
-        fin = z[np.isfinite(z)]
-        lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 1.0)
+        kw = {"vmin": 0.0, "vmax": 100.0} if share else {}
+        if not share and metric.words.kind in ("time", "days", "usd", "index", "count"):
+            fin = zf[np.isfinite(zf)]
+            kw = {"vmin": min(0.0, float(fin.min())) if fin.size else 0.0}
+        im = ax.imshow(np.ma.masked_invalid(zf), origin="lower", aspect="auto", cmap=cmap,
+                       interpolation="nearest", **kw)
+        ax.set_xticks(range(len(xs)), [_pct_tick(v) if x_share else fmt(v) for v in xs])
+        ax.set_yticks(range(len(ys)), [_pct_tick(v) if y_share else fmt(v) for v in ys])
+        ax.set_xlabel(xlabel or px)
+        ax.set_ylabel(ylabel or py)
+        lo, hi = im.get_clim()
         for i in range(len(ys)):
             for j in range(len(xs)):
-                v = z[i, j]
+                v = zf[i, j]
                 if math.isfinite(v):
                     dark = hi > lo and (v - lo) / (hi - lo) < 0.5
-                    ax.text(j, i, f"{v:.4g}", ha="center", va="center", fontsize=9,
+                    ge = "≥ " if bounds is not None and bounds[i, j] else ""
+                    ax.text(j, i, f"{ge}{v:.0f} %" if share else f"{ge}{v:.4g}",
+                            ha="center", va="center", fontsize=9,
                             color="white" if dark else "black")
                 else:
                     ax.text(j, i, "n/a", ha="center", va="center", fontsize=9,
                             color="#555555")
-        fig.colorbar(im, ax=ax, label=_ylabel(metric))
-        _title(fig, f"{metric.base} over {px} and {py}", note,
+        fig.colorbar(im, ax=ax, label=textwrap.fill(_ylabel(metric), 42))
+        _title(fig, f"{metric.words.phrase} over {xlabel or px} and {ylabel or py}", note,
                "n/a: no complete run, or a null value (beyond the horizon)"
-               if not np.isfinite(z).all() else "")
+               if not np.isfinite(z).all() else "",
+               "≥: a lower bound (some histories unfinished at the horizon)"
+               if bounds is not None and bounds.any() else "")
     return fig
+
+
+def _pct_tick(v: Any) -> str:
+    return f"{100 * v:g} %" if _numeric([v]) else fmt(v)
 
 
 def _stem(*parts: str) -> str:
@@ -677,46 +1023,152 @@ class FigureSpec:
                 "lines": self.lines}
 
 
-def figures(agg: Aggregate, metrics: dict[str, tuple[Metric | None, Metric | None]]
+def base_values(agg: Aggregate) -> dict[str, Any]:
+    """The configured value of each swept parameter (what the experiment has without the
+    sweep's override): composed from the overrides every complete job shares. Parameters
+    it cannot compose (a key added with ``+``, a user's config directory) are left out."""
+    if not agg.runs or not agg.levers:
+        return {}
+    try:
+        from omegaconf import OmegaConf
+
+        from simgpu.config import compose
+
+        lines = [_job_overrides(agg, agg.runs[0]["job"])]
+        common = [o for o in lines[0] if _override_key(o) not in agg.params
+                  and not _override_key(o).startswith("hydra")]
+        cfg = compose(common)
+    except Exception as exc:  # noqa: BLE001 - the base is a courtesy: leave it out
+        log.info("configured values of the swept parameters unknown: %s", exc)
+        return {}
+    out = {}
+    for p in agg.levers:
+        try:
+            v = OmegaConf.select(cfg, p, throw_on_missing=False)
+        except Exception:  # noqa: BLE001 - a group choice or odd key: no base
+            v = None
+        if v is None or isinstance(v, (bool, int, float, str)):
+            out[p] = v
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _override_key(line: str) -> str:
+    return line.split("=", 1)[0].lstrip("+~")
+
+
+def _job_overrides(agg: Aggregate, job: str) -> list[str]:
+    return list(agg.overrides.get(job, []))
+
+
+def figures(agg: Aggregate, metrics: dict[str, tuple[Metric | None, Metric | None]],
+            warnings: list[str] | None = None, base: dict[str, Any] | None = None
             ) -> list[FigureSpec]:
     """Draw every sweep figure of ``agg`` for the resolved ``metrics``
-    (``{name: (metric in runs, metric in points)}``); figures with no finite value are
-    left out."""
+    (``{name: (metric in runs, metric in points)}``). A figure with no value at all is
+    left out and named in ``warnings``. ``base``: the configured value of each swept
+    parameter (:func:`base_values`), marked on the line figures."""
+    from simgpu.report.figures import landlord_colours
+
+    warn = warnings if warnings is not None else []
     out: list[FigureSpec] = []
     levers = agg.levers
     note = _seed_note(agg)
+    base = base or {}
+    horizon = {str(r["job"]): _num(r.get("horizon_days")) for r in agg.runs}
+    colours = landlord_colours(agg.lease_landlords.values())
+    if agg.runs and not levers and any(m for m, _ in metrics.values()):
+        warn.append("no parameter differs between the complete runs: no figure against a "
+                    "swept parameter (only in-batch sweeps are drawn)")
     for name, (m_run, m_pt) in metrics.items():
         if m_run is not None:
             for x in levers:
                 others = [p for p in levers if p != x]
                 cs = curves(agg.runs, x, m_run, others)
+                file = f"{_stem('line', name, 'vs', x)}.png"
                 if not any(np.isfinite(c.mid).any() for c in cs):
-                    log.info("no value of %s to plot against %s", m_run.base, x)
+                    warn.append(f"figure {file} left out: no run has a value of "
+                                f"{m_run.base}")
                     continue
-                fig = line_figure(cs, x, m_run, f"{m_run.base} against {x}",
-                                  others, note)
-                out.append(FigureSpec(f"{_stem('line', name, 'vs', x)}.png", "line", m_run.base,
-                                      x, [c.label for c in cs], fig))
+                xw, share = describe_param(x)
+                fig = line_figure(cs, xw, m_run, f"{m_run.words.phrase} against {xw}",
+                                  [describe_param(o)[0] for o in others], note,
+                                  x_share=share, base_x=base.get(x),
+                                  colours=_metric_colours(m_run, cs, agg, colours),
+                                  hline=_horizon_line(m_run, horizon))
+                out.append(FigureSpec(file, "line", m_run.base, x, [c.label for c in cs],
+                                      fig))
             if len(levers) == 2:
                 px, py = levers
-                xs, ys, z = grid(agg.runs, px, py, m_run.mid)
+                file = f"{_stem('heatmap', name, px, 'x', py)}.png"
+                xs, ys, z = grid(agg.runs, px, py, m_run.mid, m_run)
                 if np.isfinite(z).any():
-                    fig = heatmap_figure(xs, ys, z, px, py, m_run, note)
-                    out.append(FigureSpec(f"{_stem('heatmap', name, px, 'x', py)}.png",
-                                          "heatmap", m_run.base, px, [py], fig))
+                    (wx, sx), (wy, sy) = describe_param(px), describe_param(py)
+                    fig = heatmap_figure(xs, ys, z, px, py, m_run, note,
+                                         grid_bounds(agg.runs, xs, ys, px, py, m_run),
+                                         wx, wy, sx, sy)
+                    out.append(FigureSpec(file, "heatmap", m_run.base, px, [py], fig))
+                else:
+                    warn.append(f"figure {file} left out: no run has a value of "
+                                f"{m_run.base}")
         if m_pt is not None:
             for sw in agg.sweeps:
                 rows = [r for r in agg.points if r["sweep"] == sw]
-                lever = _uniq(r.get("lever") for r in rows)
-                xl = f"{sw}: {', '.join(str(v) for v in lever)} (in-batch sweep value)"
-                cs = curves(rows, "value", m_pt, levers)
+                lever = str(_uniq(r.get("lever") for r in rows)[0])
+                words, share = LEVER_WORDS.get(lever, (lever, False))
+                cs = curves(rows, "value", m_pt, levers, horizon)
+                file = f"{_stem('sweep', sw, name)}.png"
                 if not any(np.isfinite(c.mid).any() for c in cs):
+                    warn.append(f"figure {file} left out: no point of in-batch sweep {sw} "
+                                f"has a value of {m_pt.base}")
                     continue
-                fig = line_figure(cs, xl, m_pt, f"{m_pt.base} against in-batch sweep {sw}",
-                                  levers, note)
-                out.append(FigureSpec(f"{_stem('sweep', sw, name)}.png", "sweep", m_pt.base,
-                                      sw, [c.label for c in cs], fig))
+                stars = [_sweep_star(agg, sw, c, m_pt, horizon) for c in cs]
+                fig = line_figure(cs, words, m_pt,
+                                  f"{m_pt.words.phrase} against in-batch sweep {sw}",
+                                  [describe_param(o)[0] for o in levers], note,
+                                  x_share=share, stars=stars,
+                                  colours=_metric_colours(m_pt, cs, agg, colours),
+                                  hline=_horizon_line(m_pt, horizon))
+                out.append(FigureSpec(file, "sweep", m_pt.base, sw, [c.label for c in cs],
+                                      fig))
     return out
+
+
+def _horizon_line(metric: Metric, horizon: dict[str, float]) -> tuple[float, str] | None:
+    """The horizon as a reference line for a time, when every run shares it."""
+    hs = set(horizon.values())
+    if metric.words.kind != "time" or len(hs) != 1:
+        return None
+    h = hs.pop()
+    return (h, f"horizon ({h:g} days): later times drawn at it") \
+        if math.isfinite(h) else None
+
+
+def _metric_colours(metric: Metric, cs: list[Curve], agg: Aggregate,
+                    colours: dict[str, str]) -> list[str]:
+    """A lease's metric on a single line is drawn in its landlord's colour."""
+    parts = metric.base.split(".")
+    if len(cs) == 1 and parts[0] == "leases" and len(parts) > 1:
+        landlord = agg.lease_landlords.get(parts[1])
+        if landlord in colours:
+            return [colours[landlord]]
+    return []
+
+
+def _sweep_star(agg: Aggregate, sweep: str, c: Curve, metric: Metric,
+                horizon: dict[str, float]) -> tuple[Any, float, bool] | None:
+    """A curve's baseline point: the lever's value in its jobs' baseline, the metric
+    there (a delay is 0; other metrics are the run's own value, e.g. its dependency share)
+    and whether that is a lower bound; None when the jobs' baselines differ or have no
+    value of the lever."""
+    jobs = _uniq(j for js in c.jobs for j in js)
+    xs = {agg.sweep_base.get((j, sweep)) for j in jobs}
+    if len(xs) != 1 or None in xs:
+        return None
+    leaf = metric.base.split(".")[-1]
+    if leaf.endswith("delay_days"):
+        return xs.pop(), 0.0, False
+    vals = [_value(r, metric.mid, metric, horizon) for r in agg.runs if str(r["job"]) in jobs]
+    return xs.pop(), _mean([v for v, _ in vals]), any(b for _, b in vals)
 
 
 # ------------------------------------------------------------------------------ writing
@@ -760,15 +1212,21 @@ def _parquet(arrow: tuple[Any, Any], columns: list[str], rows: list[dict[str, An
     return sink.getvalue().to_pybytes()
 
 
-def resolve_metrics(agg: Aggregate, metrics: Sequence[str] | None = None
+def resolve_metrics(agg: Aggregate, metrics: Sequence[str] | None = None,
+                    warnings: list[str] | None = None
                     ) -> dict[str, tuple[Metric | None, Metric | None]]:
     """``{name: (metric in runs, metric in points)}``.
+
+    A name is absolute, or relative to the first tenant, or to each lease (a lease's
+    metric such as ``effective_usd_per_gpu_hour``: one entry per lease, named
+    ``leases.<lease>.<name>`` when there are several).
 
     Raises
     ------
     SweepDirError
         A metric asked for explicitly resolves in neither table (with complete jobs). A
-        default metric that is absent (no tenant) is left out with a log line.
+        default metric that is absent (no tenant, no in-batch sweep) is left out, and
+        named in ``warnings``.
     """
     asked = metrics is not None
     names = list(DEFAULT_METRICS if metrics is None else metrics)
@@ -776,18 +1234,29 @@ def resolve_metrics(agg: Aggregate, metrics: Sequence[str] | None = None
     out: dict[str, tuple[Metric | None, Metric | None]] = {}
     run_cols = agg.run_columns()
     pt_cols = agg.point_columns()
+    leases = sorted({c.split(".")[1] for c in (*run_cols, *pt_cols)
+                     if c.startswith("leases.") and c.count(".") >= 2})
     for name in _uniq(names):
         m = (resolve_metric(name, run_cols, tenants), resolve_metric(name, pt_cols, tenants))
-        if m == (None, None):
-            if asked and agg.runs:
-                hint = f"tenants.{tenants[0]}." if tenants else ""
-                raise SweepDirError(
-                    f"metric {name!r} is neither a distribution nor a number of the sweep's "
-                    f"summaries (try e.g. final_milestone_day, {hint}dependency_share or "
-                    "jobs.<job>.finish_day)")
-            log.info("metric %s not in this sweep: no figure", name)
+        if m != (None, None):
+            out[name] = m
             continue
-        out[name] = m
+        per = {f"leases.{ln}.{name}": (resolve_metric(f"leases.{ln}.{name}", run_cols, []),
+                                        resolve_metric(f"leases.{ln}.{name}", pt_cols, []))
+               for ln in leases}
+        per = {k: v for k, v in per.items() if v != (None, None)}
+        if per:
+            out.update({name: next(iter(per.values()))} if len(per) == 1 else per)
+            continue
+        if asked and agg.runs:
+            hint = f"tenants.{tenants[0]}." if tenants else ""
+            raise SweepDirError(
+                f"metric {name!r} is neither a distribution nor a number of the sweep's "
+                f"summaries (try e.g. final_milestone_day, {hint}dependency_share or "
+                "jobs.<job>.finish_day)")
+        log.info("metric %s not in this sweep: no figure", name)
+        if warnings is not None and agg.runs:
+            warnings.append(f"no figure of {name}: not in this sweep's summaries")
     return out
 
 
@@ -823,7 +1292,8 @@ def write(agg: Aggregate, out_dir: str | Path | None = None,
         An explicit metric exists in neither table; nothing is written.
     """
     out = Path(out_dir) if out_dir is not None else agg.sweep_dir / OUT_NAME
-    resolved = resolve_metrics(agg, metrics)
+    fig_warnings: list[str] = []
+    resolved = resolve_metrics(agg, metrics, fig_warnings)
     blobs: dict[str, bytes] = {}
     specs: list[FigureSpec] = []
     if agg.runs:
@@ -837,7 +1307,9 @@ def write(agg: Aggregate, out_dir: str | Path | None = None,
                 blobs[f"{stem}.parquet"] = _parquet(arrow, cols, rows)
         else:
             log.info("pyarrow not installed: no Parquet copies")
-        specs = figures(agg, resolved)
+        specs = figures(agg, resolved, fig_warnings, base_values(agg))
+        for w in fig_warnings:
+            log.warning("%s", w)
         for s in specs:
             buf = io.BytesIO()
             s.figure.savefig(buf, format="png", dpi=PNG_DPI)
@@ -853,7 +1325,7 @@ def write(agg: Aggregate, out_dir: str | Path | None = None,
         "counts": {"job_dirs": agg.job_dirs, "complete": len(agg.runs),
                    "incomplete": len(agg.incomplete), "points": len(agg.points)},
         "incomplete": agg.incomplete,
-        "warnings": agg.warnings,
+        "warnings": agg.warnings + fig_warnings,
         "metrics": {n: {"runs": a.base if a else None, "points": b.base if b else None}
                     for n, (a, b) in resolved.items()},
         "files": list(blobs),

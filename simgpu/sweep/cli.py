@@ -1,13 +1,14 @@
 """The ``simgpu-aggregate`` console script: one table and the sweep figures of a multirun.
 
-Usage: ``simgpu-aggregate SWEEP_DIR [--out DIR] [--metric PATH ...] [-v]``.
+Usage: ``simgpu-aggregate SWEEP_DIR [--out DIR] [--metric PATH ...] [-v]``; ``SWEEP_DIR``
+is a multirun directory or one run's output directory (its in-batch sweeps).
 
 Exit codes: 0 when at least one job was complete (incomplete ones are skipped, warned
 about and listed in ``aggregate.json``); 1 when job directories exist but none is
 complete (only ``aggregate.json`` is written, listing them); 2 with a one-line message and
-nothing written when ``SWEEP_DIR`` does not exist, holds no job directory, or ``--metric``
-names nothing in its summaries. :mod:`simgpu.sweep.aggregate` documents the tables,
-columns and figures.
+nothing written when ``SWEEP_DIR`` does not exist, holds neither a job directory nor a run,
+or ``--metric`` names nothing in its summaries. :mod:`simgpu.sweep.aggregate` documents
+the tables, columns and figures.
 """
 
 from __future__ import annotations
@@ -25,21 +26,25 @@ PROG = "simgpu-aggregate"
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog=PROG,
-        description="Collect every complete job's summary.json of a `simgpu -m` sweep into "
-                    "one table (runs.csv, points.csv for in-batch sweeps; Parquet too when "
-                    "pyarrow is installed) with the swept parameters as columns, and draw "
-                    "the sweep figures (a metric against each lever with P10-P90 bands, "
-                    "averaged over sim.seed; a heatmap over two levers). Incomplete jobs "
-                    "are skipped and listed.")
-    ap.add_argument("sweep_dir", type=Path, help="a multirun directory written by `simgpu -m`")
+        description="Collect every complete job's summary.json of a `simgpu -m` sweep (or "
+                    "one run's, for its in-batch sweeps) into one table (runs.csv, "
+                    "points.csv for in-batch sweeps; Parquet too when pyarrow is "
+                    "installed) with the swept parameters as columns, and draw the sweep "
+                    "figures (a metric against each lever with P10-P90 bands, averaged over "
+                    "sim.seed, baselines marked, lower bounds hollow with an arrow; a "
+                    "heatmap over two levers). Incomplete jobs are skipped and listed.")
+    ap.add_argument("sweep_dir", type=Path,
+                    help="a multirun directory written by `simgpu -m`, or one run's "
+                         "output directory")
     ap.add_argument("--out", type=Path, default=None,
                     help="output directory (default: SWEEP_DIR/aggregate)")
     ap.add_argument("--metric", action="append", default=None, metavar="PATH",
                     help="dotted metric to plot, relative to the first tenant "
                          "(final_milestone_day, dependency_share, delay_days...) or absolute "
                          "(jobs.frontier_1.finish_day, leases.colossus_one.paid_usd); "
-                         "repeat for several (default: final_milestone_day and "
-                         "dependency_share)")
+                         "repeat for several (default: final_milestone_day, delay_days, "
+                         "no_lease_delay_days, dependency_share, control_index and "
+                         "effective_usd_per_gpu_hour)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     return ap.parse_args(argv)
 

@@ -67,6 +67,23 @@ def test_rerender_from_disk_is_identical(saved, tmp_path):
     assert (copy / "report.md").read_text() == (out / "report.md").read_text()
 
 
+def test_markdown_leaves_out_the_sweeps_figure_of_a_run_without_sweeps(saved):
+    _res, out, _w, _s = saved
+    md = (out / "report.md").read_text()
+    assert "sweeps.png" not in md and "In-batch sweeps" not in md
+
+
+def test_in_batch_sweeps_are_drawn_and_embedded(tmp_path):
+    from tiny_config import TINY_OVERRIDES
+
+    res = run(compose([*TINY_OVERRIDES, "sim.backend=numpy",
+                       "+scenario.sweeps={sh:{lever:share,values:[0.25,0.75]}}"]))
+    written = render_results(res, tmp_path, ["png", "markdown"])
+    assert "sweeps.png" in {p.name for p in written}
+    md = (tmp_path / "report.md").read_text()
+    assert "](sweeps.png)" in md and "### In-batch sweeps" in md
+
+
 def test_formats_subset_and_missing_daily_series(tmp_path):
     from tiny_config import TINY_OVERRIDES
 

@@ -201,15 +201,18 @@ def test_seeds_are_averaged_never_an_axis(pristine):
     spec = _fig(specs, f"line_final_milestone_day_vs_{SHARE}.png")
     assert spec.lines == ["150", "300"]  # one line per value of the other lever
     ax = spec.figure.axes[0]
-    assert [ln.get_label() for ln in ax.lines] == ["150", "300"]
+    lines = [ln for ln in ax.lines if ln.get_label() in ("150", "300")]
+    assert [ln.get_label() for ln in lines] == ["150", "300"]
     assert "mean over its runs' seeds (sim.seed in 1, 2)" in spec.figure._suptitle.get_text()
-    for line, nodes in zip(ax.lines, (150, 300), strict=True):
+    for line, nodes in zip(lines, (150, 300), strict=True):
+        assert len(line.get_xdata()) == 2
         for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True):
-            vals = [_get(s, f"{FMD}.p50") for s, g in zip(summaries, GRID, strict=True)
-                    if g[0] == x and g[1] == nodes]
+            # shares in percent; a roadmap unfinished at the horizon counts as the horizon
+            vals = [_get(s, f"{FMD}.p50") or s["horizon_days"]
+                    for s, g in zip(summaries, GRID, strict=True)
+                    if 100 * g[0] == x and g[1] == nodes]
             assert len(vals) == (2 if nodes == 150 else 1)
-            want = _mean_or_nan(vals)
-            assert (math.isnan(y) and math.isnan(want)) or y == pytest.approx(want)
+            assert y == pytest.approx(sum(vals) / len(vals))
     # the band is the mean over seeds of P10 and P90
     cs = agg_mod.curves(agg.runs, SHARE, agg_mod.resolve_metric(FMD, agg.run_columns(), []),
                         [NODES])
@@ -227,16 +230,20 @@ def test_heatmap_over_the_two_levers(pristine):
     fig = spec.figure
     ax = fig.axes[0]
     assert len(fig.axes) == 2  # the heatmap and its colorbar
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.5", "1"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["50 %", "100 %"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["150", "300"]
-    assert ax.get_xlabel() == SHARE and ax.get_ylabel() == NODES
+    assert ax.get_xlabel() == "share of its pool leased under colossus_one"
+    assert ax.get_ylabel() == "nodes in pool tenant_other"
+    assert "." not in fig._suptitle.get_text().split("\n")[0].replace("1, 2", "")
+    assert ax.images[0].get_clim() == (0.0, 100.0)  # a share on its whole range
     z = ax.images[0].get_array()
     col = "tenants.anthropic.dependency_share.p50"
     for i, nodes in enumerate((150, 300)):
         for j, share in enumerate((0.5, 1.0)):
             vals = [_get(s, col) for s, g in zip(summaries, GRID, strict=True)
                     if g[:2] == (share, nodes)]
-            assert z[i, j] == pytest.approx(sum(vals) / len(vals))
+            assert z[i, j] == pytest.approx(100 * sum(vals) / len(vals))
+            assert f"{100 * sum(vals) / len(vals):.0f} %" in [t.get_text() for t in ax.texts]
 
 
 def test_no_heatmap_unless_exactly_two_levers(sweep):
@@ -250,7 +257,9 @@ def test_no_heatmap_unless_exactly_two_levers(sweep):
     specs = agg_mod.figures(agg, agg_mod.resolve_metrics(agg))
     assert not any(s.kind == "heatmap" for s in specs)
     assert {s.file for s in specs if s.kind == "line"} == {
-        f"line_final_milestone_day_vs_{SHARE}.png", f"line_dependency_share_vs_{SHARE}.png"}
+        f"line_{m}_vs_{SHARE}.png" for m in ("final_milestone_day", "no_lease_delay_days",
+                                             "dependency_share", "control_index",
+                                             "effective_usd_per_gpu_hour")}
 
 
 def test_categorical_lever_and_missing_cells():
@@ -263,11 +272,13 @@ def test_categorical_lever_and_missing_cells():
     cs = agg_mod.curves(rows, "experiment", metric, ["k"])
     assert [c.label for c in cs] == ["1", "2"] and cs[0].x == ["a", "b"]
     assert list(cs[0].mid) == [5.0, 2.0] and cs[0].n == [2, 1]
-    assert math.isnan(cs[1].mid[0])  # a null value leaves the point out
+    assert math.isnan(cs[1].mid[0])  # a null value cannot be measured
     fig = agg_mod.line_figure(cs, "experiment", metric, "m against experiment", ["k"])
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b"]
-    assert "null" in fig._suptitle.get_text()
+    crosses = [ln for ln in ax.lines if ln.get_marker() == "x"]
+    assert sum(len(ln.get_xdata()) for ln in crosses) == 1  # drawn, not dropped
+    assert any("null" in t.get_text() for leg in fig.legends for t in leg.get_texts())
     xs, ys, z = agg_mod.grid(rows, "experiment", "k", "m.p50")
     assert xs == ["a", "b"] and ys == [1, 2]
     assert z[0].tolist() == [5.0, 2.0] and math.isnan(z[1, 0]) and math.isnan(z[1, 1])
@@ -314,6 +325,15 @@ def test_write_tables_figures_and_aggregate_json(sweep, monkeypatch):
     assert doc["metrics"]["final_milestone_day"] == {"runs": FMD, "points": FMD}
     assert set(doc["files"]) == names - {"aggregate.json"}
     assert {f["file"] for f in doc["figures"]} <= names
+    # the default figures: delay, control index and money, not only dependency
+    for name in (f"line_control_index_vs_{SHARE}.png", f"line_no_lease_delay_days_vs_{SHARE}.png",
+                 f"line_effective_usd_per_gpu_hour_vs_{SHARE}.png", "sweep_sh_delay_days.png",
+                 "sweep_sh_effective_usd_per_gpu_hour.png"):
+        assert name in names, name
+    assert doc["metrics"]["effective_usd_per_gpu_hour"]["runs"] == \
+        "leases.colossus_one.effective_usd_per_gpu_hour"
+    # the control index has no in-batch points: that is no figure left out
+    assert not any("sweep_sh_control_index" in w for w in doc["warnings"])
 
 
 def test_incomplete_jobs_are_skipped_listed_and_warned(sweep, caplog, capsys):
@@ -392,7 +412,7 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, sweep, capsys):
 def test_metric_option_and_stale_figures(sweep):
     root, _ = sweep
     out = root / "elsewhere"
-    assert _exit_code([str(root), "--out", str(out)]) == 0
+    assert _exit_code([str(root), "--out", str(out), "--metric", "dependency_share"]) == 0
     assert (out / f"line_dependency_share_vs_{NODES}.png").is_file()
     assert not (root / "aggregate").exists()
     assert _exit_code([str(root), "--out", str(out), "--metric", "jobs.frontier_1.finish_day",
@@ -484,3 +504,147 @@ def test_console_script(sweep, tmp_path):
                           text=True, timeout=300, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith("simgpu-aggregate: ") and proc.stderr.count("\n") == 1
+
+
+# --------------------------------------------------------------- words, bounds, baselines
+
+
+def test_metrics_and_parameters_in_words():
+    w = agg_mod.describe_metric("tenants.anthropic.dependency_share")
+    assert w.kind == "share" and w.unit == "%"
+    assert w.phrase == "share of anthropic's training compute on landlord hardware"
+    assert agg_mod.describe_metric("tenants.t.final_milestone_day").kind == "time"
+    assert agg_mod.describe_metric("tenants.t.control_index").kind == "index"
+    w = agg_mod.describe_metric("leases.lease1.effective_usd_per_gpu_hour")
+    assert w.kind == "usd" and "lease lease1" in w.phrase
+    w = agg_mod.describe_metric("tenants.tn.by_landlord.l1.no_lease_delay_days")
+    assert w.kind == "days" and w.phrase.endswith("(l1 alone)")
+    w = agg_mod.describe_metric("jobs.frontier_1.lost_flops_share")  # not in the table
+    assert w.kind == "share" and "." not in w.phrase
+    assert agg_mod.describe_param(SHARE) == ("share of its pool leased under colossus_one",
+                                             True)
+    assert agg_mod.describe_param(NODES) == ("nodes in pool tenant_other", False)
+    assert "." not in agg_mod.describe_param("scenario.counterfactuals.withhold_days")[0]
+
+
+def _rows(values, bounds=(), key="m", horizon=None):
+    rows = []
+    for i, (x, v) in enumerate(values):
+        r = {"job": str(i), "k": x, f"{key}.p10": v, f"{key}.p50": v, f"{key}.p90": v,
+             f"{key}.lower_bound": i in bounds}
+        if horizon is not None:
+            r["horizon_days"] = horizon
+        rows.append(r)
+    return rows
+
+
+def _hollow(ax):
+    return [y for ln in ax.lines if ln.get_marker() == "o"
+            and ln.get_markerfacecolor() == "white" for y in ln.get_ydata()]
+
+
+def test_censored_points_are_drawn_as_bounds_not_dropped():
+    rows = _rows([(1, 2.0), (2, 5.0), (3, None)], bounds={1}, key="tenants.t.delay_days")
+    metric = agg_mod.resolve_metric("delay_days", rows[0], ["t"])
+    assert metric.bound == "tenants.t.delay_days.lower_bound"
+    (c,) = agg_mod.curves(rows, "k", metric)
+    assert c.bound.tolist() == [False, True, False] and math.isnan(c.mid[2])
+    fig = agg_mod.line_figure([c], "k", metric, "delay against k")
+    ax = fig.axes[0]
+    assert _hollow(ax) == [5.0]  # the lower bound: hollow, with an arrow up
+    assert any(t.arrow_patch is not None for t in ax.texts)
+    assert sum(len(ln.get_xdata()) for ln in ax.lines if ln.get_marker() == "x") == 1
+    assert ax.get_ylim()[0] <= 0.0  # a delay on an axis from 0
+    assert "delay of t's roadmap" in ax.get_ylabel()
+    # a time beyond the horizon is at least the horizon
+    rows = _rows([(1, 10.0), (2, None)], key="tenants.t.final_milestone_day", horizon=20.0)
+    metric = agg_mod.resolve_metric("final_milestone_day", rows[0], ["t"])
+    (c,) = agg_mod.curves(rows, "k", metric)
+    assert c.mid.tolist() == [10.0, 20.0] and c.bound.tolist() == [False, True]
+    # a baseline beyond the horizon: a hollow star with an arrow
+    ax = agg_mod.line_figure([c], "k", metric, "finish against k", stars=[(0, 20.0, True)],
+                             hline=(20.0, "horizon")).axes[0]
+    (star,) = [ln for ln in ax.lines if ln.get_marker() == "*"]
+    assert star.get_markerfacecolor() == "white" and list(star.get_xdata()) == [0.0]
+    assert sum(t.arrow_patch is not None for t in ax.texts) == 2  # the bound and the star
+    assert any(ln.get_label() == "horizon" for ln in ax.lines)
+
+
+def test_shares_in_percent_on_their_whole_range():
+    rows = _rows([(0.25, 0.1321), (0.5, 0.1325)], key="tenants.t.dependency_share")
+    metric = agg_mod.resolve_metric("dependency_share", rows[0], ["t"])
+    fig = agg_mod.line_figure(agg_mod.curves(rows, "k", metric), "share leased", metric,
+                              "dependency against share", x_share=True)
+    ax = fig.axes[0]
+    assert ax.get_ylim() == (0.0, 102.0)  # not 13.21-13.25 %: the difference is tiny
+    line = next(ln for ln in ax.lines if len(ln.get_xdata()) == 2)
+    assert list(line.get_xdata()) == [25.0, 50.0]
+    assert list(line.get_ydata()) == pytest.approx([13.21, 13.25])
+    assert ax.get_xlabel() == "share leased (%)"
+
+
+def test_a_figure_left_out_is_named_in_warnings(sweep):
+    root, _ = sweep
+    agg = collect(root)
+    for r in agg.runs:
+        r["tenants.anthropic.control_index"] = None
+    warn: list[str] = []
+    specs = agg_mod.figures(agg, agg_mod.resolve_metrics(agg, ["control_index"]), warn)
+    assert specs == []
+    assert sum("left out" in w for w in warn) == 3  # two lines and the heatmap
+    assert all("tenants.anthropic.control_index" in w for w in warn)
+
+
+def test_baselines_are_marked(pristine):
+    root, summaries = pristine
+    agg = collect(root)
+    assert agg.sweep_base[("0", "sh")] == 0.5 and agg.sweep_base[("2", "sh")] == 1.0
+    assert agg_mod.base_values(agg)[SHARE] == 1.0  # the experiment's own share
+    specs = agg_mod.figures(agg, agg_mod.resolve_metrics(agg, ["dependency_share"]),
+                            base=agg_mod.base_values(agg))
+    line = _fig(specs, f"line_dependency_share_vs_{SHARE}.png").figure
+    assert "as configured: 1" in [t.get_text() for leg in line.legends
+                                  for t in leg.get_texts()]
+    ax = _fig(specs, "sweep_sh_dependency_share.png").figure.axes[0]
+    stars = [ln for ln in ax.lines if ln.get_marker() == "*"]
+    col = "tenants.anthropic.dependency_share.p50"
+    want = set()
+    for share, nodes in ((0.5, 150), (1.0, 150), (0.5, 300), (1.0, 300)):
+        vals = [_get(s, col) for s, g in zip(summaries, GRID, strict=True)
+                if g[:2] == (share, nodes)]
+        want.add((100 * share, round(100 * sum(vals) / len(vals), 9)))
+    got = {(ln.get_xdata()[0], round(ln.get_ydata()[0], 9)) for ln in stars}
+    assert got == want
+
+
+def test_a_single_run_is_aggregated(tmp_path):
+    """One run's directory (here written from Python: no marker, no overrides) with an
+    in-batch sweep and two landlords' leases."""
+    from simgpu.cases import two_landlords
+    from simgpu.config import load
+
+    cfg = two_landlords()
+    cfg["scenario"]["sweeps"] = {"wh": {"lever": "withhold", "values": [0.25, 0.5]}}
+    res = simgpu.run(load(cfg))
+    res.write(tmp_path / "run")
+    agg = collect(tmp_path / "run")
+    assert agg.single and len(agg.runs) == 1 and agg.params == []
+    assert len(agg.points) == 2 and agg.lease_landlords == {"lease1": "l1", "lease2": "l2"}
+    assert _exit_code([str(tmp_path / "run")]) == 0
+    doc = json.loads((tmp_path / "run" / "aggregate" / "aggregate.json").read_text())
+    files = set(doc["files"])
+    assert {"sweep_wh_delay_days.png", "sweep_wh_dependency_share.png",
+            "sweep_wh_leases.lease1.effective_usd_per_gpu_hour.png",
+            "sweep_wh_leases.lease2.effective_usd_per_gpu_hour.png"} <= files
+    assert any("no parameter differs" in w for w in doc["warnings"])
+    # one lease's price on one line: in its landlord's colour, the baseline a star at 0 %
+    from matplotlib import colors as mcolors
+
+    from simgpu.report.figures import landlord_colours
+
+    specs = agg_mod.figures(agg, agg_mod.resolve_metrics(agg, ["effective_usd_per_gpu_hour"]))
+    ax = _fig(specs, "sweep_wh_leases.lease2.effective_usd_per_gpu_hour.png").figure.axes[0]
+    (line,) = [ln for ln in ax.lines if ln.get_label() == "P50 over replicas"]
+    assert mcolors.to_hex(line.get_color()) == landlord_colours(["l1", "l2"])["l2"]
+    (star,) = [ln for ln in ax.lines if ln.get_marker() == "*"]
+    assert star.get_xdata()[0] == 0.0 and star.get_ydata()[0] == pytest.approx(12.5)
