@@ -87,11 +87,17 @@ def test_default_pool_and_lease(default):
     assert lease.tenant == "anthropic"
     assert lease.share == 1.0
     assert lease.gpus is None
-    assert lease.annual_usd == 15e9
+    # the terms reported from SpaceX's IPO filing (May 2026): $1.25B a month through May
+    # 2029, from June 2026 ("within the month" of 6 May 2026), a mutual 90-day termination
+    # right, no renewal
+    assert lease.annual_usd == 12 * 1.25e9
     assert lease.usd_per_gpu_hour is None
+    assert (lease.start, lease.end) == ("2026-06-01", "2029-06-01")
     start, end = datetime.fromisoformat(lease.start), datetime.fromisoformat(lease.end)
     assert lease.renewals == 0
     assert (end.year - start.year, end.month, end.day) == (3, start.month, start.day)
+    assert lease.termination_notice_days == 90
+    assert lease.landlord_priority is False
 
 
 def test_default_jobs(default):

@@ -1,7 +1,8 @@
-"""The seed scenario presets compose, validate and tell their stories.
+"""The scenario presets compose, validate and tell their stories.
 
 Each story is checked on a short run (2 replicas, a shortened horizon, only the variants
-the check needs) so that the whole file stays well under a minute on two CPU cores.
+the check needs) so that the whole file stays well under a minute on two CPU cores; the
+full-length checks are marked slow.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import pytest
 import simgpu
 from simgpu.config import compose, load
 from simgpu.engine.plan import compile_plan
-from simgpu.timeline import hours_since
+from simgpu.timeline import hours_since, landlords_of, variants
 
-PRESETS = ["colossus_lease", "grok_priority", "saudi_500mw", "terafab_ramp"]
+PRESETS = ["colossus_lease", "grok_priority", "saudi_500mw", "terafab_ramp",
+           "colossus_termination", "anthropic_portfolio"]
 
 #: Only the baseline variant: every counterfactual off.
 NO_CF = ["scenario.counterfactuals.no_lease=false", "scenario.counterfactuals.withhold_levels=[]",
@@ -37,8 +39,9 @@ def test_preset_composes_validates_and_is_described(name):
     assert len(cfg.description) > 100
     assert cfg.parties["xai"].role.value == "landlord"
     assert cfg.parties["anthropic"].role.value == "tenant"
-    # small enough to finish in about a minute on two cores (the default: 20 replicas)
-    assert cfg.sim.replicas <= 24
+    # replica-variants, the engines' unit of work, within the budget that keeps a run near
+    # a minute on two cores (the default: 20 x 7 = 140)
+    assert cfg.sim.replicas * len(variants(cfg)) <= 200
 
 
 # ------------------------------------------------------------------ grok_priority
@@ -168,3 +171,164 @@ def test_terafab_ramp_reclaim_delays_the_tenant():
     # and pays less: withheld capacity is not paid for
     assert acted.summary["leases"]["colossus_one"]["paid_usd"] < \
         quiet.summary["leases"]["colossus_one"]["paid_usd"]
+
+
+# ------------------------------------------------------------ colossus_termination
+
+
+def test_colossus_termination_sweeps_the_notice_day_of_the_reported_right():
+    cfg = load(compose(["experiment=colossus_termination"]))
+    (sweep,) = cfg.scenario.sweeps.values()
+    assert sweep.lever.value == "terminate" and len(sweep.values) >= 3
+    assert cfg.leases["colossus_one"].termination_notice_days == 90
+    # the rest is the default preset, with only the reference no-lease variant besides
+    default = load(compose())
+    assert cfg.leases == default.leases and cfg.pools == default.pools
+    assert cfg.jobs == default.jobs
+    names = [v.name for v in variants(cfg)]
+    assert names[:2] == ["baseline", "no_lease"]
+    assert len(names) == 2 + len(sweep.values)
+
+
+def test_colossus_termination_ends_the_lease_its_notice_later():
+    res = short("colossus_termination", 200, "scenario.sweeps.terminate.values=[0,90]",
+                step_hours=4)
+    pts = res.summary["sweeps"]["terminate"]["points"]
+    annual = res.plan.cfg.leases["colossus_one"].annual_usd
+    # notice on day 0 (or 90) ends the lease on day 90 (180): paid for that long only
+    for pt, days in zip(pts, (90, 180), strict=True):
+        assert pt["leases"]["colossus_one"]["paid_usd"] == pytest.approx(
+            annual * days / 365.25, rel=1e-9)
+    # frontier_2 runs on Colossus One over day 90: notice on day 0 pushes it out
+    f2 = res.summary["jobs"]["frontier_2"]["by_variant"]
+    assert f2["terminate=0"]["delay_days"]["p50"] > 5
+    assert f2["terminate=0"]["delay_days"]["p50"] >= f2["terminate=90"]["delay_days"]["p50"]
+
+
+# ------------------------------------------------------------- anthropic_portfolio
+
+LANDLORDS = {"xai", "google", "amazon", "microsoft"}
+
+
+@pytest.fixture(scope="module")
+def portfolio():
+    return load(compose(["experiment=anthropic_portfolio"]))
+
+
+def test_portfolio_rents_from_four_landlords_and_owns_capacity(portfolio):
+    cfg = portfolio
+    roles = {n: p.role.value for n, p in cfg.parties.items()}
+    assert {n for n, r in roles.items() if r == "landlord"} == LANDLORDS
+    assert [n for n, r in roles.items() if r == "tenant"] == ["anthropic"]
+    owners = {cfg.pools[le.pool].owner for le in cfg.leases.values()
+              if le.tenant == "anthropic"}
+    assert owners == LANDLORDS
+    assert any(p.owner == "anthropic" for p in cfg.pools.values())
+    assert set(landlords_of(cfg)) == LANDLORDS
+    # every lever on each landlord alone: 1 + (levers) x (landlords + 1) variants
+    assert len(variants(cfg)) == 1 + 1 * (len(LANDLORDS) + 1)
+    # each line of runs prefers one platform and may fall back to others
+    tenant_jobs = [j for j in cfg.jobs.values() if j.party == "anthropic"]
+    assert all(len(j.pools) >= 2 for j in tenant_jobs)
+    assert {j.pools[0] for j in tenant_jobs} == set(cfg.pools)
+
+
+def test_portfolio_accelerators_come_from_the_catalogue_with_measured_mfu(portfolio):
+    cfg = portfolio
+    gpus = {p.gpu for p in cfg.pools.values()}
+    assert {"tpu7x", "trn2"} <= gpus
+    for name in ("tpu7x", "trn2", "trn3"):
+        g = cfg.gpus[name]
+        assert g.peak_tflops > 0 and g.hbm_gib > 0 and g.facility_kw * 1000 > g.tdp_w
+    # simgpu.perf is calibrated on NVIDIA GPUs only: every job gives its MFU directly
+    for job in cfg.jobs.values():
+        assert job.mfu is not None and job.model is None
+
+
+def test_portfolio_gigawatts_convert_to_the_reported_chip_counts(portfolio):
+    cfg = portfolio
+    plan = compile_plan(cfg)
+
+    def chips_at(pool: str, date: str) -> int:
+        i = plan.pool_names.index(pool)
+        t = int(hours_since(date, cfg.sim.start) / plan.dt)
+        return int((plan.online_normal[i, t] + plan.online_lemon[i, t]) * plan.pool_gpn[i])
+
+    # "up to 1M TPUs ... well over a gigawatt": 1.2 GW of TPU7x at 1.2 kW is 1.0M chips
+    assert chips_at("google_tpu", "2027-01-01") == pytest.approx(1_000_000, abs=4)
+    # "more than 1M Trainium2": all online from the start
+    assert chips_at("aws_trn2", cfg.sim.start) == 1_000_000
+    # "up to 1 GW" of GB200 on Azure: 444,444 GPUs at 2.25 kW, from its ramp's last point
+    assert chips_at("azure_gb200", "2027-07-01") == pytest.approx(1e6 / 2.25, abs=4)
+    assert chips_at("azure_gb200", cfg.sim.start) == 0
+
+
+def test_portfolio_accelerators_fail_at_one_rate_per_chip(portfolio):
+    """Node sizes differ (4 TPU7x, 16 Trainium2, 8 Hopper): the per-node rates are scaled
+    so that every chip fails at Hopper's rate (the preset's stated assumption); this fails
+    when conf/reliability/hopper.yaml changes and the preset's scaled rates do not."""
+    def per_chip(pool):
+        r = pool.reliability
+        avg = r.failures_per_1000_node_days * (1 + r.lemon_fraction * (r.lemon_factor - 1))
+        return avg / pool.gpus_per_node
+
+    hopper = load(compose()).pools["colossus1"]
+    for name, pool in portfolio.pools.items():
+        assert per_chip(pool) == pytest.approx(per_chip(hopper), rel=1e-6), name
+
+
+def test_portfolio_colossus_one_is_the_default_presets(portfolio):
+    default = load(compose())
+    assert portfolio.pools["colossus1"] == default.pools["colossus1"]
+    mine, theirs = portfolio.leases["colossus_one"], default.leases["colossus_one"]
+    # the same contract; only its training share is the tenant's here
+    assert mine.share == 0.5
+    mine.share = theirs.share
+    assert mine == theirs
+
+
+def test_portfolio_tells_its_story_on_a_short_run():
+    res = short("anthropic_portfolio", 250, step_hours=4)
+    s = res.summary
+    t = s["tenants"]["anthropic"]
+    assert set(t["by_landlord"]) == LANDLORDS
+    assert {v["landlord"] for v in s["variants"].values()} == LANDLORDS | {None}
+    for name, e in t["by_landlord"].items():
+        d = e["no_lease_delay_days"]
+        # finite, or a lower bound where the horizon cut a history off; never missing
+        assert d["p50"] is not None and (d["p50"] >= 0 or d["lower_bound"]), name
+        assert 0 <= e["dependency_share"]["p50"] <= 1, name
+    conc = t["concentration"]
+    assert conc["largest_landlord"] in LANDLORDS
+    assert 0 < conc["largest_landlord_share"] <= 1
+    assert 1 / len(LANDLORDS) <= conc["herfindahl"] <= 1
+    assert t["most_leverage_landlord"]["landlord"] in LANDLORDS
+    # each line depends on its own platform: without Google's leases the TPU-first run is
+    # late, without xAI's only the Colossus-first line is
+    jobs = s["jobs"]
+
+    def delay(job, variant):
+        return jobs[job]["by_variant"][variant]["delay_days"]["p50"]
+
+    assert delay("frontier_1", "no_lease@google") > 10
+    assert delay("trainium_1", "no_lease@amazon") > 10
+    assert delay("colossus_1", "no_lease@xai") > 5
+    assert delay("frontier_1", "no_lease@xai") == 0
+    assert delay("trainium_1", "no_lease@xai") == 0
+
+
+@pytest.mark.slow
+def test_portfolio_full_length_delays_are_measured():
+    """Over the preset's three years every single landlord's no-lease delay is measured
+    (the baseline roadmap ends early enough), Google hosts the most compute, and losing
+    every landlord costs at least as much as losing any one."""
+    res = simgpu.run(compose(["experiment=anthropic_portfolio", "sim.replicas=4",
+                              "sim.progress=false", "sim.backend=numpy"]))
+    t = res.summary["tenants"]["anthropic"]
+    assert t["final_milestone_day"]["p90"] < 0.75 * res.summary["horizon_days"]
+    every = t["no_lease_delay_days"]["p50"]
+    for name, e in t["by_landlord"].items():
+        d = e["no_lease_delay_days"]
+        assert d["censored_fraction"] == 0 and not d["lower_bound"], name
+        assert d["p50"] <= every, name
+    assert t["concentration"]["largest_landlord"] == "google"

@@ -4,6 +4,7 @@ equals a separate run with that lever set, bit for bit (common random numbers)."
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import date, timedelta
 
 import numpy as np
 import pytest
@@ -76,8 +77,10 @@ def test_a_price_per_gpu_hour_follows_the_share_by_override_and_by_sweep():
 
 def test_start_days_point_equals_a_run_with_the_lease_moved(swept):
     base, res = swept
-    other = simgpu.run(simgpu.compose([*base, "leases.colossus_one.start=2026-07-11",
-                                       "leases.colossus_one.end=2029-07-11"]))
+    lease = res.plan.cfg.leases["colossus_one"]
+    start, end = (date.fromisoformat(d) + timedelta(days=10) for d in (lease.start, lease.end))
+    other = simgpu.run(simgpu.compose([*base, f"leases.colossus_one.start={start}",
+                                       f"leases.colossus_one.end={end}"]))
     _same_as_run(res, _variant(res, "late=10"), other, skip=("lease_paid_usd",))
 
 
@@ -141,5 +144,6 @@ def test_a_termination_point_ends_the_lease_its_notice_later():
 def test_a_termination_sweep_needs_a_termination_right(tiny_overrides):
     with pytest.raises(ConfigError) as ei:
         simgpu.run(simgpu.compose([*tiny_overrides,
+                                   "leases.colossus_one.termination_notice_days=null",
                                    "+scenario.sweeps={t:{lever:terminate,values:[3]}}"]))
     assert "termination_notice_days" in str(ei.value)
