@@ -77,7 +77,7 @@ KERNELS: tuple[Kernel, ...] = (
            "the fdlibm log and exp built from IEEE basic operations"),
     Kernel("sg_normal_ppf", "rng/rng_kernels.cu", "simgpu.rng.distributions.normal_ppf",
            "Wichura's AS 241"),
-    Kernel("sg_durations", "rng/rng_kernels.cu", "simgpu.engine.numpy_engine.draw_duration",
+    Kernel("sg_durations", "rng/rng_kernels.cu", "simgpu.rng.distributions.draw_duration",
            "fixed, exponential and lognormal durations from uniforms, capped"),
     Kernel("sg_poisson", "rng/rng_kernels.cu", "simgpu.rng.distributions.poisson",
            "inversion below lam = 10, Hoermann's PTRS above"),
@@ -209,10 +209,10 @@ def host_library_path(defines: tuple[str, ...] = ()) -> Path:
         try:
             res = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as exc:
-            raise BuildError(f"host build failed ({' '.join(cmd)}): {exc}") from exc
+            raise BuildError(f"host build failed: {exc} (command: {' '.join(cmd)})") from exc
         if res.returncode != 0:
             tmp.unlink(missing_ok=True)
-            raise BuildError(f"host build failed ({' '.join(cmd)}):\n{res.stderr}")
+            raise BuildError(f"host build failed: {res.stderr.strip()}\n(command: {' '.join(cmd)})")
         os.replace(tmp, lib)  # atomic: another process sees the old state or the whole file
     return lib
 

@@ -59,7 +59,6 @@ from simgpu.engine.physical import (  # noqa: F401  (re-exported: the streams an
     STREAM_FAIL_EVENT,
     PhysicalBlock,
     PhysicalProcess,
-    draw_duration,
     event_draws,
 )
 from simgpu.engine.plan import Plan

@@ -33,12 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_LOGNORMAL, Plan
+from simgpu.engine.plan import Plan
 from simgpu.rng import bits, uniform, uniform_from_words
 from simgpu.rng.distributions import (
     POISSON_PTRS_MIN_LAM,
-    exponential_from_uniform,
-    lognormal_from_uniform,
+    draw_duration,
     poisson,
     poisson_inversion_cdf,
     poisson_small_from_uniform,
@@ -48,23 +47,6 @@ from simgpu.rng.distributions import (
 STREAM_COUNT = 1  # index: pool (normal nodes), P + pool (lemon nodes), 2P + domain kind
 STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step; sub 0, 1
 STREAM_DOM_EVENT = 3  # index: i * D + domain kind, i-th outage of the step (event_draws)
-
-
-def draw_duration(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, cap: np.ndarray,
-                  u: np.ndarray) -> np.ndarray:
-    """Duration in hours from one uniform ``u`` for distribution codes ``kind``.
-
-    fixed: ``p1``; exponential: ``-p1 log u``; lognormal: ``exp(p1 + p2 Phi^-1(u))``;
-    every draw capped at ``cap``. All arguments broadcast; float64; element by element (a
-    draw does not depend on the others in the call).
-    """
-    kind = np.asarray(kind)
-    d = np.broadcast_to(np.asarray(p1, np.float64), np.broadcast(kind, u).shape)
-    if (kind == DIST_EXPONENTIAL).any():
-        d = np.where(kind == DIST_EXPONENTIAL, exponential_from_uniform(u, p1), d)
-    if (kind == DIST_LOGNORMAL).any():
-        d = np.where(kind == DIST_LOGNORMAL, lognormal_from_uniform(u, p1, p2), d)
-    return np.minimum(d, cap)
 
 
 def event_words(seed: int, replica: np.ndarray, stream: int, step: np.ndarray | int,

@@ -18,12 +18,11 @@ import numpy as np
 
 from simgpu import timeline as tl
 from simgpu.config import schema as S
+from simgpu.rng.distributions import DIST_EXPONENTIAL, DIST_FIXED, DIST_LOGNORMAL
 from simgpu.timeline import Variant
 
 __all__ = ["Plan", "Variant", "compile_plan"]
 
-#: Distribution codes shared with the kernels.
-DIST_FIXED, DIST_EXPONENTIAL, DIST_LOGNORMAL = 0, 1, 2
 _DIST_CODE = {
     S.Distribution.fixed: DIST_FIXED,
     S.Distribution.exponential: DIST_EXPONENTIAL,

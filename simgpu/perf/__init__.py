@@ -1,6 +1,6 @@
 """Throughput model: step time, TFLOP/s per GPU and MFU of dense transformer training.
 
-Usable alone (DESIGN §3)::
+Usable alone::
 
     >>> from simgpu import perf
     >>> est = perf.estimate(

@@ -1,4 +1,4 @@
-"""Step time, MFU and memory of dense transformer training (DESIGN §3).
+"""Step time, MFU and memory of dense transformer training.
 
 One training step of a model on a ``tp x pp x cp x dp`` layout is priced from first
 principles, per GPU of the busiest pipeline stage:

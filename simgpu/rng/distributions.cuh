@@ -1,5 +1,5 @@
 // distributions.cuh -- CUDA/C++ twins of simgpu/rng/distributions.py (one element each)
-// and of simgpu.engine.numpy_engine.draw_duration.
+// and of simgpu.rng.distributions.draw_duration.
 //
 // Every expression keeps the parenthesisation of the NumPy code (which is the evaluation
 // order); with no fused multiply-add (nvcc -fmad=false, g++ -ffp-contract=off), IEEE sqrt,
@@ -86,7 +86,7 @@ SG_DEV double sg_lognormal_from_uniform(double u, double mu, double sigma) {
   return sg_exp(mu + (sigma * sg_normal_ppf(u)));
 }
 
-// numpy_engine.draw_duration for one element: kind 0 (DIST_FIXED, and any unknown code)
+// distributions.draw_duration for one element: kind 0 (DIST_FIXED, and any unknown code)
 // -> p1, 1 (DIST_EXPONENTIAL) -> -p1 log u, 2 (DIST_LOGNORMAL) -> exp(p1 + p2 ppf(u));
 // then np.minimum(d, cap): a NaN in d (first) or cap propagates, and equal values (+0 vs
 // -0) give cap, as NumPy's minimum does.

@@ -141,6 +141,10 @@ _AS241_SPLIT1 = 0.425
 _AS241_SPLIT2 = 5.0
 _AS241_CONST1 = 0.180625
 _AS241_CONST2 = 1.6
+#: Duration distribution codes, shared with the CUDA kernels (engine.cu).
+DIST_FIXED, DIST_EXPONENTIAL, DIST_LOGNORMAL = 0, 1, 2
+
+
 _A = (
     3.3871328727963666080e0,
     1.3314166789178437745e2,
@@ -733,3 +737,20 @@ def poisson(
                 _u01(r2[large], r3[large]),
             )
     return out.reshape(shape)
+
+
+def draw_duration(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, cap: np.ndarray,
+                  u: np.ndarray) -> np.ndarray:
+    """Duration in hours from one uniform ``u`` for distribution codes ``kind``.
+
+    fixed: ``p1``; exponential: ``-p1 log u``; lognormal: ``exp(p1 + p2 Phi^-1(u))``;
+    every draw capped at ``cap``. All arguments broadcast; float64; element by element (a
+    draw does not depend on the others in the call).
+    """
+    kind = np.asarray(kind)
+    d = np.broadcast_to(np.asarray(p1, np.float64), np.broadcast(kind, u).shape)
+    if (kind == DIST_EXPONENTIAL).any():
+        d = np.where(kind == DIST_EXPONENTIAL, exponential_from_uniform(u, p1), d)
+    if (kind == DIST_LOGNORMAL).any():
+        d = np.where(kind == DIST_LOGNORMAL, lognormal_from_uniform(u, p1, p2), d)
+    return np.minimum(d, cap)

@@ -18,10 +18,17 @@ from collections.abc import Callable
 
 import numpy as np
 
-from simgpu.engine.numpy_engine import draw_duration
-from simgpu.engine.plan import DIST_EXPONENTIAL, DIST_FIXED, DIST_LOGNORMAL
 from simgpu.rng import detmath, philox
-from simgpu.rng.distributions import POISSON_LAM_MAX, POISSON_PTRS_MIN_LAM, normal_ppf, poisson
+from simgpu.rng.distributions import (
+    DIST_EXPONENTIAL,
+    DIST_FIXED,
+    DIST_LOGNORMAL,
+    POISSON_LAM_MAX,
+    POISSON_PTRS_MIN_LAM,
+    draw_duration,
+    normal_ppf,
+    poisson,
+)
 
 __all__ = ["CASES"]
 
@@ -213,7 +220,7 @@ def case_normal_ppf(launcher) -> int:
 
 
 def case_durations(launcher) -> int:
-    """``sg_durations`` against :func:`simgpu.engine.numpy_engine.draw_duration`."""
+    """``sg_durations`` against :func:`simgpu.rng.distributions.draw_duration`."""
     rng = np.random.default_rng(0x5EED0005)
     nan = np.nan
     inf = np.inf

@@ -11,7 +11,7 @@
 //   sg_uniform      simgpu.rng.philox.uniform
 //   sg_detmath      simgpu.rng.detmath.log and simgpu.rng.detmath.exp
 //   sg_normal_ppf   simgpu.rng.distributions.normal_ppf
-//   sg_durations    simgpu.engine.numpy_engine.draw_duration
+//   sg_durations    simgpu.rng.distributions.draw_duration
 //   sg_poisson      simgpu.rng.distributions.poisson (-1 where NumPy raises RuntimeError)
 // The parity cases in simgpu/rng/kernel_parity.py check this on the host build and on GPUs.
 // Key arguments (replica, stream, step, index, sub) are taken as validated by the NumPy
@@ -61,7 +61,7 @@ SG_KERNEL void sg_normal_ppf(long long n, const double* p, double* out) {
   SG_FOR_EACH_THREAD(i, n) { out[i] = sg_normal_ppf(p[i]); }
 }
 
-// numpy_engine.draw_duration: durations of distribution codes kind from uniforms u, capped.
+// distributions.draw_duration: durations of distribution codes kind from uniforms u, capped.
 SG_KERNEL void sg_durations(long long n, const long long* kind, const double* p1,
                             const double* p2, const double* cap, const double* u,
                             double* out) {

@@ -142,6 +142,5 @@ def test_a_block_lists_each_steps_events_in_time_order():
 
 
 def test_the_re_exported_draws_are_the_physical_ones():
-    assert numpy_engine.draw_duration is physical.draw_duration
     assert numpy_engine.event_draws is physical.event_draws
     assert numpy_engine.STREAM_FAIL_EVENT == physical.STREAM_FAIL_EVENT

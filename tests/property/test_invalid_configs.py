@@ -123,7 +123,7 @@ def numeric_fields(cfg: dict) -> list[tuple[str, str, bool]]:
         out += [(f"{b}.target_gpus", "int", False), (f"{b}.min_gpus", "int", False),
                 (f"{b}.mfu", "float", True), (f"{b}.priority", "int", False),
                 (f"{b}.restart_hours", "float", False),
-                (f"{b}.checkpoint.write_hours", "float", False)]
+                (f"{b}.checkpoint.write_hours", "float", True)]
     for i, _a in enumerate(cfg["scenario"]["actions"]):
         out += [(f"scenario.actions[{i}].fraction", "float", False)]
     out += [("scenario.counterfactuals.withhold_days", "float", True)]
