@@ -96,6 +96,13 @@ def holds_results(out_dir: str | Path, summary: str = "summary.json") -> bool:
     return (out / summary).exists() or (out / MARKER).exists()
 
 
+#: The NumPy engine's marginal cost per history-step (about 9 us on one core, measured on
+#: the default scenario: benchmarks/bench_cpu.py) and the work above which a run is warned
+#: to take minutes.
+NUMPY_S_PER_HISTORY_STEP = 9e-6
+NUMPY_SLOW_HISTORY_STEPS = 10_000_000
+
+
 def prepare(cfg: Any) -> Prepared:
     """Validate, pick the backend, compile and size the run; simulate nothing.
 
@@ -115,6 +122,13 @@ def prepare(cfg: Any) -> Prepared:
         engine, device = fallback_for_plan(config.sim.backend, engine, device,
                                            unsupported(plan))
     sim, rep = config.sim, config.report
+    work = sim.replicas * len(plan.variants) * plan.n_steps
+    if engine == "numpy" and work > NUMPY_SLOW_HISTORY_STEPS:
+        log.warning("the NumPy engine simulates about %.0f history-steps per second on a "
+                    "core: %s replicas x %d variants x %d steps may take minutes; a C++ "
+                    "compiler (g++) enables the compiled CPU engine, or set sim.replicas "
+                    "lower for a quick look", 1.0 / NUMPY_S_PER_HISTORY_STEP, sim.replicas,
+                    len(plan.variants), plan.n_steps)
     daily_n = min(sim.replicas, rep.daily_replicas) if rep.daily_series else 0
     # the results of every replica stay in host memory (and pass through summary.json's
     # statistics and raw.npz's buffer: counted twice); chunks share what is left

@@ -1480,16 +1480,17 @@ def summary_lines(rows: list[dict[str, Any]]) -> str:
 #: to a source checkout), the benchmark results it reads included.
 RESULT_SOURCES = (
     "simgpu/engine/numpy_engine.py", "simgpu/engine/plan.py", "simgpu/engine/progress.py",
-    "simgpu/engine/checkpoint.py", "simgpu/rng/*.py", "simgpu/config/*.py",
-    "simgpu/reference/*.py", "simgpu/perf/*.py", "simgpu/analysis/*.py", "simgpu/run.py",
-    "simgpu/cases.py", "simgpu/validate.py", "conf/**/*.yaml", "benchmarks/bench_engine.py",
-    "benchmarks/results/bench_engine_*.json",
+    "simgpu/engine/checkpoint.py", "simgpu/engine/physical.py", "simgpu/timeline.py",
+    "simgpu/rng/*.py", "simgpu/config/*.py", "simgpu/reference/*.py", "simgpu/perf/*.py",
+    "simgpu/analysis/*.py", "simgpu/run.py", "simgpu/cases.py", "simgpu/validate.py",
+    "conf/**/*.yaml", "benchmarks/bench_engine.py", "benchmarks/results/bench_engine_*.json",
 )
 #: Sources whose content decides the numbers of benchmarks/bench_engine.py.
 BENCH_SOURCES = (
     "simgpu/engine/numpy_engine.py", "simgpu/engine/plan.py", "simgpu/engine/progress.py",
-    "simgpu/engine/checkpoint.py", "simgpu/rng/*.py", "simgpu/config/*.py",
-    "simgpu/reference/*.py", "conf/**/*.yaml", "benchmarks/bench_engine.py",
+    "simgpu/engine/checkpoint.py", "simgpu/engine/physical.py", "simgpu/timeline.py",
+    "simgpu/rng/*.py", "simgpu/config/*.py", "simgpu/reference/*.py", "conf/**/*.yaml",
+    "benchmarks/bench_engine.py",
 )
 _DIGEST_RE = re.compile(r"<!-- sources sha256:([0-9a-f]{64}) -->")
 _FILES_RE = re.compile(r"<!-- source files\n(.*?)\n-->", re.S)
@@ -1864,7 +1865,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "else validation.md in the current directory: never inside an "
                         "installed package)")
     p.add_argument("--json", type=Path, default=None,
-                   help="also write the rows as JSON to this path")
+                   help="also write the rows as JSON to this path (default: beside the "
+                        "markdown report, with the suffix .json)")
     p.add_argument("--bench", type=Path, default=DEFAULT_BENCH_DIR,
                    help="benchmark JSON, or a directory whose newest bench_engine_*.json "
                         "is read (default: benchmarks/results)")
@@ -1895,6 +1897,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = metadata(argv, args.quick, time.perf_counter() - t0)
     atomic_write_text(args.out, render(rows, meta))
     log.info("wrote %s", args.out)
+    if args.json is None:
+        args.json = args.out.with_suffix(".json")
     if args.json is not None:
         atomic_write_json(args.json, {"schema": "simgpu.validation/1", "meta": meta,
                                       "rows": _json_rows(rows)})

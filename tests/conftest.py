@@ -15,11 +15,17 @@ def tiny_overrides() -> list[str]:
 # ----------------------------------------------------------------------------- GPU tests
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m 'not slow'` deselects
 def pytest_collection_modifyitems(config, items):
-    """Skip ``gpu`` tests with the probe's reason where no GPU is usable; with
+    """Notebooks (nbmake items) are ``slow``: executing one takes most of a minute.
+
+    Skip ``gpu`` tests with the probe's reason where no GPU is usable; with
     ``SIMGPU_REQUIRE_GPU=1`` they run anyway, and fail instead of being skipped."""
     import os
 
+    for it in items:
+        if it.path.suffix == ".ipynb":
+            it.add_marker(pytest.mark.slow)
     gpu_items = [it for it in items if it.get_closest_marker("gpu")]
     if not gpu_items or os.environ.get("SIMGPU_REQUIRE_GPU") == "1":
         return

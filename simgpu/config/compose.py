@@ -268,12 +268,22 @@ class Composer:
             return final
         if first is not None:
             n = len(found)
-            for i, v in values:  # each value on the selected experiment alone
-                exc = self._try(selections + [v])
-                if exc is not None:
+            rest, exc = list(values), first
+            while exc is not None:  # Hydra names the override it could not merge: take it
+                named = [(i, v) for i, v in rest if f"override {v}" in str(exc)]
+                if not named:
+                    break
+                i, v = named[0]
+                key, _, value = v.partition("=")
+                found.append((i, Problem(key.lstrip("+~"), value, _override_message(exc))))
+                rest.remove((i, v))
+                exc = self._try(selections + [w for _, w in rest])
+            for i, v in rest if exc is not None else []:  # else each value alone
+                exc1 = self._try(selections + [v])
+                if exc1 is not None:
                     key, _, value = v.partition("=")
                     found.append((i, Problem(key.lstrip("+~"), value,
-                                             _override_message(exc))))
+                                             _override_message(exc1))))
             if len(found) == n and not found:  # only the combination fails
                 found.append((len(overrides), Problem("overrides", list(overrides),
                                                       _one_line(first))))
