@@ -36,7 +36,16 @@ from matplotlib.patheffects import withStroke
 from matplotlib.transforms import blended_transform_factory
 
 from simgpu.analysis import fmt
-from simgpu.report.data import ReportData, quantiles, spread
+from simgpu.report.data import (
+    SENS_METRICS,
+    ReportData,
+    quantiles,
+    sens_rows,
+    sens_text,
+    sens_value,
+    spread,
+    swing_text,
+)
 
 #: Font sizes shared by every figure.
 RC = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9,
@@ -1018,6 +1027,134 @@ def _baseline(ax, base: float | None, scale: float, y: float, colour: str = "bla
     return True
 
 
+# --------------------------------------------------------------------------- (h)
+
+#: Tornado bars: the input at the low end of its range (light), at the high end (dark).
+SENS_LOW_C, SENS_HIGH_C = "#9ecae1", "#2b5d8a"
+
+
+def _sens_end(ax, y: float, base: float, m: dict | None, metric: str, colour: str,
+              h: float) -> str:
+    """One end of a tornado row: a bar from the base value to the end's value (hatched with
+    an arrow to the right when the value is a lower bound), or a cross on the base line
+    when it cannot be measured. Returns what was drawn: ``bar``, ``bound`` or ``na``."""
+    x = sens_value(metric, m)
+    if x is None:
+        ax.plot([base if np.isfinite(base) else 0.0], [y], "x", color=NA_C, ms=8, mew=2,
+                zorder=5)
+        return "na"
+    left = base if np.isfinite(base) else 0.0
+    lb = bool(m.get("lower_bound"))
+    ax.barh(y, x - left, left=left, height=h, color=colour, edgecolor=colour,
+            hatch="///" if lb else None, alpha=0.55 if lb else 1.0, zorder=3, lw=0.8)
+    if lb:
+        ax.annotate("", xy=(x, y), xytext=(16, 0), textcoords="offset points",
+                    arrowprops={"arrowstyle": "<|-", "color": colour, "lw": 1.5,
+                                "shrinkA": 0, "shrinkB": 0},
+                    annotation_clip=False, zorder=4)
+    return "bound" if lb else "bar"
+
+
+def _no_math(s: str) -> str:
+    """Text with its dollar signs escaped (two of them would start mathtext)."""
+    return s.replace("$", r"\$")
+
+
+@styled
+def tornado(data: ReportData) -> Figure | None:
+    """(h) The sensitivity analysis (``summary["sensitivity"]``) as tornado charts: per
+    tenant and headline metric, one row per uncertain input, sorted by swing (largest on
+    top), with a bar from the base value to the metric's value at the input's low end
+    (light) and one to its high end (dark); lower bounds hatched with an arrow to the
+    right, values that cannot be measured as a cross on the base line and named, inputs
+    that do not apply listed last. ``None`` without a sensitivity analysis."""
+    doc = data.summary.get("sensitivity")
+    if not doc or not doc.get("tenants") or not doc.get("inputs"):
+        return None
+    tenants = list(doc["tenants"])
+    metrics = [k for k in SENS_METRICS if any(k in (t.get("base") or {})
+                                              for t in doc["tenants"].values())]
+    n_in = len(doc["inputs"])
+    panel_h = 0.62 * n_in + 1.05
+    fig = _figure(13.0, panel_h * len(metrics) * len(tenants) + 1.3)
+    axs = _axes(fig, len(metrics) * len(tenants), 1, squeeze=False)[:, 0]
+    drawn: set[str] = set()
+    base_bound = False
+    k = 0
+    for tn in tenants:
+        T = data.label(tn)
+        base_doc = doc["tenants"][tn].get("base") or {}
+        for metric in metrics:
+            ax = axs[k]
+            k += 1
+            words, unit, _ = SENS_METRICS[metric]
+            rows = sens_rows(doc, tn, metric)
+            bm = base_doc.get(metric)
+            b = sens_value(metric, bm)
+            base = np.nan if b is None else b
+            xs = [] if b is None else [b]
+            labels = []
+            for i, r in enumerate(rows):
+                y = float(i)
+                labels.append(f"{r.words}\n{textwrap.shorten(r.range, 58, placeholder='…')}")
+                if not r.applies:
+                    ax.text(0.02, y, "does not apply to this scenario (not run)",
+                            transform=blended_transform_factory(ax.transAxes, ax.transData),
+                            va="center", ha="left", fontsize=8.5, color=NA_C, style="italic")
+                    continue
+                drawn.add(_sens_end(ax, y - 0.19, base, r.low, metric, SENS_LOW_C, 0.36))
+                drawn.add(_sens_end(ax, y + 0.19, base, r.high, metric, SENS_HIGH_C, 0.36))
+                xs += [v for v in (sens_value(metric, r.low), sens_value(metric, r.high))
+                       if v is not None]
+                swing = swing_text(metric, r)
+                ax.text(1.01, y, _no_math(f"low end: {sens_text(metric, r.low)}\n"
+                                          f"high end: {sens_text(metric, r.high)}\n"
+                                          f"swing {swing}"),
+                        transform=blended_transform_factory(ax.transAxes, ax.transData),
+                        va="center", ha="left", fontsize=8.5, clip_on=False)
+            ax.set_yticks(range(len(rows)), labels, fontsize=8.5)
+            ax.set_ylim(len(rows) - 0.45, -0.55)  # largest swing on top
+            if unit == "%":
+                percent_axis(ax, "x")
+            else:
+                from_zero(ax, xs, axis="x", top=0.0 if xs else 1.0)
+                if unit == "US$":
+                    ax.xaxis.set_major_formatter(
+                        ticker.FuncFormatter(lambda v, _: f"${v:,.0f}" if abs(v) >= 10
+                                             else f"${v:,.2f}"))
+            if b is not None:
+                lb = bool(bm.get("lower_bound"))
+                base_bound |= lb
+                ax.axvline(b, color="black", lw=1.4, ls="--" if lb else "-", zorder=4)
+                btxt = f"base point: {sens_text(metric, bm)}"
+            else:
+                btxt = "base point: not measurable"
+            ax.set_title(_no_math(f"{T}: {words} — {btxt}"), fontsize=10, loc="left")
+            ax.set_xlabel({"days": "days", "%": "%", "US$": "US$ per GPU-hour",
+                           "index": "control index (0 = no hold)"}.get(unit, unit),
+                          fontsize=9)
+            ax.grid(True, axis="x", alpha=0.3)
+    handles = [Patch(color=SENS_LOW_C, label="input at the low end of its range"),
+               Patch(color=SENS_HIGH_C, label="input at the high end of its range"),
+               Line2D([], [], color="black", lw=1.4,
+                      label="base point (as configured" + ("; dashed: a lower bound)"
+                                                           if base_bound else ")"))]
+    if "bound" in drawn:
+        handles.append(Patch(facecolor="white", edgecolor=SENS_HIGH_C, hatch="///",
+                             label="at least this (→): some histories had not finished "
+                                   "by the horizon"))
+    if "na" in drawn:
+        handles.append(Line2D([], [], marker="x", color=NA_C, ms=8, mew=2, ls="none",
+                              label="× not measurable at that end"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
+               frameon=False, fontsize=9)
+    fig.suptitle(f"Sensitivity: each uncertain input at the low and the high end of its "
+                 f"range, one at a time, sorted by swing\n({doc.get('replicas')} histories "
+                 f"per point at {doc.get('step_hours'):g}-hour steps, the main run's random "
+                 "numbers: compare with the base point, not with the main run)")
+    return fig
+
+
 #: Figures in report order: (file stem, caption, function).
 FIGURES = (
     ("capacity", "Usable GPUs over time, by owner", capacity),
@@ -1028,7 +1165,9 @@ FIGURES = (
     ("reliability", "Interruptions and effective training time per run", reliability),
     ("money", "Lease payments and price per GPU-hour, per landlord", money),
     ("sweeps", "In-batch sweeps: delay, dependency and price against each lever", sweeps),
+    ("tornado", "Sensitivity: the headline numbers at the low and high end of each uncertain "
+                "input", tornado),
 )
 #: Figures left out of the report (not listed as "not drawn") when the run has no data
 #: for them.
-OPTIONAL = frozenset({"sweeps"})
+OPTIONAL = frozenset({"sweeps", "tornado"})

@@ -1,0 +1,179 @@
+"""The report's sensitivity analysis: the tornado figure and its table and sentences
+(summary["sensitivity"], simgpu.sensitivity). Most tests draw a sensitivity document
+written by hand into a fast run (simgpu.cases.two_landlords), so that every swing, bound
+and missing value is known; one draws a real analysis."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from matplotlib import colors as mcolors
+
+import simgpu
+from simgpu.cases import two_landlords
+from simgpu.config import load
+from simgpu.report import ReportData
+from simgpu.report import figures as F
+from simgpu.report.data import sens_range, sens_rows
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # validation warnings
+
+
+def _m(v, lb=False):
+    return {"value": v, "lower_bound": lb}
+
+
+def _point(delay, ci=0.2, dep=0.8, usd=2.5, delay_lb=False, last=None):
+    return {"no_lease_delay_days": _m(delay, delay_lb),
+            "last_milestone_no_lease_delay_days": _m(delay if last is None else last),
+            "control_index": _m(ci), "dependency_share": _m(dep),
+            "effective_usd_per_gpu_hour": _m(usd)}
+
+
+#: By hand: roadmap delay 10 d at the base point; MFU moves it from >= 30 d (a lower
+#: bound) to 8 d (swing >= 22 d), restart from 9 to 14 d (5 d), the failure rate's low end
+#: cannot be measured and its high end is 12 d (2 d); the ramp does not apply.
+DOC = {
+    "replicas": 4, "step_hours": 6.0, "runs": 7, "variant_steps_per_replica": 2800,
+    "inputs": {
+        "failure_rate": {"what": "node failure rate (published range per GPU generation)",
+                         "low": "per 1000 node-days: h100 3.79, gb200 2.9",
+                         "high": "per 1000 node-days: h100 8.5, gb200 13"},
+        "restart": {"what": "restart time after an interruption", "low": "2.5 min",
+                    "high": "20 min"},
+        "mfu": {"what": "MFU (throughput model's out-of-source band)", "low": "x0.908",
+                "high": "x1.15"},
+        "ramp": {"what": "capacity ramp dates", "low": "does not apply",
+                 "high": "does not apply"},
+    },
+    "tenants": {"tn": {"base": _point(10.0), "inputs": {
+        "failure_rate": {"low": _point(None, ci=0.21), "high": _point(12.0, ci=0.25)},
+        "restart": {"low": _point(9.0, ci=0.19), "high": _point(14.0, ci=0.3)},
+        "mfu": {"low": _point(30.0, ci=0.6, delay_lb=True), "high": _point(8.0, ci=0.15)},
+        "ramp": {"low": None, "high": None},
+    }}},
+}
+
+
+@pytest.fixture(scope="module")
+def run2():
+    return simgpu.run(load(two_landlords()))
+
+
+@pytest.fixture
+def hand(run2) -> ReportData:
+    summ = copy.deepcopy(run2.summary)
+    summ["sensitivity"] = copy.deepcopy(DOC)
+    return ReportData(run2.plan, run2.raw, summ)
+
+
+def _texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.texts]
+
+
+def _panel(fig, words):
+    return next(ax for ax in fig.get_axes() if words in ax.get_title(loc="left"))
+
+
+# ---------------------------------------------------------------------- reading the doc
+
+
+def test_rows_sorted_by_swing_with_bounds_and_what_does_not_apply():
+    rows = sens_rows(DOC, "tn", "no_lease_delay_days")
+    assert [r.input for r in rows] == ["mfu", "restart", "failure_rate", "ramp"]
+    assert [r.swing for r in rows[:3]] == [22.0, 5.0, 2.0]
+    assert rows[0].bounded and rows[0].swing_ge and not rows[1].bounded
+    assert rows[2].low["value"] is None and not rows[3].applies
+    # another metric, another order: the control index moves most with MFU, then restart
+    ci = sens_rows(DOC, "tn", "control_index")
+    assert [r.input for r in ci][:2] == ["mfu", "restart"]
+    assert ci[0].swing == pytest.approx(0.45)
+
+
+def test_ranges_in_words_with_units():
+    assert sens_range(DOC, "failure_rate") == ("h100 3.79 to 8.5, gb200 2.9 to 13 per "
+                                               "1000 node-days")
+    assert sens_range(DOC, "restart") == "2.5 min to 20 min"
+    assert sens_range(DOC, "mfu") == "×0.908 to ×1.15 the configured MFU"
+    assert sens_range(DOC, "ramp") == "does not apply to this scenario"
+
+
+# ------------------------------------------------------------------------- the figure
+
+
+def test_tornado_only_with_a_sensitivity_analysis(run2):
+    assert "sensitivity" not in run2.summary
+    assert F.tornado(ReportData(run2.plan, run2.raw, run2.summary)) is None
+    assert "tornado" in [stem for stem, _, _ in F.FIGURES] and "tornado" in F.OPTIONAL
+
+
+def test_tornado_rows_in_words_sorted_by_swing(hand):
+    fig = F.tornado(hand)
+    axs = fig.get_axes()
+    assert len(axs) == 5  # one panel per headline metric of the one tenant
+    ax = _panel(fig, "roadmap delay without the leases")
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert [s.split("\n")[0] for s in labels] == [
+        "MFU (model FLOPs utilisation)", "restart time after an interruption",
+        "node failure rate", "capacity ramp dates"]
+    assert "×0.908 to ×1.15 the configured MFU" in labels[0]
+    assert "2.5 min to 20 min" in labels[1]
+    assert "base point: 10.0 d" in ax.get_title(loc="left")
+    everything = " ".join(labels + _texts(ax) + [a.get_title(loc="left") for a in axs])
+    for key in ("no_lease", "failure_rate", "checkpoint_write", "_"):
+        assert key not in everything  # words, not dotted or snake-case keys
+    # the largest swing on top: the y axis runs downward
+    lo, hi = ax.get_ylim()
+    assert lo > hi
+    # the base value as a line
+    assert any(list(ln.get_xdata()) == [10.0, 10.0] for ln in ax.get_lines())
+
+
+def test_tornado_draws_bounds_as_bounds_and_names_what_is_missing(hand):
+    fig = F.tornado(hand)
+    ax = _panel(fig, "roadmap delay without the leases")
+    bars = [p for p in ax.patches if p.get_width() != 0]
+    hatched = [p for p in bars if p.get_hatch()]
+    assert len(hatched) == 1  # MFU's low end: >= 30 d, from the base 10 d
+    (b,) = hatched
+    assert b.get_x() == pytest.approx(10.0) and b.get_width() == pytest.approx(20.0)
+    assert sum(1 for t in ax.texts if getattr(t, "arrow_patch", None) is not None) == 1
+    txt = "\n".join(_texts(ax))
+    assert "low end: ≥ 30.0 d" in txt and "swing ≥ 22.0 days" in txt
+    assert "low end: not measurable" in txt  # the failure rate's low end
+    assert "does not apply to this scenario" in txt  # the ramp
+    assert sum(len(ln.get_xdata()) for ln in ax.get_lines() if ln.get_marker() == "x") == 1
+    # the colours: light for the low end, dark for the high end
+    faces = {mcolors.to_hex(p.get_facecolor()) for p in bars if not p.get_hatch()}
+    assert faces == {F.SENS_LOW_C, F.SENS_HIGH_C}
+    legend = [t.get_text() for leg in fig.legends for t in leg.get_texts()]
+    assert any("at least this" in s for s in legend)
+    assert any("not measurable" in s for s in legend)
+
+
+def test_tornado_units_per_metric(hand):
+    fig = F.tornado(hand)
+    dep = _panel(fig, "share of training compute")
+    assert dep.get_xlim() == (0, 102)  # a share on 0-100 %
+    assert "base point: 80.0 %" in dep.get_title(loc="left")
+    usd = _panel(fig, "GPU-hour delivered")
+    assert "\\$2.50" in usd.get_title(loc="left")  # dollars escaped, not mathtext
+    assert usd.get_xlim()[0] == 0.0
+    assert _panel(fig, "control index").get_xlim()[0] == 0.0
+
+
+def test_tornado_of_a_real_analysis():
+    cfg = two_landlords(horizon_days=12.0)
+    cfg["pools"]["p1"]["reliability"] = {"failures_per_1000_node_days": 50.0,
+                                         "repair": {"distribution": "fixed",
+                                                    "mean_hours": 5.0}}
+    cfg["report"]["sensitivity"] = {"enabled": True, "replicas": 2, "step_hours": 2.0,
+                                    "inputs": ["restart", "repair", "ramp"]}
+    res = simgpu.run(load(cfg))
+    fig = F.tornado(ReportData(res.plan, res.raw, res.summary))
+    ax = _panel(fig, "roadmap delay without the leases")
+    labels = [t.get_text().split("\n")[0] for t in ax.get_yticklabels()]
+    assert labels[-1] == "capacity ramp dates"  # no capacity schedule here: last
+    assert set(labels) == {"restart time after an interruption",
+                           "repair and outage durations", "capacity ramp dates"}
