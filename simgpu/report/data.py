@@ -320,7 +320,7 @@ def sens_text(metric: str, m: dict | None, unit: bool = True) -> str:
     return f"{ge}{x:.3g}" if abs(x) < 1000 else f"{ge}{x:,.0f}"
 
 
-def swing_text(metric: str, row: SensRow) -> str:
+def swing_text(metric: str, row: SensRow, note: bool = True) -> str:
     """A row's swing in the metric's unit: ``"1.2 days"``, ``"≥ 22.0 days"`` (only its
     largest value is a lower bound), ``"0.04 (rests on lower bounds)"``; ``"n/a"``."""
     if row.swing is None:
@@ -329,7 +329,7 @@ def swing_text(metric: str, row: SensRow) -> str:
     x = row.swing
     num = f"{x:,.1f}" if x >= 10 else f"{x:.2g}"
     ge = "≥ " if row.swing_ge else ""
-    tail = " (rests on lower bounds)" if row.bounded and not row.swing_ge else ""
+    tail = " (rests on lower bounds)" if note and row.bounded and not row.swing_ge else ""
     return ge + {"days": f"{num} days", "%": f"{num} percentage points",
                  "US$": f"${num}"}.get(u, num) + tail
 

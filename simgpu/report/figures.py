@@ -1120,7 +1120,7 @@ def tornado(data: ReportData) -> Figure | None:
                 from_zero(ax, xs, axis="x", top=0.0 if xs else 1.0)
                 if unit == "US$":
                     ax.xaxis.set_major_formatter(
-                        ticker.FuncFormatter(lambda v, _: f"${v:,.0f}" if abs(v) >= 10
+                        ticker.FuncFormatter(lambda v, _: f"${v:,.0f}" if abs(v) >= 10 or v == 0
                                              else f"${v:,.2f}"))
             if b is not None:
                 lb = bool(bm.get("lower_bound"))

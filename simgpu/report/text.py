@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from simgpu.analysis import fmt
-from simgpu.report.data import ReportData
+from simgpu.report.data import (
+    SENS_METRICS,
+    ReportData,
+    SensRow,
+    sens_range,
+    sens_rows,
+    sens_text,
+    swing_text,
+)
 
 _SMALL = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
           8: "eight", 9: "nine", 10: "ten"}
@@ -291,6 +299,178 @@ def deadline_table(data: ReportData) -> list[str]:
     return rows
 
 
+# ------------------------------------------------------------------ sensitivity
+#: Where each sensitivity input's default range comes from (the sources cited beside
+#: :class:`simgpu.config.schema.SensitivityConfig`), and the config keys that hold it.
+SENS_SOURCES = {
+    "failure_rate": (("failure_rate", "failure_rate_factor"),
+                     "the published range per GPU generation (docs/reliability.md): Hopper "
+                     "3.79 (Llama 3 405B, arXiv:2407.21783, derived) to about 8.5 (Crusoe's "
+                     "H200 cluster, GTC 2025 talk, secondary); Ampere 2.34 to 6.50 (Meta's "
+                     "RSC-2 and RSC-1, Kokolis et al., arXiv:2410.21680); Blackwell 2.9 (a "
+                     "504-GPU B200 run, arXiv:2605.09370, secondary) to 13 (twice the typical "
+                     "6.5, an illustrative assumption); other GPU types ×0.6 to ×2.2 the "
+                     "configured rate (illustrative)"),
+    "restart": (("restart_hours",),
+                "150 s with purpose-built recovery at 4,800 devices (FlashRecovery, "
+                "arXiv:2509.03047) to 20 min, the upper end Meta's RSC reports (Kokolis et "
+                "al., arXiv:2410.21680)"),
+    "checkpoint_write": (("checkpoint_write",),
+                         "an illustrative assumption: asynchronous writes block for "
+                         "0.01-6 s, synchronous ones for minutes (docs/reliability.md)"),
+    "mfu": (("mfu",), "the throughput model's P10-P90 band on sources it was not fitted on "
+                      "(docs/perf.md)"),
+    "repair": (("repair",), "an illustrative assumption: repair times per cause are "
+                            "essentially unpublished for GPU clusters"),
+    "ramp": (("ramp_days",), "an illustrative assumption: every capacity date 90 days "
+                             "earlier or later"),
+}
+
+
+def _sens_source(data: ReportData, inp: str) -> str:
+    """The source of an input's range, or that it was configured for this run."""
+    from simgpu.config.schema import SensitivityConfig
+
+    keys, text = SENS_SOURCES.get(inp, ((), ""))
+    sens = data.plan.cfg.report.sensitivity
+    default = SensitivityConfig()
+    changed = [k for k in keys if getattr(sens, k, None) != getattr(default, k, None)]
+    if not text or changed:
+        where = ", ".join(f"report.sensitivity.{k}" for k in changed or keys) or "the config"
+        return f"as configured for this run ({where})"
+    return text
+
+
+def _end_words(doc: dict, inp: str, end: str) -> str:
+    """An input's end value as the summary writes it, with × for a multiplier."""
+    v = str(((doc.get("inputs") or {}).get(inp) or {}).get(end, "?"))
+    return "×" + v[1:] if v.startswith("x") else v
+
+
+def _sens_lead(doc: dict, tenant: str) -> tuple[str, list[SensRow]] | None:
+    """The metric the sentences lead with: the roadmap delay without the leases, or the
+    first headline metric that any input moves; with its rows."""
+    for metric in SENS_METRICS:
+        rows = sens_rows(doc, tenant, metric)
+        if rows and rows[0].swing is not None and rows[0].swing > 0:
+            return metric, rows
+    return None
+
+
+def sensitivity_text(data: ReportData) -> list[str]:
+    """The report's sensitivity section: which input moves the headline most and by how
+    much, a table per tenant (inputs sorted by the swing of the roadmap delay without the
+    leases), the ranges with their sources and what the analysis cost. Empty without
+    ``summary["sensitivity"]``."""
+    doc = data.summary.get("sensitivity")
+    if not doc or not doc.get("tenants"):
+        return []
+    out = ["## Sensitivity: what the answers depend on", ""]
+    n = doc.get("replicas")
+    out += [f"Each uncertain input was set to the low and then to the high end of its range, "
+            "one at a time, and the scenario simulated again on the main run's first "
+            f"{_count(n, 'history', 'histories')} with their random numbers (common random "
+            f"numbers), at {doc.get('step_hours'):g}-hour steps, beside a base point that "
+            "changes nothing: a difference from the base point is the input's effect, not "
+            "noise. The base point differs slightly from the main run (fewer histories, "
+            "coarser steps): compare the points with it, not with the headline numbers "
+            "above. \"≥\" marks a lower bound (a history had not finished by the horizon).",
+            ""]
+    for tn in doc["tenants"]:
+        T = data.label(tn)
+        base = doc["tenants"][tn].get("base") or {}
+        lead = _sens_lead(doc, tn)
+        if lead is None:
+            out += [f"No input moves any of {T}'s headline numbers over its range.", ""]
+        else:
+            metric, rows = lead
+            top = rows[0]
+            words = SENS_METRICS[metric][0]
+            s = (f"The input that moves {T}'s {words} most is the {top.words}: "
+                 f"{sens_text(metric, top.low)} at its low end "
+                 f"({_end_words(doc, top.input, 'low')}) and {sens_text(metric, top.high)} "
+                 f"at its high end ({_end_words(doc, top.input, 'high')}), against "
+                 f"{sens_text(metric, base.get(metric))} at the base point: a swing of "
+                 f"{swing_text(metric, top)}.")
+            rest = [r for r in rows[1:] if r.swing is not None]
+            if rest:
+                s += " Then, by swing: " + _and(
+                    [f"the {r.words} ({swing_text(metric, r, note=False)})" for r in rest])
+                s += "."
+            if any(r.bounded and not r.swing_ge for r in rows if r.swing is not None):
+                s += (" A swing that rests on lower bounds (\"≥\": some histories had not "
+                      "finished by the horizon) is not a measured difference; a longer "
+                      "horizon turns the bounds into values.")
+            other = [m for m in SENS_METRICS if m != metric and m in base]
+            for m in other:
+                r = sens_rows(doc, tn, m)
+                if m == "control_index" and r and r[0].swing:
+                    s += (f" The control index moves most with the {r[0].words}: "
+                          f"{sens_text(m, r[0].low)} at its low end, "
+                          f"{sens_text(m, r[0].high)} at its high end (base point "
+                          f"{sens_text(m, base.get(m))}).")
+            out += [s, ""]
+        out += _sens_table(doc, tn) + [""]
+        na = [r.words for r in sens_rows(doc, tn, "no_lease_delay_days") if not r.applies]
+        if na:
+            out += [f"Not run, because the scenario has nothing they act on: "
+                    f"{_and(na)}.", ""]
+    out += ["Ranges and their sources:", ""]
+    for inp in doc.get("inputs") or {}:
+        r = sens_range(doc, inp)
+        words = sens_rows(doc, next(iter(doc["tenants"])), "no_lease_delay_days")
+        w = next((x.words for x in words if x.input == inp), inp)
+        out.append(f"- {w[:1].upper() + w[1:]}: {r}; {_sens_source(data, inp)}.")
+    out.append("")
+    runs, vs = doc.get("runs"), doc.get("variant_steps_per_replica")
+    main = len(data.plan.variants) * data.plan.n_steps * data.replicas
+    cost = (f"The analysis cost {_count(runs, 'extra run')} (the base point and a low and a "
+            "high point per input that applies, each with the baseline, the no-lease "
+            f"variant and the withholding levels) of {_count(n, 'history', 'histories')} "
+            f"each: {vs:,} variant-steps per history")
+    if vs and n and main:
+        cost += (f", {vs * n / main:.2g} times the main run's "
+                 f"{main:,} variant-steps over all its histories")
+    out += [cost + ". Its wall time is `sensitivity_seconds` in `run.json`; "
+            "`report.sensitivity.enabled=false` turns it off, `report.sensitivity.inputs` "
+            "chooses the inputs.", ""]
+    return out
+
+
+def _sens_table(doc: dict, tenant: str) -> list[str]:
+    """Markdown table: per input (sorted by the swing of the roadmap delay without the
+    leases), its range and each headline metric at its low and high end."""
+    metrics = [m for m in SENS_METRICS
+               if m in ((doc["tenants"][tenant].get("base")) or {})]
+    head = {"no_lease_delay_days": "roadmap delay without the leases (days)",
+            "last_milestone_no_lease_delay_days": "last milestone's delay (days)",
+            "control_index": "control index",
+            "dependency_share": "dependency share (%)",
+            "effective_usd_per_gpu_hour": "US$ per GPU-hour delivered"}
+    rows = sens_rows(doc, tenant, metrics[0]) if metrics else []
+    base = doc["tenants"][tenant].get("base") or {}
+    out = ["| input | low to high | " + " | ".join(head.get(m, m) for m in metrics) + " |",
+           "|" + " --- |" * (2 + len(metrics)),
+           "| base point | as configured | " + " | ".join(
+               sens_text(m, base.get(m), unit=False) for m in metrics) + " |"]
+    for r in rows:
+        if not r.applies:
+            out.append(f"| {r.words} | does not apply | " + " | ".join(
+                "not run" for _ in metrics) + " |")
+            continue
+        cells = []
+        for m in metrics:
+            mr = next(x for x in sens_rows(doc, tenant, m) if x.input == r.input)
+            cells.append(f"{_na(sens_text(m, mr.low, unit=False))} → "
+                         f"{_na(sens_text(m, mr.high, unit=False))}")
+        out.append(f"| {r.words} | {r.range} | " + " | ".join(cells) + " |")
+    return out
+
+
+def _na(s: str) -> str:
+    return "n/a" if s == "not measurable" else s
+
+
 READING = {
     "capacity": "Coloured areas stack the median GPUs the tenant could use on each owner's "
                 "hardware; the hatched band is the P10-P90 range of the total over "
@@ -311,6 +491,11 @@ READING = {
     "money": "Left: cumulative lease payments under each counterfactual (identical curves are "
              "marked '='). Right: payments divided by the healthy GPU-hours actually "
              "delivered, one point per history.",
+    "tornado": "One panel per headline number: each row is an uncertain input, its light bar "
+               "runs from the base point (black line) to the number at the input's low end, "
+               "its dark bar to the number at its high end; rows are sorted by swing, the "
+               "largest on top. Hatched bars with an arrow are lower bounds, a cross marks a "
+               "number that cannot be measured at that end.",
 }
 
 
@@ -349,6 +534,7 @@ def report_markdown(data: ReportData, figures: Sequence[tuple[str, str, str | No
                   "The share of histories in which each run finishes after its deadline, "
                   "in the baseline and under each counterfactual (\"≥\": some histories "
                   "end before the deadline with the run unfinished).", ""] + deadlines + [""]
+    lines += sensitivity_text(data)
     lines += ["## Figures", ""]
     if pdf_name:
         lines += [f"All figures are also in [{pdf_name}]({pdf_name}).", ""]

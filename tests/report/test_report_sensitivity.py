@@ -177,3 +177,75 @@ def test_tornado_of_a_real_analysis():
     assert labels[-1] == "capacity ramp dates"  # no capacity schedule here: last
     assert set(labels) == {"restart time after an interruption",
                            "repair and outage durations", "capacity ramp dates"}
+
+
+# --------------------------------------------------------------------------- the text
+
+
+def test_text_names_the_input_that_moves_the_headline_most(hand):
+    from simgpu.report.text import sensitivity_text
+
+    md = "\n".join(sensitivity_text(hand))
+    assert "## Sensitivity: what the answers depend on" in md
+    assert ("The input that moves tn's roadmap delay without the leases (largest delay of "
+            "any milestone, P50) most is the MFU (model FLOPs utilisation): ≥ 30.0 d at its "
+            "low end (×0.908) and 8.0 d at its high end (×1.15), against 10.0 d at the base "
+            "point: a swing of ≥ 22.0 days.") in md
+    assert ("Then, by swing: the restart time after an interruption (5 days) and the node "
+            "failure rate (2 days).") in md
+    assert "The control index moves most with the MFU" in md
+    assert "Not run, because the scenario has nothing they act on: capacity ramp dates." in md
+    # the table: base row first, then inputs by the roadmap delay's swing, "≥" and "n/a"
+    table = [ln for ln in md.splitlines() if ln.startswith("| ")]
+    assert [ln.split(" | ")[0] for ln in table[2:]] == [
+        "| base point", "| MFU (model FLOPs utilisation)",
+        "| restart time after an interruption", "| node failure rate",
+        "| capacity ramp dates"]
+    assert "| ≥ 30.0 → 8.0 |" in table[3] and "| n/a → 12.0 |" in table[5]
+    assert table[6].endswith("| not run | not run | not run | not run | not run |")
+
+
+def test_text_states_ranges_sources_and_cost(hand):
+    from simgpu.report.text import sensitivity_text
+
+    md = "\n".join(sensitivity_text(hand))
+    assert ("- Restart time after an interruption: 2.5 min to 20 min; 150 s with "
+            "purpose-built recovery") in md and "arXiv:2509.03047" in md
+    assert "- Node failure rate: h100 3.79 to 8.5, gb200 2.9 to 13 per 1000 node-days" in md
+    assert "arXiv:2407.21783" in md and "docs/perf.md" in md
+    main = len(hand.plan.variants) * hand.plan.n_steps * hand.replicas
+    assert ("The analysis cost 7 extra runs (the base point and a low and a high point per "
+            "input that applies") in md
+    assert f"2,800 variant-steps per history, {2800 * 4 / main:.2g} times the main run's" in md
+
+
+def test_text_says_when_a_range_was_configured(run2):
+    cfg = two_landlords()
+    cfg["report"]["sensitivity"] = {"enabled": False, "restart_hours": [0.1, 0.2]}
+    res = simgpu.run(load(cfg))
+    summ = copy.deepcopy(res.summary)
+    summ["sensitivity"] = copy.deepcopy(DOC)
+    from simgpu.report.text import sensitivity_text
+
+    md = "\n".join(sensitivity_text(ReportData(res.plan, res.raw, summ)))
+    assert ("- Restart time after an interruption: 2.5 min to 20 min; as configured for this "
+            "run (report.sensitivity.restart_hours).") in md
+    assert "FlashRecovery" not in md
+
+
+def test_no_section_without_an_analysis(run2):
+    from simgpu.report.text import report_markdown, sensitivity_text
+
+    data = ReportData(run2.plan, run2.raw, run2.summary)
+    assert sensitivity_text(data) == []
+    assert "Sensitivity" not in report_markdown(data, [], None)
+
+
+def test_report_embeds_the_tornado_and_its_section(hand, tmp_path):
+    from simgpu.report import render_data
+
+    written = {p.name for p in render_data(hand, tmp_path, ("png", "markdown"))}
+    assert "tornado.png" in written
+    md = (tmp_path / "report.md").read_text()
+    assert "](tornado.png)" in md
+    assert md.index("## Sensitivity") < md.index("## Figures")
