@@ -139,6 +139,28 @@ class ReportData:
             return float(shares.pop()) if len(shares) == 1 and None not in shares else None
         return {"withhold": 0.0, "price": 1.0, "start_days": 0.0}.get(lever)
 
+    def date_lever(self, sweep: str) -> dict[str, Any] | None:
+        """What a sweep over a date (lever ``terminate`` or ``withhold_start``: values are
+        days since ``sim.start``) does: ``{lever, leases, landlords, notice_days, fraction,
+        days}`` (``leases``: the swept leases' names; ``landlords``: display names of their
+        landlords; ``notice_days``: their termination notice periods; ``fraction`` and
+        ``days`` of a withholding, ``days`` None = to the lease's end); None for any other
+        sweep."""
+        from simgpu import timeline as tl
+
+        cfg = self.plan.cfg
+        sw = cfg.scenario.sweeps.get(sweep)
+        lever = getattr(sw.lever, "value", sw.lever) if sw is not None else None
+        if lever not in ("terminate", "withhold_start"):
+            return None
+        names = tl.sweep_leases(cfg, sw)
+        return {"lever": lever, "leases": names,
+                "landlords": list(dict.fromkeys(self.label(cfg.pools[cfg.leases[n].pool].owner)
+                                                for n in names)),
+                "notice_days": sorted({cfg.leases[n].termination_notice_days for n in names
+                                       if cfg.leases[n].termination_notice_days is not None}),
+                "fraction": sw.fraction, "days": sw.days}
+
 
 def spread(values: np.ndarray) -> tuple[float, float, float] | None:
     """(P10, P50, P90) of the finite values of a 1-D sample; None when none is finite."""

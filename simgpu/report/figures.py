@@ -76,7 +76,11 @@ LEVER_WORDS = {
     "withhold": "share of the leased GPUs withheld",
     "price": "price factor on the lease",
     "start_days": "days the leases start later",
+    "withhold_start": "date the withholding starts",
+    "terminate": "date the landlord gives notice to end the lease",
 }
+#: Levers whose values are days since ``sim.start``: drawn, and written, as dates.
+DATE_LEVERS = frozenset({"withhold_start", "terminate"})
 BOUND_TEXT = "at least this (↑): some histories had not finished by the horizon"
 NA_TEXT = "× cannot be measured within the horizon"
 
@@ -936,6 +940,46 @@ def lever_axis(ax, lever: str) -> float:
     return 1.0
 
 
+def date_lever_words(data: ReportData, sweep: str) -> str:
+    """What the date of a date lever (:data:`DATE_LEVERS`) means, in words: ``"date xAI
+    gives notice (the lease ends 90 days later)"``, ``"date xAI starts withholding 100 % of
+    the leased GPUs (for 60 days)"``."""
+    d = data.date_lever(sweep)
+    if d is None:
+        return "date"
+    who = " and ".join(d["landlords"]) or "the landlord"
+    s = "" if len(d["landlords"]) > 1 else "s"
+    if d["lever"] == "terminate":
+        ends = ("the lease ends " + " or ".join(f"{n:g}" for n in d["notice_days"])
+                + (" day" if d["notice_days"] == [1.0] else " days") + " later"
+                if d["notice_days"] else
+                "no swept lease has a termination right")
+        return f"date {who} give{s} notice ({ends})"
+    how = ("to the lease's end" if d["days"] is None else
+           f"for {d['days']:g} day{'' if d['days'] == 1 else 's'}")
+    return f"date {who} start{s} withholding {d['fraction']:.0%} of the leased GPUs ({how})"
+
+
+def _date_lever_axis(ax, when: np.ndarray, xs: np.ndarray, words: str) -> None:
+    """A date lever's axis: each swept date written out at its point (``1 Jul 2026``)
+    when there are few, else matplotlib's date ticks; the lever in words below."""
+    if len(xs) <= 8:
+        ax.set_xticks(xs, [str(np.datetime64(w, "D").item().strftime("%-d %b %Y"))
+                           for w in when], rotation=25, ha="right", fontsize=8.5)
+        pad = 0.06 * max(float(np.ptp(xs)), 1.0)
+        ax.set_xlim(float(xs.min()) - pad, float(xs.max()) + pad)
+        ax.set_xlabel(textwrap.fill(words, 46), fontsize=9)
+    else:
+        _date_axis(ax, textwrap.fill(words, 46))
+        ax.xaxis.label.set_fontsize(9)
+
+
+def _and_words(items: Iterable[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] \
+        if items else ""
+
+
 @styled
 def sweeps(data: ReportData) -> Figure | None:
     """(g) The summary's in-batch sweeps (``sweeps``): per sweep, the lever's value against
@@ -953,14 +997,21 @@ def sweeps(data: ReportData) -> Figure | None:
     fig = _figure(15, 4.4 * len(sw) + 1.2)
     axs = _axes(fig, len(sw), 3, squeeze=False)
     marks = {"bound": False, "na": False}
-    star = False
+    star: set[str] = set()
     for (a1, a2, a3), (name, spec) in zip(axs, sw.items(), strict=True):
         lever = spec.get("lever", "")
         pts = sorted(spec.get("points") or [], key=lambda p: p["value"])
-        scale = lever_axis(a1, lever)
-        for ax in (a2, a3):
-            lever_axis(ax, lever)
-        xs = np.array([p["value"] for p in pts], np.float64) * scale
+        if lever in DATE_LEVERS:  # days since sim.start: dates on the axis
+            scale = 1.0
+            when = data.date(np.array([p["value"] for p in pts], np.float64))
+            xs = mdates.date2num(when)
+            for ax in (a1, a2, a3):
+                _date_lever_axis(ax, when, xs, date_lever_words(data, name))
+        else:
+            scale = lever_axis(a1, lever)
+            for ax in (a2, a3):
+                lever_axis(ax, lever)
+            xs = np.array([p["value"] for p in pts], np.float64) * scale
         base = data.sweep_base(name)
         ys1: list[float] = [0.0]
         ys3: list[float] = []
@@ -975,10 +1026,10 @@ def sweeps(data: ReportData) -> Figure | None:
             dep = [(p.get("tenants") or {}).get(tn, {}).get("dependency_share") for p in pts]
             got = draw_series(a2, xs, dep, ALL_C, T, scale=100.0, marker=m, errorbars=True)
             marks = {q: marks[q] or got[q] for q in marks}
-            star |= _baseline(a1, base, scale, 0.0)
-            star |= _baseline(a2, base, scale,
-                              _stat((summ["tenants"][tn] or {}).get("dependency_share"),
-                                    "p50") * 100)
+            star.add(_baseline(a1, base, scale, 0.0))
+            star.add(_baseline(a2, base, scale,
+                               _stat((summ["tenants"][tn] or {}).get("dependency_share"),
+                                     "p50") * 100))
         for ln in spec.get("leases") or []:
             col = colours.get((leases.get(ln) or {}).get("landlord", ""), OTHER_C)
             d = [(p.get("leases") or {}).get(ln, {}).get("effective_usd_per_gpu_hour")
@@ -988,7 +1039,7 @@ def sweeps(data: ReportData) -> Figure | None:
             ys3 += [v for dd in d if dd for v in (dd.get("p50"), dd.get("p90"))
                     if v is not None]
             b = _stat((leases.get(ln) or {}).get("effective_usd_per_gpu_hour"), "p50")
-            star |= _baseline(a3, base, scale, b, col)
+            star.add(_baseline(a3, base, scale, b, col))
             ys3.append(b)
         from_zero(a1, ys1)
         percent_axis(a2)
@@ -1004,9 +1055,15 @@ def sweeps(data: ReportData) -> Figure | None:
             _legend(ax, loc="best", frameon=True, framealpha=0.9, fontsize=8)
     handles = [Line2D([], [], color=ALL_C, marker="o", label="P50 over histories, "
                       "bar: P10-P90")]
-    if star:
+    if "star" in star:
         handles.append(Line2D([], [], marker="*", color="black", ms=13, ls="none",
                               label="baseline (as configured)"))
+    if "line" in star:
+        dated = all(spec.get("lever") in DATE_LEVERS or data.sweep_base(n) is not None
+                    for n, spec in sw.items())
+        handles.append(Line2D([], [], color="black", ls=":", lw=1.2, label=(
+            "baseline (as configured, without the swept move)" if dated else
+            "baseline (as configured; no single value of the lever)")))
     handles += bound_handles(ALL_C, marks["na"])[0 if marks["bound"] else 1:]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
                frameon=False)
@@ -1015,16 +1072,17 @@ def sweeps(data: ReportData) -> Figure | None:
     return fig
 
 
-def _baseline(ax, base: float | None, scale: float, y: float, colour: str = "black") -> bool:
+def _baseline(ax, base: float | None, scale: float, y: float, colour: str = "black") -> str:
     """The baseline point: a star at the lever's configured value, or a dotted line when
-    the baseline has no single value of the lever. Returns whether it was drawn."""
+    the baseline has no single value of the lever. Returns what was drawn: ``"star"``,
+    ``"line"`` or ``""``."""
     if not np.isfinite(y):
-        return False
+        return ""
     if base is None:
         ax.axhline(y, color=colour, ls=":", lw=1.2)
-        return True
+        return "line"
     ax.plot([base * scale], [y], "*", color=colour, mec="black", ms=14, ls="none", zorder=6)
-    return True
+    return "star"
 
 
 # --------------------------------------------------------------------------- (h)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from simgpu.analysis import fmt
 from simgpu.report.data import (
     SENS_METRICS,
@@ -299,6 +301,145 @@ def deadline_table(data: ReportData) -> list[str]:
     return rows
 
 
+# ------------------------------------------------------------------------ timing
+
+
+def _day(data: ReportData, days: float) -> str:
+    """Days since ``sim.start`` as a date in words: ``1 Jul 2026``."""
+    return data.date(days).astype("datetime64[D]").item().strftime("%-d %b %Y")
+
+
+def _hardest_milestone(data: ReportData, tenant: str, variant: str) -> str | None:
+    """The tenant's milestone with the largest P50 delay in ``variant`` (of two equal ones,
+    a lower bound: it is at least as large); None when no milestone is delayed."""
+    best, top = None, (-np.inf, False)
+    for j in (data.summary.get("tenants") or {}).get(tenant, {}).get("jobs") or []:
+        d = ((data.summary["jobs"].get(j) or {}).get("by_variant") or {}).get(
+            variant, {}).get("delay_days")
+        if d and d.get("p50") is not None and (d["p50"], bool(d.get("lower_bound"))) > top:
+            best, top = j, (d["p50"], bool(d.get("lower_bound")))
+    return best if top[0] >= 0.05 else None
+
+
+def _fine_days(x: float) -> str:
+    """Days with a decimal below 10 (``1.5 days``), whole from 10 on: swept dates a day
+    apart must not read alike."""
+    return _days(x) if abs(x) >= 10 else f"{x:.1f} days"
+
+
+def _fine_delay(d: dict | None, later: bool = True) -> str:
+    """:func:`fmt.delay` with :func:`_fine_days`."""
+    if not d or d.get("p50") is None:
+        return "n/a"
+    x, ge = d["p50"], fmt.bound(d)
+    if abs(x) < 0.05 and not ge:
+        return "no change"
+    if not later:
+        return f"{ge}{_fine_days(x)}"
+    return f"{ge}{_fine_days(abs(x))} {'later' if x >= 0 or ge else 'earlier'}"
+
+
+def timing_text(data: ReportData) -> list[str]:
+    """When a lever hurts the tenant most: for each in-batch sweep over a date (the day the
+    landlord gives termination notice, or the day a withholding starts), per tenant, the
+    date with the largest roadmap delay (P50; "≥" where censored), the milestone it hits
+    hardest and the least harmful date, and a table of every swept date. Empty without
+    such a sweep."""
+    sweeps = data.summary.get("sweeps") or {}
+    out: list[str] = []
+    for name, spec in sweeps.items():
+        lever = data.date_lever(name)
+        if lever is None:
+            continue
+        who = _and(lever["landlords"]) or "the landlord"
+        several = len(lever["landlords"]) > 1
+        them = "the leases" if len(lever["leases"]) > 1 else "the lease"
+        pts = sorted(spec.get("points") or [], key=lambda p: p["value"])
+        if lever["lever"] == "terminate":
+            notice = lever["notice_days"]
+            act = f"{who} gave notice to end {them}"
+
+            def ends(v, notice=notice):
+                return _and([_day(data, v + n) for n in notice]) if notice else "n/a"
+            end_head = "lease ends"
+            what = (f"the day {who} {'give' if several else 'gives'} notice to end {them}"
+                    + (" (" + " or ".join(_count(n, "day") + ("'s" if n == 1 else "'")
+                                          for n in notice) + " notice)"
+                       if notice else " (no swept lease has a termination right: nothing "
+                       "changes)"))
+        else:
+            days = lever["days"]
+            act = f"{who} started withholding {_pct(lever['fraction'])} of the leased GPUs"
+
+            def ends(v, days=days):
+                return "the lease's end" if days is None else _day(data, v + days)
+            end_head = "withholding ends"
+            what = (f"the day {who} {'start' if several else 'starts'} withholding "
+                    f"{_pct(lever['fraction'])} of the leased GPUs"
+                    + (" to the lease's end" if days is None else f" for {_count(days, 'day')}"))
+        out += [f"### Sweep {name}: {what}", ""]
+        for tn in data.summary.get("tenants") or {}:
+            T = data.label(tn)
+            ds = [(p, ((p.get("tenants") or {}).get(tn) or {}).get("delay_days")) for p in pts]
+            known = [(p, d) for p, d in ds if d and d.get("p50") is not None]
+            if not known:
+                out += [f"{T}'s roadmap delay cannot be measured at any swept date (the "
+                        "baseline roadmap does not finish within the horizon).", ""]
+                continue
+            p, d = max(known, key=lambda pd: (pd[1]["p50"], -pd[0]["value"]))
+            if d["p50"] < 0.05 and not d.get("lower_bound"):
+                s = f"At none of the swept dates would this delay {T}'s roadmap (median)."
+            else:
+                ge = "at least " if d.get("lower_bound") else ""
+                s = (f"It would hurt {T} most if {act} on {_day(data, p['value'])} (ending "
+                     f"on {ends(p['value'])}): its roadmap would be delayed by {ge}"
+                     f"{_fine_days(d['p50'])} (median")
+                if d.get("p10") is not None and d.get("p90") is not None \
+                        and f"{d['p10']:,.0f}" != f"{d['p90']:,.0f}":
+                    s += (f"; P10-P90 over histories: {d['p10']:,.0f} to {d['p90']:,.0f} "
+                          "days")
+                s += ")"
+                hit = _hardest_milestone(data, tn, p["variant"])
+                if hit:
+                    s += f", the largest delay falling on {hit}"
+                s += "."
+                tie = [_day(data, x["value"]) for x, e2 in known if x is not p
+                       and abs(e2["p50"] - d["p50"]) < 0.05
+                       and bool(e2.get("lower_bound")) == bool(d.get("lower_bound"))]
+                if tie:
+                    s += f" A move on {_and(tie)} delays it as much."
+                if d.get("lower_bound"):
+                    s += (f" That is a lower bound: in {_pct(d['censored_fraction'])} of the "
+                          "histories a model had not finished by the horizon.")
+                q, e = min(known, key=lambda pd: (pd[1]["p50"], pd[0]["value"]))
+                if q is not p and _day(data, q["value"]) not in tie:
+                    s += (f" The least harmful swept date is {_day(data, q['value'])} "
+                          f"({_fine_delay(e)}).")
+                unsure = [_day(data, x["value"]) for x, e2 in known
+                          if x is not p and e2.get("lower_bound")]
+                if unsure:
+                    s += (f" The delays at {_and(unsure)} are lower bounds too, so one of "
+                          "them may hurt more; a longer horizon settles it.")
+            none = [_day(data, x["value"]) for x, e2 in ds if not e2 or e2.get("p50") is None]
+            if none:
+                s += f" At {_and(none)} the delay cannot be measured within the horizon."
+            out += [s, ""]
+            out += [f"| date | {end_head} | {T}'s roadmap delay (P50) | milestone hit "
+                    "hardest |",
+                    "| --- | --- | --- | --- |"]
+            for x, e2 in ds:
+                out.append(f"| {_day(data, x['value'])} | {ends(x['value'])} | "
+                           f"{_fine_delay(e2, later=False)} | "
+                           f"{_hardest_milestone(data, tn, x['variant']) or '-'} |")
+            out.append("")
+    if out:
+        out = ["## Timing: when the lever hurts most", "",
+               "In-batch sweeps over the date of a landlord's move, on the same histories "
+               "as the baseline: the roadmap delay (the largest delay of any milestone) for "
+               "each swept date.", "", *out]
+    return out
+
+
 # ------------------------------------------------------------------ sensitivity
 #: Where each sensitivity input's default range comes from (the sources cited beside
 #: :class:`simgpu.config.schema.SensitivityConfig`), and the config keys that hold it.
@@ -534,6 +675,7 @@ def report_markdown(data: ReportData, figures: Sequence[tuple[str, str, str | No
                   "The share of histories in which each run finishes after its deadline, "
                   "in the baseline and under each counterfactual (\"≥\": some histories "
                   "end before the deadline with the run unfinished).", ""] + deadlines + [""]
+    lines += timing_text(data)
     lines += sensitivity_text(data)
     lines += ["## Figures", ""]
     if pdf_name:
