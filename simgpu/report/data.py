@@ -284,7 +284,7 @@ SENS_INPUTS = {
     "failure_rate": "node failure rate",
     "restart": "restart time after an interruption",
     "checkpoint_write": "checkpoint write time",
-    "mfu": "MFU (model FLOPs utilisation)",
+    "mfu": "model FLOPs utilisation (MFU)",
     "repair": "repair and outage durations",
     "ramp": "capacity ramp dates",
 }
@@ -409,3 +409,25 @@ def sens_rows(doc: dict, tenant: str, metric: str) -> list[SensRow]:
     order = {r.input: i for i, r in enumerate(rows)}
     return sorted(rows, key=lambda r: (not r.applies, r.swing is None, -(r.swing or 0.0),
                                        order[r.input]))
+
+
+def sens_unmeasured(doc: dict, tenant: str) -> list[str]:
+    """The headline metrics of ``tenant`` that no point of ``summary["sensitivity"]``
+    measured (e.g. the control index of a scenario without withholding levels)."""
+    t = (doc.get("tenants") or {}).get(tenant) or {}
+    pts = [t.get("base") or {}] + [e for ends in (t.get("inputs") or {}).values()
+                                   for e in (ends or {}).values() if e]
+    return [m for m in SENS_METRICS if m in (t.get("base") or {})
+            and all(sens_value(m, p.get(m)) is None for p in pts)]
+
+
+def sens_null_reason(summary: dict, tenant: str, metric: str) -> str | None:
+    """Why the main run could not measure ``metric`` for ``tenant``, where it says."""
+    t = (summary.get("tenants") or {}).get(tenant) or {}
+    if metric == "control_index":
+        return t.get("control_index_null_reason")
+    if metric == "dependency_share":
+        return (t.get("dependency_share") or {}).get("null_reason")
+    if metric == "no_lease_delay_days":
+        return (t.get("no_lease_delay_days") or {}).get("null_reason")
+    return None

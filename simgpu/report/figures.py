@@ -40,8 +40,10 @@ from simgpu.report.data import (
     SENS_METRICS,
     ReportData,
     quantiles,
+    sens_null_reason,
     sens_rows,
     sens_text,
+    sens_unmeasured,
     sens_value,
     spread,
     swing_text,
@@ -1130,8 +1132,12 @@ def tornado(data: ReportData) -> Figure | None:
     if not doc or not doc.get("tenants") or not doc.get("inputs"):
         return None
     tenants = list(doc["tenants"])
+    gone = {m: [tn for tn in tenants if m in sens_unmeasured(doc, tn)] for m in SENS_METRICS}
     metrics = [k for k in SENS_METRICS if any(k in (t.get("base") or {})
-                                              for t in doc["tenants"].values())]
+                                              for t in doc["tenants"].values())
+               and len(gone[k]) < len(tenants)]  # not a panel of crosses
+    if not metrics:
+        return None
     n_in = len(doc["inputs"])
     panel_h = 0.62 * n_in + 1.05
     fig = _figure(13.0, panel_h * len(metrics) * len(tenants) + 1.3)
@@ -1206,10 +1212,18 @@ def tornado(data: ReportData) -> Figure | None:
                               label="× not measurable at that end"))
     fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
                frameon=False, fontsize=9)
+    notes = []
+    for m, who in gone.items():
+        if who and len(who) == len(tenants):
+            why = sens_null_reason(data.summary, who[0], m)
+            notes.append(f"Not drawn: the {SENS_METRICS[m][0]}, not measurable at any "
+                         f"point" + (f" ({why})" if why else ""))
     fig.suptitle(f"Sensitivity: each uncertain input at the low and the high end of its "
                  f"range, one at a time, sorted by swing\n({doc.get('replicas')} histories "
                  f"per point at {doc.get('step_hours'):g}-hour steps, the main run's random "
-                 "numbers: compare with the base point, not with the main run)")
+                 "numbers: compare with the base point, not with the main run)"
+                 + ("\n" + _no_math(textwrap.fill("; ".join(notes) + ".", 120))
+                    if notes else ""))
     return fig
 
 

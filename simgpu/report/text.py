@@ -11,9 +11,11 @@ from simgpu.report.data import (
     SENS_METRICS,
     ReportData,
     SensRow,
+    sens_null_reason,
     sens_range,
     sens_rows,
     sens_text,
+    sens_unmeasured,
     swing_text,
 )
 
@@ -535,9 +537,8 @@ def sensitivity_text(data: ReportData) -> list[str]:
                  f"{swing_text(metric, top)}.")
             rest = [r for r in rows[1:] if r.swing is not None]
             if rest:
-                s += " Then, by swing: " + _and(
-                    [f"the {r.words} ({swing_text(metric, r, note=False)})" for r in rest])
-                s += "."
+                s += " Then, by swing: " + "; ".join(
+                    f"{r.words}, {swing_text(metric, r, note=False)}" for r in rest) + "."
             if any(r.bounded and not r.swing_ge for r in rows if r.swing is not None):
                 s += (" A swing that rests on lower bounds (\"≥\": some histories had not "
                       "finished by the horizon) is not a measured difference; a longer "
@@ -552,6 +553,10 @@ def sensitivity_text(data: ReportData) -> list[str]:
                           f"{sens_text(m, base.get(m))}).")
             out += [s, ""]
         out += _sens_table(doc, tn) + [""]
+        for m in sens_unmeasured(doc, tn):
+            why = sens_null_reason(data.summary, tn, m)
+            out += [f"The {SENS_METRICS[m][0]} cannot be measured at any point"
+                    + (f" (in the main run: {why})" if why else "") + ".", ""]
         na = [r.words for r in sens_rows(doc, tn, "no_lease_delay_days") if not r.applies]
         if na:
             out += [f"Not run, because the scenario has nothing they act on: "

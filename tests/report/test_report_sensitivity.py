@@ -115,7 +115,7 @@ def test_tornado_rows_in_words_sorted_by_swing(hand):
     ax = _panel(fig, "roadmap delay without the leases")
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert [s.split("\n")[0] for s in labels] == [
-        "MFU (model FLOPs utilisation)", "restart time after an interruption",
+        "model FLOPs utilisation (MFU)", "restart time after an interruption",
         "node failure rate", "capacity ramp dates"]
     assert "×0.908 to ×1.15 the configured MFU" in labels[0]
     assert "2.5 min to 20 min" in labels[1]
@@ -188,17 +188,17 @@ def test_text_names_the_input_that_moves_the_headline_most(hand):
     md = "\n".join(sensitivity_text(hand))
     assert "## Sensitivity: what the answers depend on" in md
     assert ("The input that moves tn's roadmap delay without the leases (largest delay of "
-            "any milestone, P50) most is the MFU (model FLOPs utilisation): ≥ 30.0 d at its "
+            "any milestone, P50) most is the model FLOPs utilisation (MFU): ≥ 30.0 d at its "
             "low end (×0.908) and 8.0 d at its high end (×1.15), against 10.0 d at the base "
             "point: a swing of ≥ 22.0 days.") in md
-    assert ("Then, by swing: the restart time after an interruption (5 days) and the node "
-            "failure rate (2 days).") in md
-    assert "The control index moves most with the MFU" in md
+    assert ("Then, by swing: restart time after an interruption, 5 days; node failure rate, "
+            "2 days.") in md
+    assert "The control index moves most with the model FLOPs utilisation (MFU)" in md
     assert "Not run, because the scenario has nothing they act on: capacity ramp dates." in md
     # the table: base row first, then inputs by the roadmap delay's swing, "≥" and "n/a"
     table = [ln for ln in md.splitlines() if ln.startswith("| ")]
     assert [ln.split(" | ")[0] for ln in table[2:]] == [
-        "| base point", "| MFU (model FLOPs utilisation)",
+        "| base point", "| model FLOPs utilisation (MFU)",
         "| restart time after an interruption", "| node failure rate",
         "| capacity ramp dates"]
     assert "| ≥ 30.0 → 8.0 |" in table[3] and "| n/a → 12.0 |" in table[5]
@@ -249,3 +249,24 @@ def test_report_embeds_the_tornado_and_its_section(hand, tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "](tornado.png)" in md
     assert md.index("## Sensitivity") < md.index("## Figures")
+
+
+def test_a_metric_no_point_measures_is_named_not_drawn(hand):
+    """A scenario without withholding levels has no control index at any point: no panel of
+    crosses, a note with the main run's reason, and a sentence."""
+    from simgpu.report.text import sensitivity_text
+
+    doc = hand.summary["sensitivity"]
+    for ends in [doc["tenants"]["tn"]["base"]] + [
+            e for v in doc["tenants"]["tn"]["inputs"].values() for e in v.values() if e]:
+        ends["control_index"] = {"value": None, "lower_bound": False}
+    hand.summary["tenants"]["tn"]["control_index_null_reason"] = "no withholding levels"
+    fig = F.tornado(hand)
+    assert len(fig.get_axes()) == 4
+    assert not any("control index" in ax.get_title(loc="left") for ax in fig.get_axes())
+    notes = [fig.get_suptitle().replace("\n", " ")]
+    assert any("Not drawn: the control index, not measurable at any point (no withholding "
+               "levels)" in n for n in notes)
+    md = "\n".join(sensitivity_text(hand))
+    assert ("The control index cannot be measured at any point (in the main run: no "
+            "withholding levels).") in md
