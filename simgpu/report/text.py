@@ -8,6 +8,7 @@ import numpy as np
 
 from simgpu.analysis import fmt
 from simgpu.report.data import (
+    SENS_INPUTS,
     SENS_METRICS,
     ReportData,
     SensRow,
@@ -543,11 +544,10 @@ def sensitivity_text(data: ReportData) -> list[str]:
                 s += (" A swing that rests on lower bounds (\"≥\": some histories had not "
                       "finished by the horizon) is not a measured difference; a longer "
                       "horizon turns the bounds into values.")
-            other = [m for m in SENS_METRICS if m != metric and m in base]
-            for m in other:
-                r = sens_rows(doc, tn, m)
-                if m == "control_index" and r and r[0].swing:
-                    s += (f" The control index moves most with the {r[0].words}: "
+            m = "control_index"
+            r = sens_rows(doc, tn, m) if m != metric and m in base else []
+            if r and r[0].swing:
+                s += (f" The control index moves most with the {r[0].words}: "
                           f"{sens_text(m, r[0].low)} at its low end, "
                           f"{sens_text(m, r[0].high)} at its high end (base point "
                           f"{sens_text(m, base.get(m))}).")
@@ -564,8 +564,7 @@ def sensitivity_text(data: ReportData) -> list[str]:
     out += ["Ranges and their sources:", ""]
     for inp in doc.get("inputs") or {}:
         r = sens_range(doc, inp)
-        words = sens_rows(doc, next(iter(doc["tenants"])), "no_lease_delay_days")
-        w = next((x.words for x in words if x.input == inp), inp)
+        w = SENS_INPUTS.get(inp, str((doc["inputs"][inp] or {}).get("what", inp)))
         out.append(f"- {w[:1].upper() + w[1:]}: {r}; {_sens_source(data, inp)}.")
     out.append("")
     runs, vs = doc.get("runs"), doc.get("variant_steps_per_replica")
