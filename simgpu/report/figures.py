@@ -1164,7 +1164,8 @@ def tornado(data: ReportData) -> Figure | None:
                 if not r.applies:
                     ax.text(0.02, y, "does not apply to this scenario (not run)",
                             transform=blended_transform_factory(ax.transAxes, ax.transData),
-                            va="center", ha="left", fontsize=8.5, color=NA_C, style="italic")
+                            va="center", ha="left", fontsize=8.5, color=NA_C, style="italic",
+                            bbox={"fc": "white", "ec": "none", "pad": 1.0}, zorder=6)
                     continue
                 drawn.add(_sens_end(ax, y - 0.19, base, r.low, metric, SENS_LOW_C, 0.36))
                 drawn.add(_sens_end(ax, y + 0.19, base, r.high, metric, SENS_HIGH_C, 0.36))
