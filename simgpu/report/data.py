@@ -262,6 +262,15 @@ def _in_plan_order(summary: dict[str, Any], plan: Plan) -> dict[str, Any]:
         if isinstance(sec, dict):
             rank = {n: i for i, n in enumerate(names)}
             summary[key] = dict(sorted(sec.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    sens = summary.get("sensitivity")
+    if isinstance(sens, dict):  # inputs in the configured order (ties in a tornado keep it)
+        inputs = [getattr(i, "value", i) for i in plan.cfg.report.sensitivity.inputs]
+        for key, names in (("inputs", inputs), ("tenants", plan.party_names)):
+            sec = sens.get(key)
+            if isinstance(sec, dict):
+                rank = {n: i for i, n in enumerate(names)}
+                sens[key] = dict(sorted(sec.items(),
+                                        key=lambda kv: rank.get(kv[0], len(rank))))
     return summary
 
 

@@ -270,3 +270,18 @@ def test_a_metric_no_point_measures_is_named_not_drawn(hand):
     md = "\n".join(sensitivity_text(hand))
     assert ("The control index cannot be measured at any point (in the main run: no "
             "withholding levels).") in md
+
+
+def test_a_saved_summary_reads_in_the_configured_order(hand):
+    """summary.json is written with sorted keys; read back, the inputs are in the configured
+    order again, so ties in the tornado and the table fall as in the report drawn from
+    memory."""
+    import json
+
+    from simgpu.report.data import _in_plan_order
+    from simgpu.report.text import sensitivity_text
+
+    back = _in_plan_order(json.loads(json.dumps(hand.summary, sort_keys=True)), hand.plan)
+    assert list(back["sensitivity"]["inputs"]) == ["failure_rate", "restart", "mfu", "ramp"]
+    again = ReportData(hand.plan, hand.raw, back)
+    assert sensitivity_text(again) == sensitivity_text(hand)
