@@ -139,6 +139,28 @@ class ReportData:
             return float(shares.pop()) if len(shares) == 1 and None not in shares else None
         return {"withhold": 0.0, "price": 1.0, "start_days": 0.0}.get(lever)
 
+    def date_lever(self, sweep: str) -> dict[str, Any] | None:
+        """What a sweep over a date (lever ``terminate`` or ``withhold_start``: values are
+        days since ``sim.start``) does: ``{lever, leases, landlords, notice_days, fraction,
+        days}`` (``leases``: the swept leases' names; ``landlords``: display names of their
+        landlords; ``notice_days``: their termination notice periods; ``fraction`` and
+        ``days`` of a withholding, ``days`` None = to the lease's end); None for any other
+        sweep."""
+        from simgpu import timeline as tl
+
+        cfg = self.plan.cfg
+        sw = cfg.scenario.sweeps.get(sweep)
+        lever = getattr(sw.lever, "value", sw.lever) if sw is not None else None
+        if lever not in ("terminate", "withhold_start"):
+            return None
+        names = tl.sweep_leases(cfg, sw)
+        return {"lever": lever, "leases": names,
+                "landlords": list(dict.fromkeys(self.label(cfg.pools[cfg.leases[n].pool].owner)
+                                                for n in names)),
+                "notice_days": sorted({cfg.leases[n].termination_notice_days for n in names
+                                       if cfg.leases[n].termination_notice_days is not None}),
+                "fraction": sw.fraction, "days": sw.days}
+
 
 def spread(values: np.ndarray) -> tuple[float, float, float] | None:
     """(P10, P50, P90) of the finite values of a 1-D sample; None when none is finite."""
@@ -240,4 +262,181 @@ def _in_plan_order(summary: dict[str, Any], plan: Plan) -> dict[str, Any]:
         if isinstance(sec, dict):
             rank = {n: i for i, n in enumerate(names)}
             summary[key] = dict(sorted(sec.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    sens = summary.get("sensitivity")
+    if isinstance(sens, dict):  # inputs in the configured order (ties in a tornado keep it)
+        inputs = [getattr(i, "value", i) for i in plan.cfg.report.sensitivity.inputs]
+        for key, names in (("inputs", inputs), ("tenants", plan.party_names)):
+            sec = sens.get(key)
+            if isinstance(sec, dict):
+                rank = {n: i for i, n in enumerate(names)}
+                sens[key] = dict(sorted(sec.items(),
+                                        key=lambda kv: rank.get(kv[0], len(rank))))
     return summary
+
+
+# ------------------------------------------------------------------ sensitivity
+#: The headline metrics of ``summary["sensitivity"]`` in report order, in words, with the
+#: unit they are drawn in and the factor from the summary's value to it.
+SENS_METRICS: dict[str, tuple[str, str, float]] = {
+    "no_lease_delay_days": ("roadmap delay without the leases (largest delay of any "
+                            "milestone, P50)", "days", 1.0),
+    "last_milestone_no_lease_delay_days": ("last milestone's delay without the leases (P50)",
+                                           "days", 1.0),
+    "control_index": ("control index", "index", 1.0),
+    "dependency_share": ("share of training compute on landlord hardware (P50)", "%", 100.0),
+    "effective_usd_per_gpu_hour": ("US$ per GPU-hour delivered, over the tenant's leases",
+                                   "US$", 1.0),
+}
+#: The uncertain inputs in words (``summary["sensitivity"]["inputs"][k]["what"]`` is the
+#: long form).
+SENS_INPUTS = {
+    "failure_rate": "node failure rate",
+    "restart": "restart time after an interruption",
+    "checkpoint_write": "checkpoint write time",
+    "mfu": "model FLOPs utilisation (MFU)",
+    "repair": "repair and outage durations",
+    "ramp": "capacity ramp dates",
+}
+#: What the end values of an input multiply or shift, for its range in words.
+_SENS_UNITS = {
+    "checkpoint_write": "the configured write time",
+    "mfu": "the configured MFU",
+    "repair": "the configured durations",
+}
+
+
+@dataclass
+class SensRow:
+    """One input of the sensitivity analysis for one tenant and one metric.
+
+    ``low`` and ``high`` are ``{value, lower_bound}`` (``value`` None: not measurable) or
+    None when the input does not apply to the scenario; ``swing`` is the width of the
+    input's bar: the span of the base value and both ends (None when fewer than two of
+    them are measured), in the metric's drawn unit; ``bounded`` is True when a value it
+    rests on is a lower bound, and ``swing_ge`` when the swing is then itself a lower bound
+    (only the largest value is a bound: the true span can only be wider).
+    """
+
+    input: str
+    words: str
+    range: str
+    applies: bool
+    low: dict | None
+    high: dict | None
+    swing: float | None
+    bounded: bool
+    swing_ge: bool = False
+
+
+def sens_value(metric: str, m: dict | None) -> float | None:
+    """A metric's value in its drawn unit (percent for shares), None when not measured."""
+    if not m or m.get("value") is None:
+        return None
+    return float(m["value"]) * SENS_METRICS.get(metric, ("", "", 1.0))[2]
+
+
+def sens_text(metric: str, m: dict | None, unit: bool = True) -> str:
+    """``"17.1 d"``, ``"≥ 0.42"``, ``"93.3 %"``, ``"$1,076"``; ``"not measurable"``."""
+    x = sens_value(metric, m)
+    if x is None:
+        return "not measurable"
+    ge = "≥ " if m.get("lower_bound") else ""
+    u = SENS_METRICS.get(metric, ("", "", 1.0))[1]
+    if u == "days":
+        return f"{ge}{x:,.1f}{' d' if unit else ''}"
+    if u == "%":
+        return f"{ge}{x:.1f}{' %' if unit else ''}"
+    if u == "US$":
+        return f"{ge}${x:,.2f}" if unit else f"{ge}{x:,.2f}"
+    return f"{ge}{x:.3g}" if abs(x) < 1000 else f"{ge}{x:,.0f}"
+
+
+def swing_text(metric: str, row: SensRow, note: bool = True) -> str:
+    """A row's swing in the metric's unit: ``"1.2 days"``, ``"≥ 22.0 days"`` (only its
+    largest value is a lower bound), ``"0.04 (rests on lower bounds)"``; ``"n/a"``."""
+    if row.swing is None:
+        return "n/a"
+    u = SENS_METRICS.get(metric, ("", "", 1.0))[1]
+    x = row.swing
+    num = f"{x:,.1f}" if x >= 10 else f"{x:.2g}"
+    ge = "≥ " if row.swing_ge else ""
+    tail = " (rests on lower bounds)" if note and row.bounded and not row.swing_ge else ""
+    return ge + {"days": f"{num} days", "%": f"{num} percentage points",
+                 "US$": f"${num}"}.get(u, num) + tail
+
+
+def sens_range(doc: dict, inp: str) -> str:
+    """An input's low and high values in words: ``"2.5 min to 20 min"``, ``"×0.25 to ×4 the
+    configured write time"``, ``"h100 3.79 to 8.5, gb200 2.9 to 13 per 1000 node-days"``;
+    ``"does not apply"`` when the scenario has nothing it acts on."""
+    e = (doc.get("inputs") or {}).get(inp) or {}
+    lo, hi = str(e.get("low", "?")), str(e.get("high", "?"))
+    if lo == "does not apply" and hi == "does not apply":
+        return "does not apply to this scenario"
+    if ": " in lo and ": " in hi and lo.split(": ", 1)[0] == hi.split(": ", 1)[0]:
+        unit, a = lo.split(": ", 1)
+        b = hi.split(": ", 1)[1]
+        pa, pb = a.split(", "), b.split(", ")
+        if len(pa) == len(pb) and all(x.rsplit(" ", 1)[0] == y.rsplit(" ", 1)[0]
+                                      for x, y in zip(pa, pb, strict=True)):
+            parts = [f"{x.rsplit(' ', 1)[0]} {x.rsplit(' ', 1)[-1]} to "
+                     f"{y.rsplit(' ', 1)[-1]}" for x, y in zip(pa, pb, strict=True)]
+            return ", ".join(parts) + f" {unit}"
+        return f"{a} to {b} {unit}"
+    if lo.startswith("x") and hi.startswith("x"):
+        return f"×{lo[1:]} to ×{hi[1:]} {_SENS_UNITS.get(inp, 'the configured value')}"
+    if inp == "ramp":
+        return f"{lo} to {hi} (capacity dates moved)"
+    return f"{lo} to {hi}"
+
+
+def sens_rows(doc: dict, tenant: str, metric: str) -> list[SensRow]:
+    """The inputs of ``summary["sensitivity"]`` for ``tenant`` and ``metric``, sorted by
+    swing, largest first; inputs with fewer than two measured values next, and those that
+    do not apply to the scenario last (configured order within each group)."""
+    t = (doc.get("tenants") or {}).get(tenant) or {}
+    base = (t.get("base") or {}).get(metric)
+    b = sens_value(metric, base)
+    rows = []
+    for inp in doc.get("inputs") or {}:
+        ends = (t.get("inputs") or {}).get(inp) or {}
+        lo, hi = ends.get("low"), ends.get("high")
+        lo_m = None if lo is None else lo.get(metric)
+        hi_m = None if hi is None else hi.get(metric)
+        vals = [(v, m) for v, m in ((b, base), (sens_value(metric, lo_m), lo_m),
+                                    (sens_value(metric, hi_m), hi_m)) if v is not None]
+        swing = (max(v for v, _ in vals) - min(v for v, _ in vals)) if len(vals) >= 2 and \
+            (sens_value(metric, lo_m) is not None or sens_value(metric, hi_m) is not None) \
+            else None
+        bounds = [v for v, m in vals if m.get("lower_bound")]
+        top = max((v for v, _ in vals), default=None)
+        rows.append(SensRow(
+            inp, SENS_INPUTS.get(inp, str((doc["inputs"][inp] or {}).get("what", inp))),
+            sens_range(doc, inp), lo is not None or hi is not None, lo_m, hi_m, swing,
+            bool(bounds), bool(bounds) and all(v == top for v in bounds)
+            and sum(v == top for v, _ in vals) == len(bounds)))
+    order = {r.input: i for i, r in enumerate(rows)}
+    return sorted(rows, key=lambda r: (not r.applies, r.swing is None, -(r.swing or 0.0),
+                                       order[r.input]))
+
+
+def sens_unmeasured(doc: dict, tenant: str) -> list[str]:
+    """The headline metrics of ``tenant`` that no point of ``summary["sensitivity"]``
+    measured (e.g. the control index of a scenario without withholding levels)."""
+    t = (doc.get("tenants") or {}).get(tenant) or {}
+    pts = [t.get("base") or {}] + [e for ends in (t.get("inputs") or {}).values()
+                                   for e in (ends or {}).values() if e]
+    return [m for m in SENS_METRICS if m in (t.get("base") or {})
+            and all(sens_value(m, p.get(m)) is None for p in pts)]
+
+
+def sens_null_reason(summary: dict, tenant: str, metric: str) -> str | None:
+    """Why the main run could not measure ``metric`` for ``tenant``, where it says."""
+    t = (summary.get("tenants") or {}).get(tenant) or {}
+    if metric == "control_index":
+        return t.get("control_index_null_reason")
+    if metric == "dependency_share":
+        return (t.get("dependency_share") or {}).get("null_reason")
+    if metric == "no_lease_delay_days":
+        return (t.get("no_lease_delay_days") or {}).get("null_reason")
+    return None

@@ -36,7 +36,18 @@ from matplotlib.patheffects import withStroke
 from matplotlib.transforms import blended_transform_factory
 
 from simgpu.analysis import fmt
-from simgpu.report.data import ReportData, quantiles, spread
+from simgpu.report.data import (
+    SENS_METRICS,
+    ReportData,
+    quantiles,
+    sens_null_reason,
+    sens_rows,
+    sens_text,
+    sens_unmeasured,
+    sens_value,
+    spread,
+    swing_text,
+)
 
 #: Font sizes shared by every figure.
 RC = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9,
@@ -67,7 +78,11 @@ LEVER_WORDS = {
     "withhold": "share of the leased GPUs withheld",
     "price": "price factor on the lease",
     "start_days": "days the leases start later",
+    "withhold_start": "date the withholding starts",
+    "terminate": "date the landlord gives notice to end the lease",
 }
+#: Levers whose values are days since ``sim.start``: drawn, and written, as dates.
+DATE_LEVERS = frozenset({"withhold_start", "terminate"})
 BOUND_TEXT = "at least this (↑): some histories had not finished by the horizon"
 NA_TEXT = "× cannot be measured within the horizon"
 
@@ -927,6 +942,46 @@ def lever_axis(ax, lever: str) -> float:
     return 1.0
 
 
+def date_lever_words(data: ReportData, sweep: str) -> str:
+    """What the date of a date lever (:data:`DATE_LEVERS`) means, in words: ``"date xAI
+    gives notice (the lease ends 90 days later)"``, ``"date xAI starts withholding 100 % of
+    the leased GPUs (for 60 days)"``."""
+    d = data.date_lever(sweep)
+    if d is None:
+        return "date"
+    who = " and ".join(d["landlords"]) or "the landlord"
+    s = "" if len(d["landlords"]) > 1 else "s"
+    if d["lever"] == "terminate":
+        ends = ("the lease ends " + " or ".join(f"{n:g}" for n in d["notice_days"])
+                + (" day" if d["notice_days"] == [1.0] else " days") + " later"
+                if d["notice_days"] else
+                "no swept lease has a termination right")
+        return f"date {who} give{s} notice ({ends})"
+    how = ("to the lease's end" if d["days"] is None else
+           f"for {d['days']:g} day{'' if d['days'] == 1 else 's'}")
+    return f"date {who} start{s} withholding {d['fraction']:.0%} of the leased GPUs ({how})"
+
+
+def _date_lever_axis(ax, when: np.ndarray, xs: np.ndarray, words: str) -> None:
+    """A date lever's axis: each swept date written out at its point (``1 Jul 2026``)
+    when there are few, else matplotlib's date ticks; the lever in words below."""
+    if len(xs) <= 8:
+        ax.set_xticks(xs, [str(np.datetime64(w, "D").item().strftime("%-d %b %Y"))
+                           for w in when], rotation=25, ha="right", fontsize=8.5)
+        pad = 0.06 * max(float(np.ptp(xs)), 1.0)
+        ax.set_xlim(float(xs.min()) - pad, float(xs.max()) + pad)
+        ax.set_xlabel(textwrap.fill(words, 46), fontsize=9)
+    else:
+        _date_axis(ax, textwrap.fill(words, 46))
+        ax.xaxis.label.set_fontsize(9)
+
+
+def _and_words(items: Iterable[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] \
+        if items else ""
+
+
 @styled
 def sweeps(data: ReportData) -> Figure | None:
     """(g) The summary's in-batch sweeps (``sweeps``): per sweep, the lever's value against
@@ -944,14 +999,21 @@ def sweeps(data: ReportData) -> Figure | None:
     fig = _figure(15, 4.4 * len(sw) + 1.2)
     axs = _axes(fig, len(sw), 3, squeeze=False)
     marks = {"bound": False, "na": False}
-    star = False
+    star: set[str] = set()
     for (a1, a2, a3), (name, spec) in zip(axs, sw.items(), strict=True):
         lever = spec.get("lever", "")
         pts = sorted(spec.get("points") or [], key=lambda p: p["value"])
-        scale = lever_axis(a1, lever)
-        for ax in (a2, a3):
-            lever_axis(ax, lever)
-        xs = np.array([p["value"] for p in pts], np.float64) * scale
+        if lever in DATE_LEVERS:  # days since sim.start: dates on the axis
+            scale = 1.0
+            when = data.date(np.array([p["value"] for p in pts], np.float64))
+            xs = mdates.date2num(when)
+            for ax in (a1, a2, a3):
+                _date_lever_axis(ax, when, xs, date_lever_words(data, name))
+        else:
+            scale = lever_axis(a1, lever)
+            for ax in (a2, a3):
+                lever_axis(ax, lever)
+            xs = np.array([p["value"] for p in pts], np.float64) * scale
         base = data.sweep_base(name)
         ys1: list[float] = [0.0]
         ys3: list[float] = []
@@ -966,10 +1028,10 @@ def sweeps(data: ReportData) -> Figure | None:
             dep = [(p.get("tenants") or {}).get(tn, {}).get("dependency_share") for p in pts]
             got = draw_series(a2, xs, dep, ALL_C, T, scale=100.0, marker=m, errorbars=True)
             marks = {q: marks[q] or got[q] for q in marks}
-            star |= _baseline(a1, base, scale, 0.0)
-            star |= _baseline(a2, base, scale,
-                              _stat((summ["tenants"][tn] or {}).get("dependency_share"),
-                                    "p50") * 100)
+            star.add(_baseline(a1, base, scale, 0.0))
+            star.add(_baseline(a2, base, scale,
+                               _stat((summ["tenants"][tn] or {}).get("dependency_share"),
+                                     "p50") * 100))
         for ln in spec.get("leases") or []:
             col = colours.get((leases.get(ln) or {}).get("landlord", ""), OTHER_C)
             d = [(p.get("leases") or {}).get(ln, {}).get("effective_usd_per_gpu_hour")
@@ -979,7 +1041,7 @@ def sweeps(data: ReportData) -> Figure | None:
             ys3 += [v for dd in d if dd for v in (dd.get("p50"), dd.get("p90"))
                     if v is not None]
             b = _stat((leases.get(ln) or {}).get("effective_usd_per_gpu_hour"), "p50")
-            star |= _baseline(a3, base, scale, b, col)
+            star.add(_baseline(a3, base, scale, b, col))
             ys3.append(b)
         from_zero(a1, ys1)
         percent_axis(a2)
@@ -995,9 +1057,15 @@ def sweeps(data: ReportData) -> Figure | None:
             _legend(ax, loc="best", frameon=True, framealpha=0.9, fontsize=8)
     handles = [Line2D([], [], color=ALL_C, marker="o", label="P50 over histories, "
                       "bar: P10-P90")]
-    if star:
+    if "star" in star:
         handles.append(Line2D([], [], marker="*", color="black", ms=13, ls="none",
                               label="baseline (as configured)"))
+    if "line" in star:
+        dated = all(spec.get("lever") in DATE_LEVERS or data.sweep_base(n) is not None
+                    for n, spec in sw.items())
+        handles.append(Line2D([], [], color="black", ls=":", lw=1.2, label=(
+            "baseline (as configured, without the swept move)" if dated else
+            "baseline (as configured; no single value of the lever)")))
     handles += bound_handles(ALL_C, marks["na"])[0 if marks["bound"] else 1:]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles),
                frameon=False)
@@ -1006,16 +1074,158 @@ def sweeps(data: ReportData) -> Figure | None:
     return fig
 
 
-def _baseline(ax, base: float | None, scale: float, y: float, colour: str = "black") -> bool:
+def _baseline(ax, base: float | None, scale: float, y: float, colour: str = "black") -> str:
     """The baseline point: a star at the lever's configured value, or a dotted line when
-    the baseline has no single value of the lever. Returns whether it was drawn."""
+    the baseline has no single value of the lever. Returns what was drawn: ``"star"``,
+    ``"line"`` or ``""``."""
     if not np.isfinite(y):
-        return False
+        return ""
     if base is None:
         ax.axhline(y, color=colour, ls=":", lw=1.2)
-        return True
+        return "line"
     ax.plot([base * scale], [y], "*", color=colour, mec="black", ms=14, ls="none", zorder=6)
-    return True
+    return "star"
+
+
+# --------------------------------------------------------------------------- (h)
+
+#: Tornado bars: the input at the low end of its range (light), at the high end (dark).
+SENS_LOW_C, SENS_HIGH_C = "#9ecae1", "#2b5d8a"
+
+
+def _sens_end(ax, y: float, base: float, m: dict | None, metric: str, colour: str,
+              h: float) -> str:
+    """One end of a tornado row: a bar from the base value to the end's value (hatched with
+    an arrow to the right when the value is a lower bound), or a cross on the base line
+    when it cannot be measured. Returns what was drawn: ``bar``, ``bound`` or ``na``."""
+    x = sens_value(metric, m)
+    if x is None:
+        ax.plot([base if np.isfinite(base) else 0.0], [y], "x", color=NA_C, ms=8, mew=2,
+                zorder=5)
+        return "na"
+    left = base if np.isfinite(base) else 0.0
+    lb = bool(m.get("lower_bound"))
+    ax.barh(y, x - left, left=left, height=h, color=colour, edgecolor=colour,
+            hatch="///" if lb else None, alpha=0.55 if lb else 1.0, zorder=3, lw=0.8)
+    if lb:
+        ax.annotate("", xy=(x, y), xytext=(16, 0), textcoords="offset points",
+                    arrowprops={"arrowstyle": "<|-", "color": colour, "lw": 1.5,
+                                "shrinkA": 0, "shrinkB": 0},
+                    annotation_clip=False, zorder=4)
+    return "bound" if lb else "bar"
+
+
+def _no_math(s: str) -> str:
+    """Text with its dollar signs escaped (two of them would start mathtext)."""
+    return s.replace("$", r"\$")
+
+
+@styled
+def tornado(data: ReportData) -> Figure | None:
+    """(h) The sensitivity analysis (``summary["sensitivity"]``) as tornado charts: per
+    tenant and headline metric, one row per uncertain input, sorted by swing (largest on
+    top), with a bar from the base value to the metric's value at the input's low end
+    (light) and one to its high end (dark); lower bounds hatched with an arrow to the
+    right, values that cannot be measured as a cross on the base line and named, inputs
+    that do not apply listed last. ``None`` without a sensitivity analysis."""
+    doc = data.summary.get("sensitivity")
+    if not doc or not doc.get("tenants") or not doc.get("inputs"):
+        return None
+    tenants = list(doc["tenants"])
+    gone = {m: [tn for tn in tenants if m in sens_unmeasured(doc, tn)] for m in SENS_METRICS}
+    metrics = [k for k in SENS_METRICS if any(k in (t.get("base") or {})
+                                              for t in doc["tenants"].values())
+               and len(gone[k]) < len(tenants)]  # not a panel of crosses
+    if not metrics:
+        return None
+    n_in = len(doc["inputs"])
+    panel_h = 0.62 * n_in + 1.05
+    fig = _figure(13.0, panel_h * len(metrics) * len(tenants) + 1.3)
+    axs = _axes(fig, len(metrics) * len(tenants), 1, squeeze=False)[:, 0]
+    drawn: set[str] = set()
+    base_bound = False
+    k = 0
+    for tn in tenants:
+        T = data.label(tn)
+        base_doc = doc["tenants"][tn].get("base") or {}
+        for metric in metrics:
+            ax = axs[k]
+            k += 1
+            words, unit, _ = SENS_METRICS[metric]
+            rows = sens_rows(doc, tn, metric)
+            bm = base_doc.get(metric)
+            b = sens_value(metric, bm)
+            base = np.nan if b is None else b
+            xs = [] if b is None else [b]
+            labels = []
+            for i, r in enumerate(rows):
+                y = float(i)
+                labels.append(f"{r.words}\n{textwrap.shorten(r.range, 58, placeholder='…')}")
+                if not r.applies:
+                    ax.text(0.02, y, "does not apply to this scenario (not run)",
+                            transform=blended_transform_factory(ax.transAxes, ax.transData),
+                            va="center", ha="left", fontsize=8.5, color=NA_C, style="italic",
+                            bbox={"fc": "white", "ec": "none", "pad": 1.0}, zorder=6)
+                    continue
+                drawn.add(_sens_end(ax, y - 0.19, base, r.low, metric, SENS_LOW_C, 0.36))
+                drawn.add(_sens_end(ax, y + 0.19, base, r.high, metric, SENS_HIGH_C, 0.36))
+                xs += [v for v in (sens_value(metric, r.low), sens_value(metric, r.high))
+                       if v is not None]
+                swing = swing_text(metric, r)
+                ax.text(1.01, y, _no_math(f"low end: {sens_text(metric, r.low)}\n"
+                                          f"high end: {sens_text(metric, r.high)}\n"
+                                          f"swing {swing}"),
+                        transform=blended_transform_factory(ax.transAxes, ax.transData),
+                        va="center", ha="left", fontsize=8.5, clip_on=False)
+            ax.set_yticks(range(len(rows)), labels, fontsize=8.5)
+            ax.set_ylim(len(rows) - 0.45, -0.55)  # largest swing on top
+            if unit == "%":
+                percent_axis(ax, "x")
+            else:
+                from_zero(ax, xs, axis="x", top=0.0 if xs else 1.0)
+                if unit == "US$":
+                    ax.xaxis.set_major_formatter(
+                        ticker.FuncFormatter(lambda v, _: f"${v:,.0f}" if abs(v) >= 10 or v == 0
+                                             else f"${v:,.2f}"))
+            if b is not None:
+                lb = bool(bm.get("lower_bound"))
+                base_bound |= lb
+                ax.axvline(b, color="black", lw=1.4, ls="--" if lb else "-", zorder=4)
+                btxt = f"base point: {sens_text(metric, bm)}"
+            else:
+                btxt = "base point: not measurable"
+            ax.set_title(_no_math(f"{T}: {words} — {btxt}"), fontsize=10, loc="left")
+            ax.set_xlabel({"days": "days", "%": "%", "US$": "US$ per GPU-hour",
+                           "index": "control index (0 = no hold)"}.get(unit, unit),
+                          fontsize=9)
+            ax.grid(True, axis="x", alpha=0.3)
+    handles = [Patch(color=SENS_LOW_C, label="input at the low end of its range"),
+               Patch(color=SENS_HIGH_C, label="input at the high end of its range"),
+               Line2D([], [], color="black", lw=1.4,
+                      label="base point (as configured" + ("; dashed: a lower bound)"
+                                                           if base_bound else ")"))]
+    if "bound" in drawn:
+        handles.append(Patch(facecolor="white", edgecolor=SENS_HIGH_C, hatch="///",
+                             label="at least this (→): some histories had not finished "
+                                   "by the horizon"))
+    if "na" in drawn:
+        handles.append(Line2D([], [], marker="x", color=NA_C, ms=8, mew=2, ls="none",
+                              label="× not measurable at that end"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(3, len(handles)),
+               frameon=False, fontsize=9)
+    notes = []
+    for m, who in gone.items():
+        if who and len(who) == len(tenants):
+            why = sens_null_reason(data.summary, who[0], m)
+            notes.append(f"Not drawn: the {SENS_METRICS[m][0]}, not measurable at any "
+                         f"point" + (f" ({why})" if why else ""))
+    fig.suptitle(f"Sensitivity: each uncertain input at the low and the high end of its "
+                 f"range, one at a time, sorted by swing\n({doc.get('replicas')} histories "
+                 f"per point at {doc.get('step_hours'):g}-hour steps, the main run's random "
+                 "numbers: compare with the base point, not with the main run)"
+                 + ("\n" + _no_math(textwrap.fill("; ".join(notes) + ".", 120))
+                    if notes else ""))
+    return fig
 
 
 #: Figures in report order: (file stem, caption, function).
@@ -1028,7 +1238,9 @@ FIGURES = (
     ("reliability", "Interruptions and effective training time per run", reliability),
     ("money", "Lease payments and price per GPU-hour, per landlord", money),
     ("sweeps", "In-batch sweeps: delay, dependency and price against each lever", sweeps),
+    ("tornado", "Sensitivity: the headline numbers at the low and high end of each uncertain "
+                "input", tornado),
 )
 #: Figures left out of the report (not listed as "not drawn") when the run has no data
 #: for them.
-OPTIONAL = frozenset({"sweeps"})
+OPTIONAL = frozenset({"sweeps", "tornado"})

@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from simgpu.analysis import fmt
-from simgpu.report.data import ReportData
+from simgpu.report.data import (
+    SENS_INPUTS,
+    SENS_METRICS,
+    ReportData,
+    SensRow,
+    sens_null_reason,
+    sens_range,
+    sens_rows,
+    sens_text,
+    sens_unmeasured,
+    swing_text,
+)
 
 _SMALL = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
           8: "eight", 9: "nine", 10: "ten"}
@@ -291,6 +304,318 @@ def deadline_table(data: ReportData) -> list[str]:
     return rows
 
 
+# ------------------------------------------------------------------------ timing
+
+
+def _day(data: ReportData, days: float) -> str:
+    """Days since ``sim.start`` as a date in words: ``1 Jul 2026``."""
+    return data.date(days).astype("datetime64[D]").item().strftime("%-d %b %Y")
+
+
+def _hardest_milestone(data: ReportData, tenant: str, variant: str) -> str | None:
+    """The tenant's milestone with the largest P50 delay in ``variant`` (of two equal ones,
+    a lower bound: it is at least as large); None when no milestone is delayed."""
+    best, top = None, (-np.inf, False)
+    for j in (data.summary.get("tenants") or {}).get(tenant, {}).get("jobs") or []:
+        d = ((data.summary["jobs"].get(j) or {}).get("by_variant") or {}).get(
+            variant, {}).get("delay_days")
+        if d and d.get("p50") is not None and (d["p50"], bool(d.get("lower_bound"))) > top:
+            best, top = j, (d["p50"], bool(d.get("lower_bound")))
+    return best if top[0] >= 0.05 else None
+
+
+def _fine_days(x: float) -> str:
+    """Days with a decimal below 10 (``1.5 days``), whole from 10 on: swept dates a day
+    apart must not read alike."""
+    return _days(x) if abs(x) >= 10 else f"{x:.1f} days"
+
+
+def _fine_delay(d: dict | None, later: bool = True) -> str:
+    """:func:`fmt.delay` with :func:`_fine_days`."""
+    if not d or d.get("p50") is None:
+        return "n/a"
+    x, ge = d["p50"], fmt.bound(d)
+    if abs(x) < 0.05 and not ge:
+        return "no change"
+    if not later:
+        return f"{ge}{_fine_days(x)}"
+    return f"{ge}{_fine_days(abs(x))} {'later' if x >= 0 or ge else 'earlier'}"
+
+
+def timing_text(data: ReportData) -> list[str]:
+    """When a lever hurts the tenant most: for each in-batch sweep over a date (the day the
+    landlord gives termination notice, or the day a withholding starts), per tenant, the
+    date with the largest roadmap delay (P50; "≥" where censored), the milestone it hits
+    hardest and the least harmful date, and a table of every swept date. Empty without
+    such a sweep."""
+    sweeps = data.summary.get("sweeps") or {}
+    out: list[str] = []
+    for name, spec in sweeps.items():
+        lever = data.date_lever(name)
+        if lever is None:
+            continue
+        who = _and(lever["landlords"]) or "the landlord"
+        several = len(lever["landlords"]) > 1
+        them = "the leases" if len(lever["leases"]) > 1 else "the lease"
+        pts = sorted(spec.get("points") or [], key=lambda p: p["value"])
+        if lever["lever"] == "terminate":
+            notice = lever["notice_days"]
+            act = f"{who} gave notice to end {them}"
+
+            def ends(v, notice=notice):
+                return _and([_day(data, v + n) for n in notice]) if notice else "n/a"
+            end_head = "lease ends"
+            what = (f"the day {who} {'give' if several else 'gives'} notice to end {them}"
+                    + (" (" + " or ".join(_count(n, "day") + ("'s" if n == 1 else "'")
+                                          for n in notice) + " notice)"
+                       if notice else " (no swept lease has a termination right: nothing "
+                       "changes)"))
+        else:
+            days = lever["days"]
+            act = f"{who} started withholding {_pct(lever['fraction'])} of the leased GPUs"
+
+            def ends(v, days=days):
+                return "the lease's end" if days is None else _day(data, v + days)
+            end_head = "withholding ends"
+            what = (f"the day {who} {'start' if several else 'starts'} withholding "
+                    f"{_pct(lever['fraction'])} of the leased GPUs"
+                    + (" to the lease's end" if days is None else f" for {_count(days, 'day')}"))
+        out += [f"### Sweep {name}: {what}", ""]
+        for tn in data.summary.get("tenants") or {}:
+            T = data.label(tn)
+            ds = [(p, ((p.get("tenants") or {}).get(tn) or {}).get("delay_days")) for p in pts]
+            known = [(p, d) for p, d in ds if d and d.get("p50") is not None]
+            if not known:
+                out += [f"{T}'s roadmap delay cannot be measured at any swept date (the "
+                        "baseline roadmap does not finish within the horizon).", ""]
+                continue
+            p, d = max(known, key=lambda pd: (pd[1]["p50"], -pd[0]["value"]))
+            if d["p50"] < 0.05 and not d.get("lower_bound"):
+                s = f"At none of the swept dates would this delay {T}'s roadmap (median)."
+            else:
+                ge = "at least " if d.get("lower_bound") else ""
+                s = (f"It would hurt {T} most if {act} on {_day(data, p['value'])} (ending "
+                     f"on {ends(p['value'])}): its roadmap would be delayed by {ge}"
+                     f"{_fine_days(d['p50'])} (median")
+                if d.get("p10") is not None and d.get("p90") is not None \
+                        and f"{d['p10']:,.0f}" != f"{d['p90']:,.0f}":
+                    s += (f"; P10-P90 over histories: {d['p10']:,.0f} to {d['p90']:,.0f} "
+                          "days")
+                s += ")"
+                hit = _hardest_milestone(data, tn, p["variant"])
+                if hit:
+                    s += f", the largest delay falling on {hit}"
+                s += "."
+                tie = [_day(data, x["value"]) for x, e2 in known if x is not p
+                       and abs(e2["p50"] - d["p50"]) < 0.05
+                       and bool(e2.get("lower_bound")) == bool(d.get("lower_bound"))]
+                if tie:
+                    s += f" A move on {_and(tie)} delays it as much."
+                if d.get("lower_bound"):
+                    s += (f" That is a lower bound: in {_pct(d['censored_fraction'])} of the "
+                          "histories a model had not finished by the horizon.")
+                q, e = min(known, key=lambda pd: (pd[1]["p50"], pd[0]["value"]))
+                if q is not p and _day(data, q["value"]) not in tie:
+                    s += (f" The least harmful swept date is {_day(data, q['value'])} "
+                          f"({_fine_delay(e)}).")
+                unsure = [_day(data, x["value"]) for x, e2 in known
+                          if x is not p and e2.get("lower_bound")]
+                if unsure:
+                    s += (f" The delays at {_and(unsure)} are lower bounds too, so one of "
+                          "them may hurt more; a longer horizon settles it.")
+            none = [_day(data, x["value"]) for x, e2 in ds if not e2 or e2.get("p50") is None]
+            if none:
+                s += f" At {_and(none)} the delay cannot be measured within the horizon."
+            out += [s, ""]
+            out += [f"| date | {end_head} | {T}'s roadmap delay (P50) | milestone hit "
+                    "hardest |",
+                    "| --- | --- | --- | --- |"]
+            for x, e2 in ds:
+                out.append(f"| {_day(data, x['value'])} | {ends(x['value'])} | "
+                           f"{_fine_delay(e2, later=False)} | "
+                           f"{_hardest_milestone(data, tn, x['variant']) or '-'} |")
+            out.append("")
+    if out:
+        out = ["## Timing: when the lever hurts most", "",
+               "In-batch sweeps over the date of a landlord's move, on the same histories "
+               "as the baseline: the roadmap delay (the largest delay of any milestone) for "
+               "each swept date.", "", *out]
+    return out
+
+
+# ------------------------------------------------------------------ sensitivity
+#: Where each sensitivity input's default range comes from (the sources cited beside
+#: :class:`simgpu.config.schema.SensitivityConfig`), and the config keys that hold it.
+SENS_SOURCES = {
+    "failure_rate": (("failure_rate", "failure_rate_factor"),
+                     "the published range per GPU generation (docs/reliability.md): Hopper "
+                     "3.79 (Llama 3 405B, arXiv:2407.21783, derived) to about 8.5 (Crusoe's "
+                     "H200 cluster, GTC 2025 talk, secondary); Ampere 2.34 to 6.50 (Meta's "
+                     "RSC-2 and RSC-1, Kokolis et al., arXiv:2410.21680); Blackwell 2.9 (a "
+                     "504-GPU B200 run, arXiv:2605.09370, secondary) to 13 (twice the typical "
+                     "6.5, an illustrative assumption); other GPU types ×0.6 to ×2.2 the "
+                     "configured rate (illustrative)"),
+    "restart": (("restart_hours",),
+                "150 s with purpose-built recovery at 4,800 devices (FlashRecovery, "
+                "arXiv:2509.03047) to 20 min, the upper end Meta's RSC reports (Kokolis et "
+                "al., arXiv:2410.21680)"),
+    "checkpoint_write": (("checkpoint_write",),
+                         "an illustrative assumption: asynchronous writes block for "
+                         "0.01-6 s, synchronous ones for minutes (docs/reliability.md)"),
+    "mfu": (("mfu",), "the throughput model's P10-P90 band on sources it was not fitted on "
+                      "(docs/perf.md)"),
+    "repair": (("repair",), "an illustrative assumption: repair times per cause are "
+                            "essentially unpublished for GPU clusters"),
+    "ramp": (("ramp_days",), "an illustrative assumption: every capacity date 90 days "
+                             "earlier or later"),
+}
+
+
+def _sens_source(data: ReportData, inp: str) -> str:
+    """The source of an input's range, or that it was configured for this run."""
+    from simgpu.config.schema import SensitivityConfig
+
+    keys, text = SENS_SOURCES.get(inp, ((), ""))
+    sens = data.plan.cfg.report.sensitivity
+    default = SensitivityConfig()
+    changed = [k for k in keys if getattr(sens, k, None) != getattr(default, k, None)]
+    if not text or changed:
+        where = ", ".join(f"report.sensitivity.{k}" for k in changed or keys) or "the config"
+        return f"as configured for this run ({where})"
+    return text
+
+
+def _end_words(doc: dict, inp: str, end: str) -> str:
+    """An input's end value as the summary writes it, with × for a multiplier."""
+    v = str(((doc.get("inputs") or {}).get(inp) or {}).get(end, "?"))
+    return "×" + v[1:] if v.startswith("x") else v
+
+
+def _sens_lead(doc: dict, tenant: str) -> tuple[str, list[SensRow]] | None:
+    """The metric the sentences lead with: the roadmap delay without the leases, or the
+    first headline metric that any input moves; with its rows."""
+    for metric in SENS_METRICS:
+        rows = sens_rows(doc, tenant, metric)
+        if rows and rows[0].swing is not None and rows[0].swing > 0:
+            return metric, rows
+    return None
+
+
+def sensitivity_text(data: ReportData) -> list[str]:
+    """The report's sensitivity section: which input moves the headline most and by how
+    much, a table per tenant (inputs sorted by the swing of the roadmap delay without the
+    leases), the ranges with their sources and what the analysis cost. Empty without
+    ``summary["sensitivity"]``."""
+    doc = data.summary.get("sensitivity")
+    if not doc or not doc.get("tenants"):
+        return []
+    out = ["## Sensitivity: what the answers depend on", ""]
+    n = doc.get("replicas")
+    out += [f"Each uncertain input was set to the low and then to the high end of its range, "
+            "one at a time, and the scenario simulated again on the main run's first "
+            f"{_count(n, 'history', 'histories')} with their random numbers (common random "
+            f"numbers), at {doc.get('step_hours'):g}-hour steps, beside a base point that "
+            "changes nothing: a difference from the base point is the input's effect, not "
+            "noise. The base point differs slightly from the main run (fewer histories, "
+            "coarser steps): compare the points with it, not with the headline numbers "
+            "above. \"≥\" marks a lower bound (a history had not finished by the horizon).",
+            ""]
+    for tn in doc["tenants"]:
+        T = data.label(tn)
+        base = doc["tenants"][tn].get("base") or {}
+        lead = _sens_lead(doc, tn)
+        if lead is None:
+            out += [f"No input moves any of {T}'s headline numbers over its range.", ""]
+        else:
+            metric, rows = lead
+            top = rows[0]
+            words = SENS_METRICS[metric][0]
+            s = (f"The input that moves {T}'s {words} most is the {top.words}: "
+                 f"{sens_text(metric, top.low)} at its low end "
+                 f"({_end_words(doc, top.input, 'low')}) and {sens_text(metric, top.high)} "
+                 f"at its high end ({_end_words(doc, top.input, 'high')}), against "
+                 f"{sens_text(metric, base.get(metric))} at the base point: a swing of "
+                 f"{swing_text(metric, top)}.")
+            rest = [r for r in rows[1:] if r.swing is not None]
+            if rest:
+                s += " Then, by swing: " + "; ".join(
+                    f"{r.words}, {swing_text(metric, r, note=False)}" for r in rest) + "."
+            if any(r.bounded and not r.swing_ge for r in rows if r.swing is not None):
+                s += (" A swing that rests on lower bounds (\"≥\": some histories had not "
+                      "finished by the horizon) is not a measured difference; a longer "
+                      "horizon turns the bounds into values.")
+            m = "control_index"
+            r = sens_rows(doc, tn, m) if m != metric and m in base else []
+            if r and r[0].swing:
+                s += (f" The control index moves most with the {r[0].words}: "
+                          f"{sens_text(m, r[0].low)} at its low end, "
+                          f"{sens_text(m, r[0].high)} at its high end (base point "
+                          f"{sens_text(m, base.get(m))}).")
+            out += [s, ""]
+        out += _sens_table(doc, tn) + [""]
+        for m in sens_unmeasured(doc, tn):
+            why = sens_null_reason(data.summary, tn, m)
+            out += [f"The {SENS_METRICS[m][0]} cannot be measured at any point"
+                    + (f" (in the main run: {why})" if why else "") + ".", ""]
+        na = [r.words for r in sens_rows(doc, tn, "no_lease_delay_days") if not r.applies]
+        if na:
+            out += [f"Not run, because the scenario has nothing they act on: "
+                    f"{_and(na)}.", ""]
+    out += ["Ranges and their sources:", ""]
+    for inp in doc.get("inputs") or {}:
+        r = sens_range(doc, inp)
+        w = SENS_INPUTS.get(inp, str((doc["inputs"][inp] or {}).get("what", inp)))
+        out.append(f"- {w[:1].upper() + w[1:]}: {r}; {_sens_source(data, inp)}.")
+    out.append("")
+    runs, vs = doc.get("runs"), doc.get("variant_steps_per_replica")
+    main = len(data.plan.variants) * data.plan.n_steps * data.replicas
+    cost = (f"The analysis cost {_count(runs, 'extra run')} (the base point and a low and a "
+            "high point per input that applies, each with the baseline, the no-lease "
+            f"variant and the withholding levels) of {_count(n, 'history', 'histories')} "
+            f"each: {vs:,} variant-steps per history")
+    if vs and n and main:
+        cost += (f", {vs * n / main:.2g} times the main run's "
+                 f"{main:,} variant-steps over all its histories")
+    out += [cost + ". Its wall time is `sensitivity_seconds` in `run.json`; "
+            "`report.sensitivity.enabled=false` turns it off, `report.sensitivity.inputs` "
+            "chooses the inputs.", ""]
+    return out
+
+
+def _sens_table(doc: dict, tenant: str) -> list[str]:
+    """Markdown table: per input (sorted by the swing of the roadmap delay without the
+    leases), its range and each headline metric at its low and high end."""
+    metrics = [m for m in SENS_METRICS
+               if m in ((doc["tenants"][tenant].get("base")) or {})]
+    head = {"no_lease_delay_days": "roadmap delay without the leases (days)",
+            "last_milestone_no_lease_delay_days": "last milestone's delay (days)",
+            "control_index": "control index",
+            "dependency_share": "dependency share (%)",
+            "effective_usd_per_gpu_hour": "US$ per GPU-hour delivered"}
+    rows = sens_rows(doc, tenant, metrics[0]) if metrics else []
+    base = doc["tenants"][tenant].get("base") or {}
+    out = ["| input | low to high | " + " | ".join(head.get(m, m) for m in metrics) + " |",
+           "|" + " --- |" * (2 + len(metrics)),
+           "| base point | as configured | " + " | ".join(
+               sens_text(m, base.get(m), unit=False) for m in metrics) + " |"]
+    for r in rows:
+        if not r.applies:
+            out.append(f"| {r.words} | does not apply | " + " | ".join(
+                "not run" for _ in metrics) + " |")
+            continue
+        cells = []
+        for m in metrics:
+            mr = next(x for x in sens_rows(doc, tenant, m) if x.input == r.input)
+            cells.append(f"{_na(sens_text(m, mr.low, unit=False))} → "
+                         f"{_na(sens_text(m, mr.high, unit=False))}")
+        out.append(f"| {r.words} | {r.range} | " + " | ".join(cells) + " |")
+    return out
+
+
+def _na(s: str) -> str:
+    return "n/a" if s == "not measurable" else s
+
+
 READING = {
     "capacity": "Coloured areas stack the median GPUs the tenant could use on each owner's "
                 "hardware; the hatched band is the P10-P90 range of the total over "
@@ -311,6 +636,11 @@ READING = {
     "money": "Left: cumulative lease payments under each counterfactual (identical curves are "
              "marked '='). Right: payments divided by the healthy GPU-hours actually "
              "delivered, one point per history.",
+    "tornado": "One panel per headline number: each row is an uncertain input, its light bar "
+               "runs from the base point (black line) to the number at the input's low end, "
+               "its dark bar to the number at its high end; rows are sorted by swing, the "
+               "largest on top. Hatched bars with an arrow are lower bounds, a cross marks a "
+               "number that cannot be measured at that end.",
 }
 
 
@@ -349,6 +679,8 @@ def report_markdown(data: ReportData, figures: Sequence[tuple[str, str, str | No
                   "The share of histories in which each run finishes after its deadline, "
                   "in the baseline and under each counterfactual (\"≥\": some histories "
                   "end before the deadline with the run unfinished).", ""] + deadlines + [""]
+    lines += timing_text(data)
+    lines += sensitivity_text(data)
     lines += ["## Figures", ""]
     if pdf_name:
         lines += [f"All figures are also in [{pdf_name}]({pdf_name}).", ""]
