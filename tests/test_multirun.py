@@ -37,7 +37,8 @@ def _same_results(a: Path, b: Path) -> None:
     assert (a / "summary.json").read_bytes() == (b / "summary.json").read_bytes()
 
 
-@pytest.mark.parametrize("launcher", ["basic", "joblib", "gpu_box"])
+@pytest.mark.parametrize("launcher", ["basic", pytest.param("joblib", marks=pytest.mark.slow),
+                                      pytest.param("gpu_box", marks=pytest.mark.slow)])
 def test_equal_seeds_give_equal_results_across_jobs(tmp_path, tiny, launcher):
     if launcher != "basic" and importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") \
             is None:
@@ -54,6 +55,7 @@ def test_equal_seeds_give_equal_results_across_jobs(tmp_path, tiny, launcher):
         assert marker["name"] == "colossus_lease" and "sim.seed=5" in marker["overrides"]
 
 
+@pytest.mark.slow  # three sweeps through Hydra: about 10 s on 2 cores
 def test_a_rerun_skips_complete_jobs_and_redoes_the_others(tmp_path, tiny):
     sweep = tmp_path / "sweep"
     args = ["-m", *tiny, "leases.colossus_one.share=0.5,1.0", f"hydra.sweep.dir={sweep}"]

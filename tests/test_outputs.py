@@ -46,7 +46,8 @@ def test_summary_is_byte_identical_across_runs_and_processes(tmp_path, tiny_over
 
 
 @needs_simgpu
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT,
+                                                               marks=pytest.mark.slow)])
 def test_a_signal_mid_run_leaves_no_half_written_results_and_says_so(tmp_path, sig):
     out = tmp_path / "run"
     proc = subprocess.Popen(

@@ -25,4 +25,6 @@ def test_ci_runs_the_readme_test_command_and_fails_on_no_tests():
     readme_test = quick_start()[1].split("&& ", 2)[2]  # 'pip install ".[test]" && pytest'
     ci = (ROOT / ".ci" / "run").read_text()
     assert readme_test.replace("pip install", "pip install --quiet") in ci
-    assert '"$code" -eq 5' in ci
+    assert '"$1" -eq 5' in ci  # no test collected fails
+    assert 'check "$code" "default selection"' in ci
+    assert "\npytest -m slow\n" in ci and 'check "$code" "slow selection"' in ci

@@ -41,6 +41,7 @@ def test_the_template_never_overwrites_and_checks_the_name(tmp_path):
         write_template("../evil", tmp_path)
 
 
+@pytest.mark.slow  # two runs through the command line: about 10 s on 2 cores
 @needs_simgpu
 def test_new_then_run_from_the_command_line_in_either_order(tmp_path):
     proc = subprocess.run([script("simgpu-new"), "mine", "--dir", "myconf"], cwd=tmp_path,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from importlib.resources import files
 
 import numpy as np
 import pytest
@@ -20,7 +21,9 @@ from simgpu.rng import kernel_parity as rng_parity
 
 needs_cxx = pytest.mark.skipif(kernels.find_host_compiler() is None,
                                reason="no C++ compiler for the host build of the kernels")
-EXPERIMENTS = ["colossus_lease", "grok_priority", "llama3_405b", "saudi_500mw", "terafab_ramp"]
+#: Every shipped preset (conf/experiment/*.yaml, installed as simgpu.conf).
+EXPERIMENTS = sorted(f.name[:-5] for f in files("simgpu.conf").joinpath("experiment").iterdir()
+                     if f.name.endswith(".yaml"))
 #: Daily steps over the whole horizon (many hits per step, PTRS counts) and hourly steps
 #: over two weeks (the shipped step).
 GRIDS = {"daily-full": ["sim.step_hours=24"], "hourly-15d": ["sim.horizon_days=15"]}
@@ -169,7 +172,8 @@ def test_kernel_parity_on_the_host_build(host, name):
 
 
 @needs_cxx
-@pytest.mark.parametrize("grid", sorted(GRIDS))
+@pytest.mark.parametrize("grid", [pytest.param(g, marks=[pytest.mark.slow] if "full" in g
+                                               else []) for g in sorted(GRIDS)])
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
 def test_every_shipped_preset_matches_numpy_on_the_host_build(host, experiment, grid):
     kernel_parity.run_parity(_preset_plan(experiment, grid), host, n_replicas=2)
