@@ -25,7 +25,7 @@ def one_pool(nodes: int = 10, horizon_days: float = 2.0, step_hours: float = 1.0
     """One party, one pool of ``nodes`` x 8 round GPUs, one job (overridable fields)."""
     j = {"party": "lab", "flops": 1e21, "mfu": 0.5, "target_gpus": 80, "min_gpus": 8,
          "pools": ["p"], "checkpoint": {"interval_hours": 1.0, "write_hours": 0.1},
-         "restart_hours": 0.25}
+         "restart_hours": 0.25, "restart_seconds_at_16k": 0.0}  # a fixed restart
     ckpt = job.pop("checkpoint", {})
     j.update(job)
     j["checkpoint"] = {**j["checkpoint"], **ckpt}
@@ -108,7 +108,7 @@ def des_job(party: str, pools: list[str], nodes: int, min_nodes: int, compute_ho
          "min_gpus": GPN * min_nodes, "mfu": MFU,
          "flops": compute_hours * nodes * node_flop_h,
          "checkpoint": {"interval_hours": 0.5, "write_hours": 0.02},
-         "restart_hours": 0.25}
+         "restart_hours": 0.25, "restart_seconds_at_16k": 0.0}  # a fixed restart
     j.update(kw)
     return j
 
@@ -338,6 +338,21 @@ def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str,
                 "step_hours": step_hours, "replicas": 3, "progress": False},
         "report": {"daily_series": True, "sensitivity": {"enabled": False}},
     }
+
+
+def reliability_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:
+    """:func:`kernel_mix` with the reliability features that act on jobs: a restart that
+    grows steeply with the job's GPUs and detection times per failure cause (used by the
+    kernel-engine parity tests)."""
+    cfg = kernel_mix(horizon_days, step_hours)
+    cfg["name"] = "reliability_mix"
+    causes = cfg["pools"]["big"]["reliability"]["causes"]
+    causes["software"]["detect_hours"] = 0.1
+    causes["network"]["detect_hours"] = 0.75  # longer than a step: carried over
+    for name, j in cfg["jobs"].items():
+        j["restart_seconds_at_16k"] = 20000.0 if name != "x1" else 0.0
+        j["restart_exponent"] = 0.7
+    return cfg
 
 
 def random_config(seed: int) -> dict[str, Any]:

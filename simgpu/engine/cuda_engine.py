@@ -46,12 +46,12 @@ ARG_INTS = (
     "f_fail_n", "f_fail_l", "f_cause_cum", "f_repair_p1", "f_repair_p2", "f_repair_max",
     "f_dom_lam", "f_dom_rate", "f_dom_p1", "f_dom_p2", "f_dom_max", "f_lease_frac", "f_peak",
     "f_job_flops", "f_job_mfu", "f_job_earliest", "f_job_write", "f_job_restart",
-    "f_node_rate", "f_day_w",
+    "f_node_rate", "f_day_w", "f_job_s16k", "f_job_rexp", "f_cause_detect",
     "r_down", "r_poolj", "r_nodes", "r_hitlast",
     "r_fails", "r_failscause", "r_outages", "r_nint", "r_intcause", "r_npre",
     "r_onlinegh", "r_healthygh", "r_rleft", "r_total", "r_unc", "r_since", "r_start", "r_fin",
     "r_tau", "r_lostf", "r_lostgh", "r_usefulgh", "r_flopspool", "r_allocpool", "r_capgh",
-    "r_delivgh",
+    "r_delivgh", "r_rst",
     "w_sf", "w_sc", "w_si", "w_phd", "w_ph", "w_lane", "w_ev", "w_order", "w_offs",
 )
 ARGS_DTYPE = np.dtype({"names": [*ARG_POINTERS, *(n for n, _ in ARG_WIDE), *ARG_INTS],
@@ -97,6 +97,7 @@ _RECORD = (
     ("allocpool", "SF", lambda s: s["J"] * s["P"], True),
     ("capgh", "SF", lambda s: s["A"] * s["P"], True),
     ("delivgh", "SF", lambda s: s["L"], True),
+    ("rst", "SF", lambda s: s["J"], True),
 )
 _BLOCK_DTYPE = {"SI": np.int32, "SC": np.int64, "SF": np.float64}
 
@@ -260,7 +261,8 @@ def plan_blocks(plan: Plan) -> PlanBlocks:
         dom_max=plan.dom_max, lease_frac=plan.lease_frac, peak=plan.pool_peak_flop_h,
         job_flops=plan.job_flops, job_mfu=plan.job_mfu, job_earliest=plan.job_earliest_h,
         job_write=plan.job_write, job_restart=plan.job_restart, node_rate=plan.pool_node_rate,
-        day_w=day_w)
+        day_w=day_w, job_s16k=plan.job_restart_s16k, job_rexp=plan.job_restart_exp,
+        cause_detect=plan.hit_detect_hours())
     offsets: dict[str, int] = {}
     ichunks, off = [], 0
     for k, arr in ints.items():

@@ -72,10 +72,11 @@ struct SgArgs {
   int f_fail_n, f_fail_l, f_cause_cum, f_repair_p1, f_repair_p2, f_repair_max, f_dom_lam;
   int f_dom_rate, f_dom_p1, f_dom_p2, f_dom_max, f_lease_frac, f_peak, f_job_flops;
   int f_job_mfu, f_job_earliest, f_job_write, f_job_restart, f_node_rate, f_day_w;
+  int f_job_s16k, f_job_rexp, f_cause_detect;
   int r_down, r_poolj, r_nodes, r_hitlast;
   int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
-  int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh;
+  int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh, r_rst;
   int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, w_offs;
 };
 
@@ -181,11 +182,19 @@ SG_DEV double sg_daly(double d, double m) {
   return sg_min(sg_max(tau, TAU_MIN_HOURS), TAU_MAX_HOURS);
 }
 
+// Plan.restart_hours: a (re)start on `gpus` GPUs, hours.
+SG_DEV double sg_restart_hours(double base, double s16k, double rexp, double gpus) {
+  const double grow = s16k > 0.0 ? s16k * sg_exp(rexp * sg_log(gpus / 16384.0)) : 0.0;
+  return base + (grow / 3600.0);
+}
+
 // The hits of one job in one step: the events of its pool in time order whose nodes meet
-// the job's range (numpy_engine: node failures by position, outages by _overlap).
+// the job's range (numpy_engine: node failures by position, outages by _overlap), each
+// with the detection time of its cause (added to the restart that follows it).
 struct SgPoolHits {
   const SgEv* ev;
   const int* order;
+  const double* detect;  // this pool's detection hours by cause
   int i, end;
   long long off, n, healthy;
   double dt;
@@ -193,12 +202,13 @@ struct SgPoolHits {
   long long* int_cause;  // this job's interruptions by cause (stride: variants)
   int stride;
 
-  SG_METHOD bool next(double* time) {
+  SG_METHOD bool next(double* time, double* extra) {
     while (i < end) {
       const SgEv& e = ev[order[i++]];
       if (sg_overlap(off, n, e.pos, e.size, healthy)) {
         cur_cause = e.cause;
         *time = sg_phase((sg_u32)(e.key >> 32)) * dt;
+        *extra = detect[e.cause];
         return true;
       }
     }
@@ -210,11 +220,13 @@ struct SgPoolHits {
 // Hits from a row of an inf-padded, sorted array (the sg_advance parity kernel).
 struct SgArrayHits {
   const double* row;
+  const double* extra;  // hours added to the restart after each hit
   long long M, i, last;
   long long* flags;  // 1 where the hit interrupted the job
-  SG_METHOD bool next(double* time) {
+  SG_METHOD bool next(double* time, double* ex) {
     if (i >= M || !isfinite(row[i])) return false;
     last = i;
+    *ex = extra[i];
     *time = row[i++];
     return true;
   }
@@ -224,7 +236,8 @@ struct SgArrayHits {
 SG_KERNEL void sg_advance(long long n, double dt, const double* rate, const double* flops,
                           const double* total, const double* unc, const double* since,
                           const double* rleft, const double* restart, const double* tau,
-                          const double* cyc, const double* hits, long long M, double* out_total,
+                          const double* cyc, const double* hits, const double* extra,
+                          long long M, double* out_total,
                           double* out_unc, double* out_since, double* out_rleft,
                           double* out_gained, double* out_lost, long long* out_interruptions,
                           long long* out_flags, double* out_fin) {
@@ -232,7 +245,7 @@ SG_KERNEL void sg_advance(long long n, double dt, const double* rate, const doub
     SgStep st;
     st.total = total[i]; st.unc = unc[i]; st.since = since[i]; st.rleft = rleft[i];
     SgArrayHits h;
-    h.row = hits + i * M; h.M = M; h.i = 0; h.last = 0; h.flags = out_flags + i * M;
+    h.row = hits + i * M; h.extra = extra + i * M; h.M = M; h.i = 0; h.last = 0; h.flags = out_flags + i * M;
     sg_advance_one(dt, rate[i], flops[i], restart[i], tau[i], cyc[i], &st, h);
     out_total[i] = st.total; out_unc[i] = st.unc; out_since[i] = st.since;
     out_rleft[i] = st.rleft; out_gained[i] = st.gained; out_lost[i] = st.lost;
@@ -486,7 +499,8 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   SG_USE(i_dep_start) SG_USE(i_dep_list) SG_USE(i_job_auto) SG_USE(i_dom_pool)
   SG_USE(i_dom_nodes) SG_USE(i_dom_units) SG_USE(i_step_day)
   SG_USE(f_lease_frac) SG_USE(f_job_earliest) SG_USE(f_job_restart) SG_USE(f_node_rate)
-  SG_USE(f_dom_rate) SG_USE(f_job_write) SG_USE(f_day_w)
+  SG_USE(f_dom_rate) SG_USE(f_job_write) SG_USE(f_day_w) SG_USE(f_job_s16k) SG_USE(f_job_rexp)
+  SG_USE(r_rst)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_npre) SG_USE(r_rleft)
   SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start) SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_capgh)
   SG_USE(r_delivgh)
@@ -579,8 +593,12 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
       VC(r_npre, j) += 1;
     }
     const bool restart = (new_pool >= 0) && (moved || shrink);
+    if (new_pool >= 0 && (moved || new_n != held)) {  // the restart time on this allocation
+      VF(r_rst, j) = sg_restart_hours(PF(f_job_restart, j), PF(f_job_s16k, j), PF(f_job_rexp, j),
+                                      (double)new_n * (double)PI(i_pool_gpn, new_pool));
+    }
     if (restart) {
-      VF(r_rleft, j) = PF(f_job_restart, j);
+      VF(r_rleft, j) = VF(r_rst, j);
     } else if (new_pool < 0) {
       VF(r_rleft, j) = 0.0;
     }
@@ -644,8 +662,8 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   const double dt = a.dt;
   const double h = (double)t * dt;
   SG_PLAN
-  SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_job_restart)
-  SG_USE(f_job_write)
+  SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_cause_detect)
+  SG_USE(f_job_write) SG_USE(r_rst)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
   SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_fin) SG_USE(r_tau)
   SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh) SG_USE(r_flopspool) SG_USE(r_allocpool)
@@ -665,13 +683,14 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   const double rate = (gpus * PF(f_peak, p)) * PF(f_job_mfu, j * P + p);
   SgPoolHits hits;
   hits.ev = evs; hits.order = order; hits.i = PH(EVS, p); hits.end = PH(EVS, p + 1);
+  hits.detect = a_F + a_f_cause_detect + p * NCT;
   hits.off = c.offs[j * V + v]; hits.n = nodes; hits.healthy = PH(H, p); hits.dt = dt;
   hits.cur_cause = 0; hits.int_cause = &VC(r_intcause, j * NCT); hits.stride = V;
   SgStep st;
   st.total = VF(r_total, j); st.unc = VF(r_unc, j); st.since = VF(r_since, j);
   st.rleft = VF(r_rleft, j);
   const double tau = VF(r_tau, j);
-  sg_advance_one(dt, rate, PF(f_job_flops, j), PF(f_job_restart, j), tau,
+  sg_advance_one(dt, rate, PF(f_job_flops, j), VF(r_rst, j), tau,
                  tau + PF(f_job_write, j), &st, hits);
   VF(r_total, j) = st.total; VF(r_unc, j) = st.unc; VF(r_since, j) = st.since;
   VF(r_rleft, j) = st.rleft;

@@ -281,7 +281,11 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     tau = np.broadcast_to(plan.job_tau, (B, J)).copy()  # nan until an auto job is placed
     auto = np.isnan(plan.job_tau)
     intervals = _CheckpointIntervals(plan)
-    rst = np.broadcast_to(plan.job_restart, (B, J))
+    # each job's full restart time on its current allocation (it grows with the GPUs),
+    # set when the allocation changes; the detection time of each hit's cause adds to it
+    rst = np.zeros((B, J))
+    detect = plan.hit_detect_hours()  # (P, NCT)
+    detect_any = bool((detect > 0).any())
     n_rank0 = int((plan.party_rank[plan.job_party] == 0).sum()) if J else 0
     dep_pairs = [(j, d) for j in range(J) for d in np.flatnonzero(plan.job_deps[j])]
     # the leases of each pool that may give the landlord the first take
@@ -366,6 +370,10 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                 since[stop] = 0.0
                 n_pre += stop
             restart = (new_pool >= 0) & (moved | shrink)
+            ch = ((new_pool >= 0) & (moved | (new_n != held))).ravel().nonzero()[0]
+            if ch.size:  # the restart time on a new allocation: its GPUs
+                cp = new_pool.ravel()[ch]
+                rst.ravel()[ch] = plan.restart_hours(ch % J, new_n.ravel()[ch] * gpn[cp])
             restart_left = np.where(restart, rst, np.where(new_pool < 0, 0.0, restart_left))
             if auto_any:  # the Daly interval for the failure rate of a new allocation
                 ch = ((new_pool >= 0) & (moved | (new_n != held)) & auto).ravel().nonzero()[0]
@@ -407,9 +415,14 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                 width = int(n_hits.max(initial=0))
                 times = np.full((N, width), INF)
                 times.ravel()[hrow * width + rank] = blk.time[ev]
+                extra = None
+                if detect_any:  # the restart after each hit waits for its detection
+                    extra = np.zeros((N, width))
+                    extra.ravel()[hrow * width + rank] = detect[p_act[hrow], cause_hit]
             else:
                 hrow = rank = cause_hit = np.zeros(0, np.int64)
                 times = np.zeros((N, 0))
+                extra = None
 
             # ---- 5. progress
             gpus = n_act * gpn[p_act]
@@ -417,8 +430,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             tau_act = tau.ravel()[act]
             out = advance(dt, np.ones(N, bool), rate, plan.job_flops[j_act],
                           total.ravel()[act], unc.ravel()[act], since.ravel()[act],
-                          restart_left.ravel()[act], plan.job_restart[j_act], tau_act,
-                          tau_act + plan.job_write[j_act], times)
+                          restart_left.ravel()[act], rst.ravel()[act], tau_act,
+                          tau_act + plan.job_write[j_act], times, extra)
             for name, arr in (("total", total), ("uncommitted", unc), ("since", since),
                               ("restart_left", restart_left)):
                 arr.ravel()[act] = getattr(out, name)

@@ -131,6 +131,29 @@ class Plan:
         with np.errstate(divide="ignore"):
             return np.where(lam > 0, 1.0 / np.where(lam > 0, lam, 1.0), np.inf)
 
+    def restart_hours(self, job: np.ndarray, gpus: np.ndarray) -> np.ndarray:
+        """The (re)start time of jobs ``job`` on ``gpus`` GPUs, hours (docs/model.md,
+        "Restart"): the fixed part plus the communicator set-up that grows with the job,
+        ``restart + s16k * exp(exp * log(gpus / 16384)) / 3600``, with the kernels'
+        bit-reproducible ``exp`` and ``log`` (:mod:`simgpu.rng.detmath`), operation for
+        operation as ``engine.cu``'s ``sg_restart_hours``; the fixed part alone where
+        ``s16k`` is 0. ``gpus`` > 0."""
+        from simgpu.rng import detmath
+
+        job = np.asarray(job)
+        s16k = self.job_restart_s16k[job]
+        x = np.asarray(gpus, np.float64) / 16384.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grow = s16k * detmath.exp(self.job_restart_exp[job] * detmath.log(x))
+        return self.job_restart[job] + np.where(s16k > 0.0, grow, 0.0) / 3600.0
+
+    def hit_detect_hours(self) -> np.ndarray:
+        """(P, NCT) hours a hit of each cause takes to be found, added to the restart that
+        follows it: ``cause_detect`` for node causes, 0 for domain outages."""
+        out = np.zeros((len(self.pool_names), len(self.cause_names)))
+        out[:, :self.n_node_causes] = self.cause_detect
+        return out
+
     @property
     def horizon_hours(self) -> float:
         return self.n_steps * self.dt

@@ -2,7 +2,9 @@
 //
 // Scalar form of `advance` for ONE job: segments [0, t1), [t1, t2), ..., [tn, dt) between
 // the step's hits, visited in time order. The hits come from a source object with
-//   bool next(double* time)   -- the next hit time (hours into the step), false at the end
+//   bool next(double* time, double* extra)
+//                             -- the next hit time (hours into the step) and the hours its
+//                                detection adds to the restart after it; false at the end
 //   void interrupted()        -- the hit just returned interrupted the job
 // so the engine can produce hits lazily (they are recomputed from the counter-based
 // generator) and the `sg_advance` kernel can read them from an array.
@@ -40,12 +42,14 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
   bool lost_started = false;
   double begin = 0.0;
   long long n_int = 0;
+  double extra = 0.0;   // detection time of the hit that began this segment
   st->fin_off = SG_INF;
   for (long long m = 0;; ++m) {
     double hit_t;
-    const bool ends_in_hit = hits.next(&hit_t);
+    double hit_extra = 0.0;
+    const bool ends_in_hit = hits.next(&hit_t, &hit_extra);
     const double end = ends_in_hit ? hit_t : dt;
-    const double r = (m == 0) ? st->rleft : restart;
+    const double r = (m == 0) ? st->rleft : restart + extra;
     const double sigma = (m == 0) ? st->since : 0.0;
     const double w_b = (m == 0) ? st->unc : 0.0;
     const double length = end - begin;
@@ -92,6 +96,7 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
     hits.interrupted();
     cs = cum;
     begin = end;
+    extra = hit_extra;
   }
 }
 

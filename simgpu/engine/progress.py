@@ -50,7 +50,8 @@ class StepOutcome:
 def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
             total: np.ndarray, uncommitted: np.ndarray, since: np.ndarray,
             restart_left: np.ndarray, restart: np.ndarray, tau: np.ndarray,
-            cyc: np.ndarray, hits: np.ndarray) -> StepOutcome:
+            cyc: np.ndarray, hits: np.ndarray, extra: np.ndarray | None = None
+            ) -> StepOutcome:
     """Advance every job through one step.
 
     Parameters
@@ -69,6 +70,9 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
         Restart time, checkpoint interval (compute hours) and cycle (``tau + write``), hours.
     hits : ndarray of float64, shape (N, M)
         Hit times in hours from the step start, sorted ascending, ``inf`` padded.
+    extra : ndarray of float64, shape (N, M), optional
+        Hours added to the restart that follows each hit (the time its cause takes to be
+        detected); the restart after hit ``i`` is ``restart + extra[:, i]``. None: 0.
 
     Returns
     -------
@@ -105,7 +109,12 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     ends_in_hit[last] = False
     tau_r, cyc_r, rate_r, total_r = mine(tau), mine(cyc), mine(rate), mine(total)
     tau_g, cyc_g, rate_g = tau_r[g], cyc_r[g], rate_r[g]
-    r = np.where(is_first, mine(restart_left)[g], mine(restart)[g])
+    after = mine(restart)[g]
+    if extra is not None and hit_at.size:  # the restart after a hit: plus its detection
+        ex = np.zeros(g.size)
+        ex[h_seg + 1] = mine(extra).ravel()[hit_at]
+        after = after + ex
+    r = np.where(is_first, mine(restart_left)[g], after)
     sigma = np.where(is_first, mine(since)[g], 0.0)
     w_b = np.where(is_first, mine(uncommitted)[g], 0.0)
     length = end - begin

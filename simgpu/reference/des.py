@@ -272,7 +272,9 @@ class _Replay:
         self.flops_pool[j][self.jpool[j]] -= u
         self.unc[j] = 0.0
         self.since[j] = 0.0
-        self.restart_left[j] = self.w.jobs[j].restart_hours(self.jpool[j], self.jn[j])
+        p = self.jpool[j]
+        self.restart_left[j] = (self.w.jobs[j].restart_hours(p, self.jn[j])
+                                + self.w.pools[p].detect_hours(cause))
         self.n_int[j] += 1
         self.int_cause[j][cause] += 1
         self.version[j] += 1

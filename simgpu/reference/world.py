@@ -130,6 +130,11 @@ class PoolSpec:
     rate: tuple[float, float]  # failures per node-hour: normal, lemon
     causes: list[tuple[int, float, Duration]]  # (cause index, cumulative share, repair)
     domains: list[DomainSpec]
+    detect_h: dict[int, float] = field(default_factory=dict)  # cause index -> detection, h
+
+    def detect_hours(self, cause: int) -> float:
+        """Hours a hit of cause ``cause`` takes to be found (added to the restart after it)."""
+        return self.detect_h.get(cause, 0.0)
 
     def online(self, t: float) -> int:
         """Nodes online at hour ``t``."""
@@ -217,11 +222,16 @@ class JobSpec:
     write_h: float
     restart_h: float
     deadline_h: float
+    gpn: list[int] = field(default_factory=list)  # per pool: GPUs per node
+    restart_s16k: float = 0.0  # communicator set-up at 16,384 GPUs, seconds
+    restart_exp: float = 0.0  # its growth exponent with the GPUs
 
     def restart_hours(self, pool: int, nodes: int) -> float:
-        """Restart time of a (re)start on ``nodes`` nodes of ``pool``, hours. (A hook: the
-        restart time is constant today; a size-dependent one goes here.)"""
-        return self.restart_h
+        """Restart time of a (re)start on ``nodes`` nodes of ``pool``, hours: the fixed
+        part plus ``s16k x (GPUs / 16384) ^ exp`` seconds (docs/model.md, "Restart")."""
+        gpus = nodes * self.gpn[pool]
+        return self.restart_h + self.restart_s16k * math.pow(gpus / 16384.0,
+                                                             self.restart_exp) / 3600.0
 
 
 @dataclass(frozen=True)
@@ -615,7 +625,9 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             name=n, owner=party_index[pc.owner], gpn=int(pc.gpus_per_node),
             peak_flop_h=cfg.gpus[pc.gpu].peak_tflops * 1e12 * 3600.0, installed=int(pc.nodes),
             change_h=times, online_at=values, lemon_fraction=float(rel.lemon_fraction),
-            rate=(per_node_h, per_node_h * rel.lemon_factor), causes=causes, domains=doms))
+            rate=(per_node_h, per_node_h * rel.lemon_factor), causes=causes, domains=doms,
+            detect_h={node_causes.index(c): float(cc.detect_hours)
+                      for c, cc in rel.causes.items() if cc.detect_hours}))
 
     cf_names = _counterfactual_leases(cfg)
     variants = _variants(cfg, cf_names)
@@ -657,7 +669,9 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             else 0.0,
             deps=[job_index[d] for d in jc.after],
             tau_h=None if ck.auto else float(ck.interval_hours), write_h=_write_hours(jc),
-            restart_h=float(jc.restart_hours),
+            restart_h=float(jc.restart_hours), gpn=[p.gpn for p in pools],
+            restart_s16k=float(jc.restart_seconds_at_16k),
+            restart_exp=float(jc.restart_exponent),
             deadline_h=_hours(jc.deadline, start) if jc.deadline else math.inf))
     return World(cfg=cfg, horizon_h=horizon, seed=int(cfg.sim.seed), party_names=party_names,
                  pools=pools, leases=leases, jobs=jobs, variants=variants,

@@ -1,0 +1,104 @@
+"""Reliability features that act on jobs, with answers computed by hand: a restart that
+grows with the job's GPUs and the detection time of each failure cause."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from simgpu.cases import one_pool
+from simgpu.config import load
+from simgpu.engine import compile_plan, simulate
+from simgpu.engine.numpy_engine import STREAM_COUNT, STREAM_FAIL_EVENT, event_draws
+from simgpu.engine.progress import advance, compute_time
+from simgpu.rng import uniform
+from simgpu.rng.distributions import poisson_small_from_uniform
+
+RATE_PER_GPU = 1000e12 * 0.5 * 3600.0  # round GPU at MFU 0.5, FLOPs per GPU-hour
+
+
+def _run(cfg, replicas=None):
+    plan = compile_plan(load(cfg))
+    return plan, simulate(plan, 0, replicas or cfg["sim"]["replicas"])
+
+
+# ------------------------------------------------------------------ restart and GPUs
+
+
+@pytest.mark.parametrize("gpus", [16384, 32768, 1024])
+def test_the_start_up_grows_with_the_jobs_gpus_exact_finish(gpus):
+    """No failures: the job finishes at R(N) + its compute and writes, with R(N) = 0.25 h +
+    17 s x (N / 16,384) ^ 1.38 (the published defaults of the set-up's growth)."""
+    nodes = gpus // 8
+    cfg = one_pool(nodes=nodes, target_gpus=gpus, min_gpus=gpus, replicas=1,
+                   flops=gpus * RATE_PER_GPU * 10.5, restart_seconds_at_16k=17.0,
+                   restart_exponent=1.38)
+    _, raw = _run(cfg)
+    start_up = 0.25 + 17.0 * math.pow(gpus / 16384.0, 1.38) / 3600.0
+    if gpus == 16384:
+        assert start_up == 0.25 + 17.0 / 3600.0
+    expected = start_up + 10 * 1.1 + 0.5  # ten full cycles, then half an hour of compute
+    np.testing.assert_allclose(raw.job_finish_h[0, 0, 0], expected, rtol=1e-13)
+    np.testing.assert_allclose(raw.job_useful_gpu_h[0, 0, 0] / raw.job_alloc_gpu_h[0, 0, 0],
+                               10.5 / expected, rtol=1e-12)
+
+
+def test_the_plans_restart_hours_match_the_formula():
+    cfg = one_pool(restart_seconds_at_16k=200.0, restart_exponent=1.38)
+    plan = compile_plan(load(cfg))
+    gpus = np.array([8.0, 1000.0, 16384.0, 98304.0, 200000.0])
+    want = 0.25 + 200.0 * (gpus / 16384.0) ** 1.38 / 3600.0
+    np.testing.assert_allclose(plan.restart_hours(np.zeros(5, np.int64), gpus), want,
+                               rtol=1e-14)
+    # at 98,304 GPUs the published 17 s at 16K grows to 200 s (exponent 1.38)
+    np.testing.assert_allclose(17.0 * 6.0 ** 1.38, 200.0, rtol=0.01)
+
+
+# ------------------------------------------------------------------ detection per cause
+
+
+def test_a_hits_detection_time_delays_the_restart_after_it():
+    """advance(): a hit at 0.3 h, restart 0.1 h plus 0.2 h to detect the hit: compute
+    resumes at 0.6 h; a detection longer than the step carries the restart over."""
+    one = np.ones(1)
+    kw = dict(dt=1.0, alloc=np.ones(1, bool), rate=one, flops=one * 1e9, total=0 * one,
+              uncommitted=0 * one, since=0 * one, restart_left=0 * one, restart=one * 0.1,
+              tau=one * 10.0, cyc=one * 10.0, hits=np.array([[0.3]]))
+    out = advance(**kw, extra=np.array([[0.2]]))
+    assert out.lost[0] == pytest.approx(0.3)
+    assert out.total[0] == pytest.approx(0.4) and out.uncommitted[0] == pytest.approx(0.4)
+    assert out.restart_left[0] == 0.0 and out.interruptions[0] == 1
+    base = advance(**kw)  # no detection: compute resumes at 0.4 h
+    assert base.total[0] == pytest.approx(0.6)
+    long = advance(**kw, extra=np.array([[1.0]]))  # restart to 0.3 + 1.1 = 1.4 h
+    assert long.total[0] == 0.0 and long.restart_left[0] == pytest.approx(0.4)
+
+
+def test_a_failure_causes_detection_time_adds_to_the_restart_exactly():
+    """One node, one job, one failure (seed 4, as test_engine's injected failure): the job
+    restarts 0.25 h + the cause's 0.5 h detection after the hit."""
+    rate_nd, detect = 500.0, 0.5
+    cfg = one_pool(nodes=1, target_gpus=8, min_gpus=8, horizon_days=3.0, replicas=1,
+                   flops=8 * RATE_PER_GPU * 1000.0)
+    fixed = {"distribution": "fixed", "mean_hours": 1e-9, "max_hours": 1.0}
+    cfg["pools"]["p"]["reliability"] = {
+        "failures_per_1000_node_days": rate_nd, "repair": fixed,
+        "causes": {"hang": {"share": 1.0, "repair": fixed, "detect_hours": detect}}}
+    cfg["sim"]["seed"] = 4
+    plan, raw = _run(cfg)
+    assert raw.job_interruptions[0, 0, 0] == 1
+    lam = rate_nd / 1000.0 / 24.0
+    t = 0
+    while poisson_small_from_uniform(uniform(4, 0, STREAM_COUNT, t, 0), lam) == 0:
+        t += 1
+    _, _, phase, _ = event_draws(4, np.array([0]), STREAM_FAIL_EVENT, t, np.array([0]), 1)
+    t_hit = t + float(phase[0])
+    k = math.floor((t_hit - 0.25) / 1.1)
+    after = compute_time(np.array(72.0 - t_hit - 0.25 - detect), 1.0, 1.1)
+    np.testing.assert_allclose(raw.job_flops_pool[0, 0, 0, 0],
+                               8 * RATE_PER_GPU * (k + float(after)), rtol=1e-9)
+    # the held hours: start-up, compute and writes, the lost compute, restart + detection
+    held = raw.job_alloc_gpu_h[0, 0, 0] / 8
+    assert held == pytest.approx(72.0)
