@@ -341,9 +341,9 @@ def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str,
 
 
 def reliability_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:
-    """:func:`kernel_mix` with the reliability features that act on jobs: a restart that
-    grows steeply with the job's GPUs and detection times per failure cause (used by the
-    kernel-engine parity tests)."""
+    """:func:`kernel_mix` with the reliability features: a restart that grows steeply with
+    the job's GPUs, detection times per failure cause and infant mortality of the tranches
+    of a pool that ramps up (used by the kernel-engine parity tests)."""
     cfg = kernel_mix(horizon_days, step_hours)
     cfg["name"] = "reliability_mix"
     causes = cfg["pools"]["big"]["reliability"]["causes"]
@@ -352,6 +352,10 @@ def reliability_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict
     for name, j in cfg["jobs"].items():
         j["restart_seconds_at_16k"] = 20000.0 if name != "x1" else 0.0
         j["restart_exponent"] = 0.7
+    # infant mortality on the pool that ramps up: each tranche fails more while young
+    ramp = dict(cfg["pools"]["ramp"]["reliability"])
+    ramp.update(infant_factor=4.0, infant_days=3.0, burn_in_days=0.5, age_at_start_days=1.0)
+    cfg["pools"]["ramp"]["reliability"] = ramp
     return cfg
 
 
@@ -493,7 +497,8 @@ def two_landlords(horizon_days: float = 30.0, replicas: int = 2) -> dict[str, An
     pool = {"gpu": "round", "gpus_per_node": 8, "nodes": 10,
             "reliability": {"failures_per_1000_node_days": 0.0}}
     job = {"party": "tn", "mfu": 0.5, "target_gpus": 80, "min_gpus": 40,
-           "checkpoint": {"interval_hours": 1.0, "write_hours": 0.0}, "restart_hours": 0.0}
+           "checkpoint": {"interval_hours": 1.0, "write_hours": 0.0}, "restart_hours": 0.0,
+           "restart_seconds_at_16k": 0.0}
     lease = {"tenant": "tn", "share": 1.0, "start": "2026-01-01", "end": "2027-01-01",
              "annual_usd": 8.766e6}
     cfg = one_pool(horizon_days=horizon_days, replicas=replicas)

@@ -189,7 +189,8 @@ def event_capacity(plan: Plan) -> int:
     :func:`simulate` run the batch again with room for it)."""
     dt = plan.dt
     lam = ((plan.fail_rate_normal[:, None] * plan.online_normal
-            + plan.fail_rate_lemon[:, None] * plan.online_lemon) * dt).sum(axis=0)
+            + plan.fail_rate_lemon[:, None] * plan.online_lemon) * plan.fail_mult * dt
+           ).sum(axis=0)
     if len(plan.dom_pool):
         lam = lam + (plan.dom_rate[:, None] * plan.dom_units * dt).sum(axis=0)
     top = float(lam.max(initial=0.0))
@@ -255,7 +256,9 @@ def plan_blocks(plan: Plan) -> PlanBlocks:
         dep_start=dep_start, dep_list=dep_list, job_auto=np.isnan(plan.job_tau),
         step_day=step_day)
     floats = dict(
-        fail_n=plan.fail_rate_normal, fail_l=plan.fail_rate_lemon, cause_cum=plan.cause_cum,
+        # the rates of each step: the mature rates x the multiplier of the nodes' ages
+        fail_n=plan.fail_rate_normal[:, None] * plan.fail_mult,
+        fail_l=plan.fail_rate_lemon[:, None] * plan.fail_mult, cause_cum=plan.cause_cum,
         repair_p1=plan.repair_p1, repair_p2=plan.repair_p2, repair_max=plan.repair_max,
         dom_lam=dom_lam, dom_rate=plan.dom_rate, dom_p1=plan.dom_p1, dom_p2=plan.dom_p2,
         dom_max=plan.dom_max, lease_frac=plan.lease_frac, peak=plan.pool_peak_flop_h,

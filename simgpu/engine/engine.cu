@@ -355,8 +355,8 @@ SG_DEV bool sg_physical_step(const SgArgs& a, SgRep& c, int t) {
   SG_SYNCWARP();
   // ---- 4a. failure counts: nodes by class per pool, outages per domain kind
   SG_LANES(q, 2 * P + D) {
-    const double lam = q < P       ? (PF(f_fail_n, q) * (double)PH(HN, q)) * dt
-                       : q < 2 * P ? (PF(f_fail_l, q - P) * (double)PH(HL, q - P)) * dt
+    const double lam = q < P       ? (PF(f_fail_n, q * T + t) * (double)PH(HN, q)) * dt
+                       : q < 2 * P ? (PF(f_fail_l, (q - P) * T + t) * (double)PH(HL, q - P)) * dt
                                    : PF(f_dom_lam, (q - 2 * P) * T + t);
     long long k;
     if (lam < POISSON_PTRS_MIN_LAM) {

@@ -205,8 +205,9 @@ def _events_per_step(plan: Plan) -> float:
     """The most node failures a replica expects in a step (every node healthy)."""
     if not len(plan.pool_names):
         return 0.0
-    lam = (plan.fail_rate_normal[:, None] * plan.online_normal
-           + plan.fail_rate_lemon[:, None] * plan.online_lemon).sum(axis=0) * plan.dt
+    lam = ((plan.fail_rate_normal[:, None] * plan.online_normal
+            + plan.fail_rate_lemon[:, None] * plan.online_lemon) * plan.fail_mult
+           ).sum(axis=0) * plan.dt
     return float(lam.max(initial=0.0))
 
 

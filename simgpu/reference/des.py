@@ -84,7 +84,10 @@ These remain at any step:
    nodes it is not: since lemons fail (and come back free after repair) more often, the
    free nodes are enriched in lemons and long-lived holdings in normal nodes, so jobs here
    are hit less often than under the engine's uniform positions (a few per cent fewer hits
-   for a job on all of a pool with 20 % lemons failing six times as often). For block
+   for a job on all of a pool with 20 % lemons failing six times as often). Infant
+   mortality likewise: here each node fails by its own age and a job keeps the older
+   nodes it holds while a new tranche is young; the engine gives every healthy node of a
+   pool the tranches' mean multiplier (tests/reference/test_des.py). For block
    outages the hit probability depends on how fragmented a job's ids are.
 5. *The horizon* is ``sim.horizon_days`` exactly; the engine's is a whole number of steps.
 

@@ -131,6 +131,17 @@ class PoolSpec:
     causes: list[tuple[int, float, Duration]]  # (cause index, cumulative share, repair)
     domains: list[DomainSpec]
     detect_h: dict[int, float] = field(default_factory=dict)  # cause index -> detection, h
+    # infant mortality: a node of age a hours fails 1 + (infant_factor - 1) exp(-a /
+    # infant_h) times as often as a mature one; nodes online at the start are
+    # age_at_start_h old, later ones burn_in_h old when they come online
+    infant_factor: float = 1.0
+    infant_h: float = 90.0 * 24.0
+    burn_in_h: float = 0.0
+    age_at_start_h: float = 365.0 * 24.0
+
+    def age_multiplier(self, age_h: float) -> float:
+        """The failure-rate multiplier of a node ``age_h`` hours old."""
+        return 1.0 + (self.infant_factor - 1.0) * math.exp(-age_h / self.infant_h)
 
     def detect_hours(self, cause: int) -> float:
         """Hours a hit of cause ``cause`` takes to be found (added to the restart after it)."""
@@ -627,7 +638,10 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             change_h=times, online_at=values, lemon_fraction=float(rel.lemon_fraction),
             rate=(per_node_h, per_node_h * rel.lemon_factor), causes=causes, domains=doms,
             detect_h={node_causes.index(c): float(cc.detect_hours)
-                      for c, cc in rel.causes.items() if cc.detect_hours}))
+                      for c, cc in rel.causes.items() if cc.detect_hours},
+            infant_factor=float(rel.infant_factor), infant_h=24.0 * float(rel.infant_days),
+            burn_in_h=24.0 * float(rel.burn_in_days),
+            age_at_start_h=24.0 * float(rel.age_at_start_days)))
 
     cf_names = _counterfactual_leases(cfg)
     variants = _variants(cfg, cf_names)

@@ -102,3 +102,32 @@ def test_a_failure_causes_detection_time_adds_to_the_restart_exactly():
     # the held hours: start-up, compute and writes, the lost compute, restart + detection
     held = raw.job_alloc_gpu_h[0, 0, 0] / 8
     assert held == pytest.approx(72.0)
+
+
+# ------------------------------------------------------------------ infant mortality
+
+
+def test_infant_mortality_multiplies_each_steps_failure_mean_exactly():
+    """One node that is back the step after it fails: each step's failure count is the
+    Poisson inversion of that step's uniform at rate x m(age) x dt, with m(a) = 1 + 3
+    exp(-a / 2 d) and the node 0.5 d old at the start (worked out here step by step)."""
+    rate_nd, dt = 2000.0, 1.0
+    cfg = one_pool(nodes=1, target_gpus=8, min_gpus=8, horizon_days=6.0, replicas=2,
+                   flops=1e30)
+    cfg["pools"]["p"]["reliability"] = {
+        "failures_per_1000_node_days": rate_nd,
+        "repair": {"distribution": "fixed", "mean_hours": 1e-9, "max_hours": 1.0},
+        "infant_factor": 4.0, "infant_days": 2.0, "age_at_start_days": 0.5}
+    plan, raw = _run(cfg)
+    lam0 = rate_nd / 1000.0 / 24.0 * dt
+    for r in range(2):
+        want = 0
+        for t in range(plan.n_steps):
+            age_d = 0.5 + t * dt / 24.0
+            lam = lam0 * (1.0 + 3.0 * math.exp(-age_d / 2.0))
+            want += min(int(poisson_small_from_uniform(uniform(1, r, STREAM_COUNT, t, 0), lam)),
+                        1)
+        assert raw.pool_failures[r, 0] == want
+    # and the young node fails clearly more often than a mature one would
+    mature = lam0 * plan.n_steps
+    assert raw.pool_failures.mean() > 1.5 * mature

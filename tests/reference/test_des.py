@@ -304,3 +304,48 @@ def test_restart_growth_and_detection_agree_with_the_engine() -> None:
     e1, e0 = _engine_ettr(eng)[:, 0], _engine_ettr(base)[:, 0]
     se = np.sqrt(e1.var(ddof=1) / e1.size + e0.var(ddof=1) / e0.size)
     assert e0.mean() - e1.mean() > 5 * se, (e0.mean(), e1.mean(), se)
+
+
+def _infant(step_hours: float, factor: float = 4.0, grow: bool = True):
+    """One job on 32 nodes of a pool of 64 nodes 0.25 d old at the start, failing
+    ``factor`` times as often when new, the excess decaying over 1.5 d; with ``grow``,
+    the pool starts with 24 nodes and gets 40 more on day 2, 0.5 d old (burn-in)."""
+    rel = des_reliability(400.0, 3.0, infant_factor=factor, infant_days=1.5,
+                          burn_in_days=0.5, age_at_start_days=0.25)
+    cap = [{"at": "2026-01-01", "nodes": 24}, {"at": "2026-01-03", "nodes": 64}]
+    pool = des_pool("xai", 64, rel, capacity=cap if grow else [])
+    return des_config(
+        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"], {"c1": pool},
+        {"a1": des_job("anthropic", ["c1"], 32, 8, 60.0)},
+        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.75}})
+
+
+@pytest.mark.slow
+def test_infant_mortality_of_tranches_agrees_with_the_engine() -> None:
+    """The engine's pool multiplier (tranches weighted by their nodes online) against the
+    DES's per-node hazard by age (thinning): node failures of a pool that grows. (Which
+    nodes a job holds differs: here it keeps its older, sounder nodes, so it is hit less
+    than under the engine's uniform positions; see simgpu.reference.des.)"""
+    cfg = _infant(0.1)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 100, daily=False)
+    ref = simulate_des(cfg, 100)
+    _assert_agree("node failures", eng.pool_failures, ref["pool_failures"], plan.pool_names)
+    # the feature matters here: mature nodes fail clearly less often
+    mature = simulate(compile_plan(_infant(0.1, factor=1.0)), 0, 100, daily=False)
+    a, b = eng.pool_failures[:, 0], mature.pool_failures[:, 0]
+    assert a.mean() > b.mean() + 5 * np.sqrt(a.var() / a.size + b.var() / b.size)
+
+
+def test_infant_mortality_of_one_tranche_agrees_on_the_jobs() -> None:
+    """Nodes of one age: interruptions, ETTR and node failures agree."""
+    cfg = _infant(0.1, grow=False)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 80, daily=False)
+    ref = simulate_des(cfg, 80)
+    names = plan.job_names
+    _assert_agree("node failures", eng.pool_failures, ref["pool_failures"], plan.pool_names)
+    hits = _des_cols(plan, cfg, "interruptions", ref)
+    assert (hits.mean(axis=0) > 5).all(), hits.mean(axis=0)
+    _assert_agree("interruptions", eng.job_interruptions[0], hits, names)
+    _assert_agree("ETTR", _engine_ettr(eng), _des_cols(plan, cfg, "ettr", ref), names)
