@@ -342,8 +342,9 @@ def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str,
 
 def reliability_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:
     """:func:`kernel_mix` with the reliability features: a restart that grows steeply with
-    the job's GPUs, detection times per failure cause and infant mortality of the tranches
-    of a pool that ramps up (used by the kernel-engine parity tests)."""
+    the job's GPUs, detection times per failure cause, infant mortality of the tranches
+    of a pool that ramps up, fabric hangs and planned interruptions (used by the
+    kernel-engine parity tests)."""
     cfg = kernel_mix(horizon_days, step_hours)
     cfg["name"] = "reliability_mix"
     causes = cfg["pools"]["big"]["reliability"]["causes"]
@@ -356,6 +357,13 @@ def reliability_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict
     ramp = dict(cfg["pools"]["ramp"]["reliability"])
     ramp.update(infant_factor=4.0, infant_days=3.0, burn_in_days=0.5, age_at_start_days=1.0)
     cfg["pools"]["ramp"]["reliability"] = ramp
+    # fabric hangs of multi-node jobs and graceful planned interruptions, often
+    big = cfg["pools"]["big"]["reliability"]
+    big.update(fabric_per_1000_node_days=30.0, fabric_detect_hours=0.4,
+               planned_per_1000_node_days=20.0)
+    own = dict(cfg["pools"]["own"]["reliability"])
+    own.update(planned_per_1000_node_days=50.0)
+    cfg["pools"]["own"]["reliability"] = own
     return cfg
 
 

@@ -38,6 +38,8 @@
 #define STREAM_COUNT 1u
 #define STREAM_FAIL_EVENT 2u
 #define STREAM_DOM_EVENT 3u
+#define STREAM_JOB_EVENT 4u
+#define SG_JOB_EVENT_MAX 65535  // draws per job and step (the 16-bit sub)
 #define POISSON_PTRS_MIN_LAM 10.0
 #define TAU_MIN_HOURS 1e-3
 #define TAU_MAX_HOURS 1e6
@@ -69,10 +71,11 @@ struct SgArgs {
   int i_dom_pool, i_dom_cause, i_dom_nodes, i_dom_kind, i_lease_pool, i_lease_tenant;
   int i_lease_owner, i_lease_contract, i_lease_replaced, i_lease_lf, i_job_party;
   int i_job_pref, i_job_tgt, i_job_min, i_dep_start, i_dep_list, i_job_auto, i_step_day;
+  int i_job_causes;
   int f_fail_n, f_fail_l, f_cause_cum, f_repair_p1, f_repair_p2, f_repair_max, f_dom_lam;
   int f_dom_rate, f_dom_p1, f_dom_p2, f_dom_max, f_lease_frac, f_peak, f_job_flops;
   int f_job_mfu, f_job_earliest, f_job_write, f_job_restart, f_node_rate, f_day_w;
-  int f_job_s16k, f_job_rexp, f_cause_detect;
+  int f_job_s16k, f_job_rexp, f_cause_detect, f_fabric_rate, f_planned_rate;
   int r_down, r_poolj, r_nodes, r_hitlast;
   int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
@@ -188,9 +191,12 @@ SG_DEV double sg_restart_hours(double base, double s16k, double rexp, double gpu
   return base + (grow / 3600.0);
 }
 
-// The hits of one job in one step: the events of its pool in time order whose nodes meet
-// the job's range (numpy_engine: node failures by position, outages by _overlap), each
-// with the detection time of its cause (added to the restart that follows it).
+// The hits of one job in one step, in time order: the events of its pool whose nodes meet
+// the job's range (numpy_engine: node failures by position, outages by _overlap), merged
+// with the job's own interruptions (numpy_engine.job_events: fabric hangs and planned
+// maintenance, one Poisson process of both, drawn one event after the other; pool events
+// first at equal times). Each hit brings the detection time of its cause (added to the
+// restart that follows it); planned ones are graceful.
 struct SgPoolHits {
   const SgEv* ev;
   const int* order;
@@ -201,18 +207,54 @@ struct SgPoolHits {
   int cur_cause;
   long long* int_cause;  // this job's interruptions by cause (stride: variants)
   int stride;
+  // the job's own interruptions: next time (inf: none left), the total rate, the
+  // fabric's share of it as a 32-bit threshold, the draws so far, the cause of the next
+  // event (planned's cause, or fabric's which is one below), the generator's keys
+  double tj, rj, fab_share;
+  int kj;  // draws so far, negative when the next event is a fabric one
+  const SgArgs* args;  // the seed (the launch's parameters)
+  sg_u32 rep, step, jx;
 
-  SG_METHOD bool next(double* time, double* extra) {
+  // The next job event after tj (inf past the step or after the last draw).
+  SG_METHOD void draw() {
+    const int k = kj < 0 ? -kj : kj;
+    if (k >= SG_JOB_EVENT_MAX) {
+      tj = SG_INF;
+      return;
+    }
+    sg_u32 w[4];
+    sg_bits(args->seed, rep, STREAM_JOB_EVENT, step, jx, (sg_u32)k, w);
+    const double tn = tj + ((-sg_log(sg_u01(w[0], w[1]))) / rj);
+    kj = sg_u01(w[2], w[3]) < fab_share ? -(k + 1) : k + 1;
+    tj = tn < dt ? tn : SG_INF;
+  }
+  SG_METHOD bool job_event(double* time, double* extra, bool* graceful) {
+    const bool fab = kj < 0;
+    cur_cause = args->I[args->i_job_causes + (fab ? 0 : 1)];
+    *time = tj;
+    *extra = detect[cur_cause];
+    *graceful = !fab;
+    draw();
+    return true;
+  }
+  SG_METHOD bool next(double* time, double* extra, bool* graceful) {
+    *graceful = false;
     while (i < end) {
       const SgEv& e = ev[order[i++]];
       if (sg_overlap(off, n, e.pos, e.size, healthy)) {
+        const double te = sg_phase((sg_u32)(e.key >> 32)) * dt;
+        if (tj < te) {  // the job's own event comes first: read this one again next time
+          --i;
+          return job_event(time, extra, graceful);
+        }
         cur_cause = e.cause;
-        *time = sg_phase((sg_u32)(e.key >> 32)) * dt;
+        *time = te;
         *extra = detect[e.cause];
         return true;
       }
     }
-    return false;
+    if (isinf(tj)) return false;
+    return job_event(time, extra, graceful);
   }
   SG_METHOD void interrupted() { int_cause[cur_cause * stride] += 1; }
 };
@@ -221,12 +263,14 @@ struct SgPoolHits {
 struct SgArrayHits {
   const double* row;
   const double* extra;  // hours added to the restart after each hit
+  const long long* graceful;  // 1 where the hit checkpoints first
   long long M, i, last;
   long long* flags;  // 1 where the hit interrupted the job
-  SG_METHOD bool next(double* time, double* ex) {
+  SG_METHOD bool next(double* time, double* ex, bool* gr) {
     if (i >= M || !isfinite(row[i])) return false;
     last = i;
     *ex = extra[i];
+    *gr = graceful[i] != 0;
     *time = row[i++];
     return true;
   }
@@ -237,7 +281,7 @@ SG_KERNEL void sg_advance(long long n, double dt, const double* rate, const doub
                           const double* total, const double* unc, const double* since,
                           const double* rleft, const double* restart, const double* tau,
                           const double* cyc, const double* hits, const double* extra,
-                          long long M, double* out_total,
+                          const long long* graceful, long long M, double* out_total,
                           double* out_unc, double* out_since, double* out_rleft,
                           double* out_gained, double* out_lost, long long* out_interruptions,
                           long long* out_flags, double* out_fin) {
@@ -245,7 +289,7 @@ SG_KERNEL void sg_advance(long long n, double dt, const double* rate, const doub
     SgStep st;
     st.total = total[i]; st.unc = unc[i]; st.since = since[i]; st.rleft = rleft[i];
     SgArrayHits h;
-    h.row = hits + i * M; h.extra = extra + i * M; h.M = M; h.i = 0; h.last = 0; h.flags = out_flags + i * M;
+    h.row = hits + i * M; h.extra = extra + i * M; h.graceful = graceful + i * M; h.M = M; h.i = 0; h.last = 0; h.flags = out_flags + i * M;
     sg_advance_one(dt, rate[i], flops[i], restart[i], tau[i], cyc[i], &st, h);
     out_total[i] = st.total; out_unc[i] = st.unc; out_since[i] = st.since;
     out_rleft[i] = st.rleft; out_gained[i] = st.gained; out_lost[i] = st.lost;
@@ -663,7 +707,8 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   const double h = (double)t * dt;
   SG_PLAN
   SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_cause_detect)
-  SG_USE(f_job_write) SG_USE(r_rst)
+  SG_USE(f_job_write) SG_USE(r_rst) SG_USE(f_fabric_rate) SG_USE(f_planned_rate)
+  SG_USE(i_job_causes)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
   SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_fin) SG_USE(r_tau)
   SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh) SG_USE(r_flopspool) SG_USE(r_allocpool)
@@ -686,6 +731,16 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   hits.detect = a_F + a_f_cause_detect + p * NCT;
   hits.off = c.offs[j * V + v]; hits.n = nodes; hits.healthy = PH(H, p); hits.dt = dt;
   hits.cur_cause = 0; hits.int_cause = &VC(r_intcause, j * NCT); hits.stride = V;
+  hits.args = &a; hits.rep = c.rep; hits.step = (sg_u32)t; hits.jx = (sg_u32)j;
+  const double rf = nodes > 1 ? PF(f_fabric_rate, p) * (double)nodes : 0.0;
+  hits.rj = rf + (PF(f_planned_rate, p) * (double)nodes);
+  hits.fab_share = hits.rj > 0.0 ? rf / hits.rj : 0.0;
+  hits.kj = 0; hits.tj = 0.0;
+  if (hits.rj > 0.0) {
+    hits.draw();
+  } else {
+    hits.tj = SG_INF;
+  }
   SgStep st;
   st.total = VF(r_total, j); st.unc = VF(r_unc, j); st.since = VF(r_since, j);
   st.rleft = VF(r_rleft, j);

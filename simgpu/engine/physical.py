@@ -48,6 +48,7 @@ from simgpu.rng.distributions import (
 STREAM_COUNT = 1  # index: pool (normal nodes), P + pool (lemon nodes), 2P + domain kind
 STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step; sub 0, 1
 STREAM_DOM_EVENT = 3  # index: i * D + domain kind, i-th outage of the step (event_draws)
+STREAM_JOB_EVENT = 4  # index: job; sub: i-th fabric or planned interruption of the step
 
 
 def draw_duration(kind: np.ndarray, p1: np.ndarray, p2: np.ndarray, cap: np.ndarray,

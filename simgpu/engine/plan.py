@@ -22,6 +22,9 @@ from simgpu.timeline import Variant
 
 __all__ = ["Plan", "Variant", "compile_plan"]
 
+#: Cause names of the interruptions of jobs that take no node down (docs/model.md).
+FABRIC, PLANNED = "fabric", "planned"
+
 #: Distribution codes shared with the kernels.
 DIST_FIXED, DIST_EXPONENTIAL, DIST_LOGNORMAL = 0, 1, 2
 _DIST_CODE = {
@@ -108,6 +111,9 @@ class Plan:
     pool_node_rate: np.ndarray  # (P,) expected failures per node-hour (lemons included)
     job_restart: np.ndarray  # restart time, hours: the fixed part (restart_hours)
     party_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # cause indices (into cause_names) of fabric and planned interruptions; -1: none
+    cause_fabric: int = -1
+    cause_planned: int = -1
 
     def job_mtbf_hours(self, pool: np.ndarray, nodes: np.ndarray, t: int) -> np.ndarray:
         """Mean time between failures of jobs holding ``nodes`` nodes of ``pool`` at step ``t``.
@@ -149,9 +155,12 @@ class Plan:
 
     def hit_detect_hours(self) -> np.ndarray:
         """(P, NCT) hours a hit of each cause takes to be found, added to the restart that
-        follows it: ``cause_detect`` for node causes, 0 for domain outages."""
+        follows it: ``cause_detect`` for node causes, ``fabric_detect`` for fabric hangs,
+        0 for domain outages and planned maintenance."""
         out = np.zeros((len(self.pool_names), len(self.cause_names)))
         out[:, :self.n_node_causes] = self.cause_detect
+        if self.cause_fabric >= 0:
+            out[:, self.cause_fabric] = self.fabric_detect
         return out
 
     @property
@@ -219,9 +228,20 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     node_causes, dom_names = pools.pop("node_causes"), doms.pop("dom_names")
     doms["dom_cause"] = np.array([len(node_causes) + dom_names.index(n)
                                   for n in doms.pop("dom_cause_name")], np.int64)
+    # interruptions of jobs without a node going down, after the node and domain causes
+    names = node_causes + dom_names
+    fab = _job_cause(FABRIC, names) if (pools["fabric_rate"] > 0).any() else -1
+    pln = _job_cause(PLANNED, names) if (pools["planned_rate"] > 0).any() else -1
     return Plan(cfg=cfg, dt=dt, n_steps=n_steps, seed=int(cfg.sim.seed), variants=variants,
-                ring=ring, cause_names=node_causes + dom_names, **parties, **pools, **doms,
-                **leases, **jobs)
+                ring=ring, cause_names=names, **parties, **pools, **doms, **leases, **jobs,
+                cause_fabric=fab, cause_planned=pln)
+
+
+def _job_cause(name: str, names: list[str]) -> int:
+    """Append the cause ``name`` (``job:name`` where a node cause has that name) to
+    ``names``; its index."""
+    names.append(name if name not in names else f"job:{name}")
+    return len(names) - 1
 
 
 def _parties(cfg: S.SimgpuConfig) -> dict:

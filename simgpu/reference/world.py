@@ -138,6 +138,10 @@ class PoolSpec:
     infant_h: float = 90.0 * 24.0
     burn_in_h: float = 0.0
     age_at_start_h: float = 365.0 * 24.0
+    # interruptions of jobs that take no node down, per node held and hour: the fabric
+    # (jobs on more than one node) and planned maintenance (graceful)
+    fabric_h: float = 0.0
+    planned_h: float = 0.0
 
     def age_multiplier(self, age_h: float) -> float:
         """The failure-rate multiplier of a node ``age_h`` hours old."""
@@ -269,9 +273,11 @@ class World:
     leases: list[LeaseSpec]
     jobs: list[JobSpec]
     variants: list[VariantSpec]
-    cause_names: list[str]  # node causes first, then "outage:<domain>"
+    cause_names: list[str]  # node causes first, then "outage:<domain>", then job causes
     n_node_causes: int
     leases_of_pool: list[list[int]] = field(default_factory=list)
+    cause_fabric: int = -1  # cause index of fabric interruptions (-1: none)
+    cause_planned: int = -1  # cause index of planned interruptions (-1: none)
 
     @property
     def pool_names(self) -> list[str]:
@@ -641,7 +647,19 @@ def build_world(cfg: S.SimgpuConfig) -> World:
                       for c, cc in rel.causes.items() if cc.detect_hours},
             infant_factor=float(rel.infant_factor), infant_h=24.0 * float(rel.infant_days),
             burn_in_h=24.0 * float(rel.burn_in_days),
-            age_at_start_h=24.0 * float(rel.age_at_start_days)))
+            age_at_start_h=24.0 * float(rel.age_at_start_days),
+            fabric_h=float(rel.fabric_per_1000_node_days) / 24000.0,
+            planned_h=float(rel.planned_per_1000_node_days) / 24000.0))
+    # the jobs' own interruptions are causes too, after the node and domain causes
+    cause_fabric = cause_planned = -1
+    if any(p.fabric_h > 0 for p in pools):
+        cause_names.append("fabric" if "fabric" not in cause_names else "job:fabric")
+        cause_fabric = len(cause_names) - 1
+        for p, n in zip(pools, pool_names, strict=True):
+            p.detect_h[cause_fabric] = float(cfg.pools[n].reliability.fabric_detect_hours)
+    if any(p.planned_h > 0 for p in pools):
+        cause_names.append("planned" if "planned" not in cause_names else "job:planned")
+        cause_planned = len(cause_names) - 1
 
     cf_names = _counterfactual_leases(cfg)
     variants = _variants(cfg, cf_names)
@@ -690,5 +708,6 @@ def build_world(cfg: S.SimgpuConfig) -> World:
     return World(cfg=cfg, horizon_h=horizon, seed=int(cfg.sim.seed), party_names=party_names,
                  pools=pools, leases=leases, jobs=jobs, variants=variants,
                  cause_names=cause_names, n_node_causes=len(node_causes),
+                 cause_fabric=cause_fabric, cause_planned=cause_planned,
                  leases_of_pool=[[li for li, le in enumerate(leases) if le.pool == p]
                                  for p in range(len(pools))])

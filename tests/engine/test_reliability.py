@@ -131,3 +131,69 @@ def test_infant_mortality_multiplies_each_steps_failure_mean_exactly():
     # and the young node fails clearly more often than a mature one would
     mature = lam0 * plan.n_steps
     assert raw.pool_failures.mean() > 1.5 * mature
+
+
+# ------------------------------------------------------------------ fabric and planned
+
+
+def test_a_graceful_hit_keeps_the_work_and_restarts():
+    """advance(): a planned interruption at 0.3 h checkpoints first (the 0.3 h of work is
+    kept), then the job restarts for 0.1 h and computes from 0.4 h."""
+    one = np.ones(1)
+    out = advance(1.0, np.ones(1, bool), one, one * 1e9, 0 * one, 0 * one, 0 * one,
+                  0 * one, one * 0.1, one * 10.0, one * 10.0, np.array([[0.3]]),
+                  np.zeros((1, 1)), np.array([[True]]))
+    assert out.lost[0] == 0.0 and out.interruptions[0] == 1
+    assert out.total[0] == pytest.approx(0.9) and out.uncommitted[0] == pytest.approx(0.6)
+
+
+def _own_interruptions(nodes: int, **rel) -> dict:
+    cfg = one_pool(nodes=nodes, target_gpus=8 * nodes, min_gpus=8 * nodes, horizon_days=30.0,
+                   replicas=4, flops=1e30, restart_hours=0.05,
+                   checkpoint={"interval_hours": 1.0, "write_hours": 0.0})
+    cfg["pools"]["p"]["reliability"] = {"failures_per_1000_node_days": 0.0, **rel}
+    return cfg
+
+
+def test_planned_interruptions_lose_nothing_and_cost_one_restart_each():
+    """No node fails; planned maintenance at 40 per 1000 node-days on 4 nodes (~4.8 per
+    30 days): every one is graceful (no work lost), counted under "planned", and the held
+    hours are the compute plus one restart per (re)start."""
+    plan, raw = _run(_own_interruptions(4, planned_per_1000_node_days=40.0))
+    assert plan.cause_names[plan.cause_planned] == "planned"
+    n = raw.job_interruptions[0, :, 0]
+    assert (n > 0).all()
+    assert (raw.job_interruptions_by_cause[0, :, 0, plan.cause_planned] == n).all()
+    assert (raw.job_lost_flops == 0).all()
+    held = raw.job_alloc_gpu_h[0, :, 0] / 32
+    useful = raw.job_useful_gpu_h[0, :, 0] / 32
+    np.testing.assert_allclose(held, 720.0)
+    np.testing.assert_allclose(held - useful, 0.05 * (1 + n), rtol=1e-9)
+
+
+def test_fabric_hangs_hit_multi_node_jobs_only_lose_work_and_wait_for_detection():
+    rel = {"fabric_per_1000_node_days": 40.0, "fabric_detect_hours": 0.2}
+    plan, raw = _run(_own_interruptions(1, **rel))
+    assert (raw.job_interruptions == 0).all()  # one node: no scale-out fabric
+    plan, raw = _run(_own_interruptions(4, **rel))
+    n = raw.job_interruptions[0, :, 0]
+    assert (n > 0).all()
+    assert (raw.job_interruptions_by_cause[0, :, 0, plan.cause_fabric] == n).all()
+    assert (raw.job_lost_flops[0, :, 0] > 0).all()
+    held = raw.job_alloc_gpu_h[0, :, 0] / 32
+    kept_and_lost = (raw.job_useful_gpu_h[0, :, 0] + raw.job_lost_gpu_h[0, :, 0]) / 32
+    np.testing.assert_allclose(held - kept_and_lost, 0.05 + (0.05 + 0.2) * n, rtol=1e-9)
+
+
+@pytest.mark.slow
+def test_the_jobs_own_interruptions_are_poisson_in_the_nodes_held():
+    """Their mean count is rate x nodes x hours (fabric and planned together)."""
+    cfg = _own_interruptions(4, fabric_per_1000_node_days=20.0, planned_per_1000_node_days=30.0)
+    cfg["sim"]["replicas"] = 200
+    plan, raw = _run(cfg)
+    n = raw.job_interruptions[0, :, 0]
+    want = (20.0 + 30.0) / 24000.0 * 4 * 720.0  # 6 per history
+    assert abs(n.mean() - want) < 4 * math.sqrt(want / n.size)
+    by = raw.job_interruptions_by_cause[0, :, 0]
+    share = by[:, plan.cause_fabric].sum() / n.sum()
+    assert abs(share - 0.4) < 4 * math.sqrt(0.4 * 0.6 / n.sum())

@@ -349,3 +349,36 @@ def test_infant_mortality_of_one_tranche_agrees_on_the_jobs() -> None:
     assert (hits.mean(axis=0) > 5).all(), hits.mean(axis=0)
     _assert_agree("interruptions", eng.job_interruptions[0], hits, names)
     _assert_agree("ETTR", _engine_ettr(eng), _des_cols(plan, cfg, "ettr", ref), names)
+
+
+def _own_interruptions(step_hours: float):
+    """One job on 32 of 64 failure-prone nodes for 5 days, also hit by fabric hangs (found
+    after 0.3 h) and graceful planned interruptions, 6-8 of each."""
+    rel = des_reliability(400.0, 3.0, fabric_per_1000_node_days=100.0,
+                          fabric_detect_hours=0.3, planned_per_1000_node_days=100.0)
+    return des_config(
+        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"],
+        {"c1": des_pool("xai", 64, rel)},
+        {"a1": des_job("anthropic", ["c1"], 32, 16, 40.0)},
+        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.75}})
+
+
+@pytest.mark.slow
+def test_fabric_and_planned_interruptions_agree_with_the_engine() -> None:
+    cfg = _own_interruptions(0.1)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 60, daily=False)
+    ref = simulate_des(cfg, 60)
+    names = plan.job_names
+    world = build_world(cfg)
+    assert world.cause_names == plan.cause_names
+    for c in (plan.cause_fabric, plan.cause_planned):
+        by_e = eng.job_interruptions_by_cause[0][:, :, c]
+        by_d = ref["interruptions_by_cause"][:, :, c]
+        assert by_d.mean() > 5, by_d.mean()
+        _assert_agree(f"{plan.cause_names[c]} interruptions", by_e, by_d, names)
+    _assert_agree("interruptions", eng.job_interruptions[0],
+                  _des_cols(plan, cfg, "interruptions", ref), names)
+    _assert_agree("ETTR", _engine_ettr(eng), _des_cols(plan, cfg, "ettr", ref), names)
+    _assert_agree("lost FLOPs (1e18)", eng.job_lost_flops[0] / 1e18,
+                  _des_cols(plan, cfg, "lost_flops", ref) / 1e18, names)
