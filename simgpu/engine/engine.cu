@@ -207,12 +207,12 @@ struct SgPoolHits {
   int cur_cause;
   long long* int_cause;  // this job's interruptions by cause (stride: variants)
   int stride;
-  // the job's own interruptions: next time (inf: none left), the total rate, the
-  // fabric's share of it as a 32-bit threshold, the draws so far, the cause of the next
-  // event (planned's cause, or fabric's which is one below), the generator's keys
+  // the job's own interruptions: next time (inf: none left), the total rate and the
+  // fabric's share of it, the draws so far (negative when the next event is a fabric
+  // one), the launch's parameters (the seed; the two causes, read at use) and the keys
   double tj, rj, fab_share;
-  int kj;  // draws so far, negative when the next event is a fabric one
-  const SgArgs* args;  // the seed (the launch's parameters)
+  int kj;
+  const SgArgs* args;
   sg_u32 rep, step, jx;
 
   // The next job event after tj (inf past the step or after the last draw).
