@@ -25,7 +25,7 @@ def one_pool(nodes: int = 10, horizon_days: float = 2.0, step_hours: float = 1.0
     """One party, one pool of ``nodes`` x 8 round GPUs, one job (overridable fields)."""
     j = {"party": "lab", "flops": 1e21, "mfu": 0.5, "target_gpus": 80, "min_gpus": 8,
          "pools": ["p"], "checkpoint": {"interval_hours": 1.0, "write_hours": 0.1},
-         "restart_hours": 0.25}
+         "restart_hours": 0.25, "restart_seconds_at_16k": 0.0}  # a fixed restart
     ckpt = job.pop("checkpoint", {})
     j.update(job)
     j["checkpoint"] = {**j["checkpoint"], **ckpt}
@@ -108,7 +108,7 @@ def des_job(party: str, pools: list[str], nodes: int, min_nodes: int, compute_ho
          "min_gpus": GPN * min_nodes, "mfu": MFU,
          "flops": compute_hours * nodes * node_flop_h,
          "checkpoint": {"interval_hours": 0.5, "write_hours": 0.02},
-         "restart_hours": 0.25}
+         "restart_hours": 0.25, "restart_seconds_at_16k": 0.0}  # a fixed restart
     j.update(kw)
     return j
 
@@ -340,6 +340,33 @@ def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str,
     }
 
 
+def reliability_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:
+    """:func:`kernel_mix` with the reliability features: a restart that grows steeply with
+    the job's GPUs, detection times per failure cause, infant mortality of the tranches
+    of a pool that ramps up, fabric hangs and planned interruptions (used by the
+    kernel-engine parity tests)."""
+    cfg = kernel_mix(horizon_days, step_hours)
+    cfg["name"] = "reliability_mix"
+    causes = cfg["pools"]["big"]["reliability"]["causes"]
+    causes["software"]["detect_hours"] = 0.1
+    causes["network"]["detect_hours"] = 0.75  # longer than a step: carried over
+    for name, j in cfg["jobs"].items():
+        j["restart_seconds_at_16k"] = 20000.0 if name != "x1" else 0.0
+        j["restart_exponent"] = 0.7
+    # infant mortality on the pool that ramps up: each tranche fails more while young
+    ramp = dict(cfg["pools"]["ramp"]["reliability"])
+    ramp.update(infant_factor=4.0, infant_days=3.0, burn_in_days=0.5, age_at_start_days=1.0)
+    cfg["pools"]["ramp"]["reliability"] = ramp
+    # fabric hangs of multi-node jobs and graceful planned interruptions, often
+    big = cfg["pools"]["big"]["reliability"]
+    big.update(fabric_per_1000_node_days=30.0, fabric_detect_hours=0.4,
+               planned_per_1000_node_days=20.0)
+    own = dict(cfg["pools"]["own"]["reliability"])
+    own.update(planned_per_1000_node_days=50.0)
+    cfg["pools"]["own"]["reliability"] = own
+    return cfg
+
+
 def random_config(seed: int) -> dict[str, Any]:
     """A random valid configuration (1-3 pools, 0-3 leases, 1-5 jobs, random reliability,
     actions and counterfactuals, step 0.5-6 h, 4-20 days), for the parity tests of the
@@ -478,7 +505,8 @@ def two_landlords(horizon_days: float = 30.0, replicas: int = 2) -> dict[str, An
     pool = {"gpu": "round", "gpus_per_node": 8, "nodes": 10,
             "reliability": {"failures_per_1000_node_days": 0.0}}
     job = {"party": "tn", "mfu": 0.5, "target_gpus": 80, "min_gpus": 40,
-           "checkpoint": {"interval_hours": 1.0, "write_hours": 0.0}, "restart_hours": 0.0}
+           "checkpoint": {"interval_hours": 1.0, "write_hours": 0.0}, "restart_hours": 0.0,
+           "restart_seconds_at_16k": 0.0}
     lease = {"tenant": "tn", "share": 1.0, "start": "2026-01-01", "end": "2027-01-01",
              "annual_usd": 8.766e6}
     cfg = one_pool(horizon_days=horizon_days, replicas=replicas)

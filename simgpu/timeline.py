@@ -170,7 +170,7 @@ def node_age_effects(pool: S.PoolConfig, hours: np.ndarray, online: np.ndarray
 
 def restart_hours(job: S.JobConfig, gpus: np.ndarray | float) -> np.ndarray | float:
     """The job's (re)start time on ``gpus`` GPUs, hours: its fixed part plus the
-    communicator set-up that grows with the job (docs/reliability.md, "Restart")."""
+    communicator set-up that grows with the job (docs/model.md, "Restart and detection")."""
     return job.restart_hours + job.restart_seconds_at_16k * (
         np.asarray(gpus, np.float64) / 16384.0) ** job.restart_exponent / 3600.0
 

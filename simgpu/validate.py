@@ -1166,7 +1166,9 @@ def _llama3_ettr_margins(plan, j: int, bound: float) -> tuple[float | None, floa
     p = int(plan.job_pref[j, 0])
     n = int(plan.job_tgt_nodes[j, p])
     mtbf = float(plan.job_mtbf_hours(np.array([p]), np.array([n]), 0)[0])
-    write, restart = float(plan.job_write[j]), float(plan.job_restart[j])
+    gpus = np.array([float(n * plan.pool_gpn[p])])
+    write = float(plan.job_write[j])
+    restart = float(plan.restart_hours(np.array([j]), gpus)[0])  # at its size
 
     def ettr(w: float, r: float) -> float:
         return float(expected_ettr(daly_interval(w, mtbf), w, r, mtbf))
@@ -1247,7 +1249,10 @@ def llama3_preset(ctx: Context) -> list[dict[str, Any]]:
              "derivation, not the model", cls="calibration"))
     ettr = _get(job, "ettr", "mean")
     r_max, w_max = _llama3_ettr_margins(plan, j, 0.90)
-    write_s, restart_min = 3600.0 * float(plan.job_write[j]), 60.0 * float(plan.job_restart[j])
+    p0 = int(plan.job_pref[j, 0])
+    gpus0 = np.array([float(plan.job_tgt_nodes[j, p0] * plan.pool_gpn[p0])])
+    write_s = 3600.0 * float(plan.job_write[j])
+    restart_min = 60.0 * float(plan.restart_hours(np.array([j]), gpus0)[0])
     margin = (f"by Daly's closed form the bound holds for restarts up to "
               f"{60 * r_max:.0f} min (at the {write_s:.1f} s write) and checkpoint writes up "
               f"to {3600 * w_max:.0f} s (at the {restart_min:.0f} min restart)"

@@ -286,7 +286,7 @@ class CauseConfig:
     share: float = 1.0  # fraction of the pool's node failures with this cause
     repair: DurationConfig = field(default_factory=DurationConfig)  # node down time
     # extra stall before a hit job restarts, hours: a hang (network, NCCL watchdog) is
-    # found by a timeout, a crash at once (docs/reliability.md, "Restart")
+    # found by a timeout, a crash at once (docs/model.md, "Restart and detection")
     detect_hours: float = 0.0
 
     def __post_init__(self) -> None:

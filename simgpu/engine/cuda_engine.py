@@ -42,16 +42,17 @@ ARG_INTS = (
     "i_dom_pool", "i_dom_cause", "i_dom_nodes", "i_dom_kind", "i_lease_pool", "i_lease_tenant",
     "i_lease_owner", "i_lease_contract", "i_lease_replaced", "i_lease_lf", "i_job_party",
     "i_job_pref", "i_job_tgt", "i_job_min", "i_dep_start", "i_dep_list", "i_job_auto",
-    "i_step_day",
+    "i_step_day", "i_job_causes",
     "f_fail_n", "f_fail_l", "f_cause_cum", "f_repair_p1", "f_repair_p2", "f_repair_max",
     "f_dom_lam", "f_dom_rate", "f_dom_p1", "f_dom_p2", "f_dom_max", "f_lease_frac", "f_peak",
     "f_job_flops", "f_job_mfu", "f_job_earliest", "f_job_write", "f_job_restart",
-    "f_node_rate", "f_day_w",
+    "f_node_rate", "f_day_w", "f_job_s16k", "f_job_rexp", "f_cause_detect", "f_fabric_rate",
+    "f_planned_rate",
     "r_down", "r_poolj", "r_nodes", "r_hitlast",
     "r_fails", "r_failscause", "r_outages", "r_nint", "r_intcause", "r_npre",
     "r_onlinegh", "r_healthygh", "r_rleft", "r_total", "r_unc", "r_since", "r_start", "r_fin",
     "r_tau", "r_lostf", "r_lostgh", "r_usefulgh", "r_flopspool", "r_allocpool", "r_capgh",
-    "r_delivgh",
+    "r_delivgh", "r_rst",
     "w_sf", "w_sc", "w_si", "w_phd", "w_ph", "w_lane", "w_ev", "w_order", "w_offs",
 )
 ARGS_DTYPE = np.dtype({"names": [*ARG_POINTERS, *(n for n, _ in ARG_WIDE), *ARG_INTS],
@@ -97,6 +98,7 @@ _RECORD = (
     ("allocpool", "SF", lambda s: s["J"] * s["P"], True),
     ("capgh", "SF", lambda s: s["A"] * s["P"], True),
     ("delivgh", "SF", lambda s: s["L"], True),
+    ("rst", "SF", lambda s: s["J"], True),
 )
 _BLOCK_DTYPE = {"SI": np.int32, "SC": np.int64, "SF": np.float64}
 
@@ -188,7 +190,8 @@ def event_capacity(plan: Plan) -> int:
     :func:`simulate` run the batch again with room for it)."""
     dt = plan.dt
     lam = ((plan.fail_rate_normal[:, None] * plan.online_normal
-            + plan.fail_rate_lemon[:, None] * plan.online_lemon) * dt).sum(axis=0)
+            + plan.fail_rate_lemon[:, None] * plan.online_lemon) * plan.fail_mult * dt
+           ).sum(axis=0)
     if len(plan.dom_pool):
         lam = lam + (plan.dom_rate[:, None] * plan.dom_units * dt).sum(axis=0)
     top = float(lam.max(initial=0.0))
@@ -252,15 +255,19 @@ def plan_blocks(plan: Plan) -> PlanBlocks:
         lease_replaced=plan.lease_replaced, lease_lf=plan.lease_lf, job_party=plan.job_party,
         job_pref=plan.job_pref, job_tgt=plan.job_tgt_nodes, job_min=plan.job_min_nodes,
         dep_start=dep_start, dep_list=dep_list, job_auto=np.isnan(plan.job_tau),
-        step_day=step_day)
+        step_day=step_day, job_causes=np.array([plan.cause_fabric, plan.cause_planned]))
     floats = dict(
-        fail_n=plan.fail_rate_normal, fail_l=plan.fail_rate_lemon, cause_cum=plan.cause_cum,
+        # the rates of each step: the mature rates x the multiplier of the nodes' ages
+        fail_n=plan.fail_rate_normal[:, None] * plan.fail_mult,
+        fail_l=plan.fail_rate_lemon[:, None] * plan.fail_mult, cause_cum=plan.cause_cum,
         repair_p1=plan.repair_p1, repair_p2=plan.repair_p2, repair_max=plan.repair_max,
         dom_lam=dom_lam, dom_rate=plan.dom_rate, dom_p1=plan.dom_p1, dom_p2=plan.dom_p2,
         dom_max=plan.dom_max, lease_frac=plan.lease_frac, peak=plan.pool_peak_flop_h,
         job_flops=plan.job_flops, job_mfu=plan.job_mfu, job_earliest=plan.job_earliest_h,
         job_write=plan.job_write, job_restart=plan.job_restart, node_rate=plan.pool_node_rate,
-        day_w=day_w)
+        day_w=day_w, job_s16k=plan.job_restart_s16k, job_rexp=plan.job_restart_exp,
+        cause_detect=plan.hit_detect_hours(), fabric_rate=plan.fabric_rate,
+        planned_rate=plan.planned_rate)
     offsets: dict[str, int] = {}
     ichunks, off = [], 0
     for k, arr in ints.items():

@@ -38,6 +38,8 @@
 #define STREAM_COUNT 1u
 #define STREAM_FAIL_EVENT 2u
 #define STREAM_DOM_EVENT 3u
+#define STREAM_JOB_EVENT 4u
+#define SG_JOB_EVENT_MAX 65535  // draws per job and step (the 16-bit sub)
 #define POISSON_PTRS_MIN_LAM 10.0
 #define TAU_MIN_HOURS 1e-3
 #define TAU_MAX_HOURS 1e6
@@ -69,13 +71,15 @@ struct SgArgs {
   int i_dom_pool, i_dom_cause, i_dom_nodes, i_dom_kind, i_lease_pool, i_lease_tenant;
   int i_lease_owner, i_lease_contract, i_lease_replaced, i_lease_lf, i_job_party;
   int i_job_pref, i_job_tgt, i_job_min, i_dep_start, i_dep_list, i_job_auto, i_step_day;
+  int i_job_causes;
   int f_fail_n, f_fail_l, f_cause_cum, f_repair_p1, f_repair_p2, f_repair_max, f_dom_lam;
   int f_dom_rate, f_dom_p1, f_dom_p2, f_dom_max, f_lease_frac, f_peak, f_job_flops;
   int f_job_mfu, f_job_earliest, f_job_write, f_job_restart, f_node_rate, f_day_w;
+  int f_job_s16k, f_job_rexp, f_cause_detect, f_fabric_rate, f_planned_rate;
   int r_down, r_poolj, r_nodes, r_hitlast;
   int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
-  int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh;
+  int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh, r_rst;
   int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, w_offs;
 };
 
@@ -181,28 +185,76 @@ SG_DEV double sg_daly(double d, double m) {
   return sg_min(sg_max(tau, TAU_MIN_HOURS), TAU_MAX_HOURS);
 }
 
-// The hits of one job in one step: the events of its pool in time order whose nodes meet
-// the job's range (numpy_engine: node failures by position, outages by _overlap).
+// Plan.restart_hours: a (re)start on `gpus` GPUs, hours.
+SG_DEV double sg_restart_hours(double base, double s16k, double rexp, double gpus) {
+  const double grow = s16k > 0.0 ? s16k * sg_exp(rexp * sg_log(gpus / 16384.0)) : 0.0;
+  return base + (grow / 3600.0);
+}
+
+// The hits of one job in one step, in time order: the events of its pool whose nodes meet
+// the job's range (numpy_engine: node failures by position, outages by _overlap), merged
+// with the job's own interruptions (numpy_engine.job_events: fabric hangs and planned
+// maintenance, one Poisson process of both, drawn one event after the other; pool events
+// first at equal times). Each hit brings the detection time of its cause (added to the
+// restart that follows it); planned ones are graceful.
 struct SgPoolHits {
   const SgEv* ev;
   const int* order;
+  const double* detect;  // this pool's detection hours by cause
   int i, end;
   long long off, n, healthy;
   double dt;
   int cur_cause;
   long long* int_cause;  // this job's interruptions by cause (stride: variants)
   int stride;
+  // the job's own interruptions: next time (inf: none left), the total rate and the
+  // fabric's share of it, the draws so far (negative when the next event is a fabric
+  // one), the launch's parameters (the seed; the two causes, read at use) and the keys
+  double tj, rj, fab_share;
+  int kj;
+  const SgArgs* args;
+  sg_u32 rep, step, jx;
 
-  SG_METHOD bool next(double* time) {
+  // The next job event after tj (inf past the step or after the last draw).
+  SG_METHOD void draw() {
+    const int k = kj < 0 ? -kj : kj;
+    if (k >= SG_JOB_EVENT_MAX) {
+      tj = SG_INF;
+      return;
+    }
+    sg_u32 w[4];
+    sg_bits(args->seed, rep, STREAM_JOB_EVENT, step, jx, (sg_u32)k, w);
+    const double tn = tj + ((-sg_log(sg_u01(w[0], w[1]))) / rj);
+    kj = sg_u01(w[2], w[3]) < fab_share ? -(k + 1) : k + 1;
+    tj = tn < dt ? tn : SG_INF;
+  }
+  SG_METHOD bool job_event(double* time, double* extra, bool* graceful) {
+    const bool fab = kj < 0;
+    cur_cause = args->I[args->i_job_causes + (fab ? 0 : 1)];
+    *time = tj;
+    *extra = detect[cur_cause];
+    *graceful = !fab;
+    draw();
+    return true;
+  }
+  SG_METHOD bool next(double* time, double* extra, bool* graceful) {
+    *graceful = false;
     while (i < end) {
       const SgEv& e = ev[order[i++]];
       if (sg_overlap(off, n, e.pos, e.size, healthy)) {
+        const double te = sg_phase((sg_u32)(e.key >> 32)) * dt;
+        if (tj < te) {  // the job's own event comes first: read this one again next time
+          --i;
+          return job_event(time, extra, graceful);
+        }
         cur_cause = e.cause;
-        *time = sg_phase((sg_u32)(e.key >> 32)) * dt;
+        *time = te;
+        *extra = detect[e.cause];
         return true;
       }
     }
-    return false;
+    if (isinf(tj)) return false;
+    return job_event(time, extra, graceful);
   }
   SG_METHOD void interrupted() { int_cause[cur_cause * stride] += 1; }
 };
@@ -210,11 +262,15 @@ struct SgPoolHits {
 // Hits from a row of an inf-padded, sorted array (the sg_advance parity kernel).
 struct SgArrayHits {
   const double* row;
+  const double* extra;  // hours added to the restart after each hit
+  const long long* graceful;  // 1 where the hit checkpoints first
   long long M, i, last;
   long long* flags;  // 1 where the hit interrupted the job
-  SG_METHOD bool next(double* time) {
+  SG_METHOD bool next(double* time, double* ex, bool* gr) {
     if (i >= M || !isfinite(row[i])) return false;
     last = i;
+    *ex = extra[i];
+    *gr = graceful[i] != 0;
     *time = row[i++];
     return true;
   }
@@ -224,7 +280,8 @@ struct SgArrayHits {
 SG_KERNEL void sg_advance(long long n, double dt, const double* rate, const double* flops,
                           const double* total, const double* unc, const double* since,
                           const double* rleft, const double* restart, const double* tau,
-                          const double* cyc, const double* hits, long long M, double* out_total,
+                          const double* cyc, const double* hits, const double* extra,
+                          const long long* graceful, long long M, double* out_total,
                           double* out_unc, double* out_since, double* out_rleft,
                           double* out_gained, double* out_lost, long long* out_interruptions,
                           long long* out_flags, double* out_fin) {
@@ -232,7 +289,7 @@ SG_KERNEL void sg_advance(long long n, double dt, const double* rate, const doub
     SgStep st;
     st.total = total[i]; st.unc = unc[i]; st.since = since[i]; st.rleft = rleft[i];
     SgArrayHits h;
-    h.row = hits + i * M; h.M = M; h.i = 0; h.last = 0; h.flags = out_flags + i * M;
+    h.row = hits + i * M; h.extra = extra + i * M; h.graceful = graceful + i * M; h.M = M; h.i = 0; h.last = 0; h.flags = out_flags + i * M;
     sg_advance_one(dt, rate[i], flops[i], restart[i], tau[i], cyc[i], &st, h);
     out_total[i] = st.total; out_unc[i] = st.unc; out_since[i] = st.since;
     out_rleft[i] = st.rleft; out_gained[i] = st.gained; out_lost[i] = st.lost;
@@ -342,8 +399,8 @@ SG_DEV bool sg_physical_step(const SgArgs& a, SgRep& c, int t) {
   SG_SYNCWARP();
   // ---- 4a. failure counts: nodes by class per pool, outages per domain kind
   SG_LANES(q, 2 * P + D) {
-    const double lam = q < P       ? (PF(f_fail_n, q) * (double)PH(HN, q)) * dt
-                       : q < 2 * P ? (PF(f_fail_l, q - P) * (double)PH(HL, q - P)) * dt
+    const double lam = q < P       ? (PF(f_fail_n, q * T + t) * (double)PH(HN, q)) * dt
+                       : q < 2 * P ? (PF(f_fail_l, (q - P) * T + t) * (double)PH(HL, q - P)) * dt
                                    : PF(f_dom_lam, (q - 2 * P) * T + t);
     long long k;
     if (lam < POISSON_PTRS_MIN_LAM) {
@@ -486,7 +543,8 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   SG_USE(i_dep_start) SG_USE(i_dep_list) SG_USE(i_job_auto) SG_USE(i_dom_pool)
   SG_USE(i_dom_nodes) SG_USE(i_dom_units) SG_USE(i_step_day)
   SG_USE(f_lease_frac) SG_USE(f_job_earliest) SG_USE(f_job_restart) SG_USE(f_node_rate)
-  SG_USE(f_dom_rate) SG_USE(f_job_write) SG_USE(f_day_w)
+  SG_USE(f_dom_rate) SG_USE(f_job_write) SG_USE(f_day_w) SG_USE(f_job_s16k) SG_USE(f_job_rexp)
+  SG_USE(r_rst)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_npre) SG_USE(r_rleft)
   SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start) SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_capgh)
   SG_USE(r_delivgh)
@@ -579,8 +637,12 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
       VC(r_npre, j) += 1;
     }
     const bool restart = (new_pool >= 0) && (moved || shrink);
+    if (new_pool >= 0 && (moved || new_n != held)) {  // the restart time on this allocation
+      VF(r_rst, j) = sg_restart_hours(PF(f_job_restart, j), PF(f_job_s16k, j), PF(f_job_rexp, j),
+                                      (double)new_n * (double)PI(i_pool_gpn, new_pool));
+    }
     if (restart) {
-      VF(r_rleft, j) = PF(f_job_restart, j);
+      VF(r_rleft, j) = VF(r_rst, j);
     } else if (new_pool < 0) {
       VF(r_rleft, j) = 0.0;
     }
@@ -644,8 +706,9 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   const double dt = a.dt;
   const double h = (double)t * dt;
   SG_PLAN
-  SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_job_restart)
-  SG_USE(f_job_write)
+  SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_cause_detect)
+  SG_USE(f_job_write) SG_USE(r_rst) SG_USE(f_fabric_rate) SG_USE(f_planned_rate)
+  SG_USE(i_job_causes)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
   SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_fin) SG_USE(r_tau)
   SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh) SG_USE(r_flopspool) SG_USE(r_allocpool)
@@ -665,13 +728,24 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   const double rate = (gpus * PF(f_peak, p)) * PF(f_job_mfu, j * P + p);
   SgPoolHits hits;
   hits.ev = evs; hits.order = order; hits.i = PH(EVS, p); hits.end = PH(EVS, p + 1);
+  hits.detect = a_F + a_f_cause_detect + p * NCT;
   hits.off = c.offs[j * V + v]; hits.n = nodes; hits.healthy = PH(H, p); hits.dt = dt;
   hits.cur_cause = 0; hits.int_cause = &VC(r_intcause, j * NCT); hits.stride = V;
+  hits.args = &a; hits.rep = c.rep; hits.step = (sg_u32)t; hits.jx = (sg_u32)j;
+  const double rf = nodes > 1 ? PF(f_fabric_rate, p) * (double)nodes : 0.0;
+  hits.rj = rf + (PF(f_planned_rate, p) * (double)nodes);
+  hits.fab_share = hits.rj > 0.0 ? rf / hits.rj : 0.0;
+  hits.kj = 0; hits.tj = 0.0;
+  if (hits.rj > 0.0) {
+    hits.draw();
+  } else {
+    hits.tj = SG_INF;
+  }
   SgStep st;
   st.total = VF(r_total, j); st.unc = VF(r_unc, j); st.since = VF(r_since, j);
   st.rleft = VF(r_rleft, j);
   const double tau = VF(r_tau, j);
-  sg_advance_one(dt, rate, PF(f_job_flops, j), PF(f_job_restart, j), tau,
+  sg_advance_one(dt, rate, PF(f_job_flops, j), VF(r_rst, j), tau,
                  tau + PF(f_job_write, j), &st, hits);
   VF(r_total, j) = st.total; VF(r_unc, j) = st.unc; VF(r_since, j) = st.since;
   VF(r_rleft, j) = st.rleft;

@@ -74,7 +74,9 @@ def _advance_inputs(n: int, m: int, seed: int = 7) -> dict[str, np.ndarray]:
     return dict(dt=dt, rate=rate, flops=flops, total=total,
                 unc=np.minimum(g.random(n) * 1e19, total), since=g.random(n) * (tau + write),
                 rleft=g.choice([0.0, 0.1, 0.7, 1.5], n), restart=g.choice([0.0, 0.25, 1.2], n),
-                tau=tau, cyc=tau + write, hits=hits)
+                tau=tau, cyc=tau + write, hits=hits,
+                extra=np.where(g.random((n, m)) < 0.5, g.choice([0.05, 0.4, 1.3], (n, m)), 0.0),
+                graceful=g.random((n, m)) < 0.3)
 
 
 def case_advance(launcher) -> None:
@@ -82,12 +84,14 @@ def case_advance(launcher) -> None:
     n, m = 4000, 5
     x = _advance_inputs(n, m)
     want = advance(x["dt"], np.ones(n, bool), x["rate"], x["flops"], x["total"], x["unc"],
-                   x["since"], x["rleft"], x["restart"], x["tau"], x["cyc"], x["hits"])
+                   x["since"], x["rleft"], x["restart"], x["tau"], x["cyc"], x["hits"], x["extra"],
+                   x["graceful"])
     out = {k: np.zeros(n) for k in ("total", "unc", "since", "rleft", "gained", "lost", "fin")}
     n_int = np.zeros(n, np.int64)
     flags = np.zeros((n, m), np.int64)
     launcher.run("sg_advance", n, np.float64(x["dt"]), *(np.ascontiguousarray(x[k]) for k in (
-        "rate", "flops", "total", "unc", "since", "rleft", "restart", "tau", "cyc", "hits")),
+        "rate", "flops", "total", "unc", "since", "rleft", "restart", "tau", "cyc", "hits",
+        "extra")), np.ascontiguousarray(x["graceful"].astype(np.int64)),
         np.int64(m), out["total"], out["unc"], out["since"], out["rleft"], out["gained"],
         out["lost"], n_int, flags, out["fin"])
     pairs = [("total", want.total), ("unc", want.uncommitted), ("since", want.since),

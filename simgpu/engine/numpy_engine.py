@@ -57,6 +57,7 @@ from simgpu.engine.physical import (  # noqa: F401  (re-exported: the streams an
     STREAM_COUNT,
     STREAM_DOM_EVENT,
     STREAM_FAIL_EVENT,
+    STREAM_JOB_EVENT,
     PhysicalBlock,
     PhysicalProcess,
     event_draws,
@@ -67,6 +68,9 @@ from simgpu.engine.progress import advance
 log = logging.getLogger(__name__)
 
 INF = np.inf
+#: The most interruptions of its own (fabric, planned) a job can have in one step (the
+#: draw index is the generator's 16-bit ``sub``).
+JOB_EVENT_MAX = 0xFFFF
 #: Steps simulated per block: the physical process and the contracts of a block are
 #: computed before its step loop (no effect on values). At most this many ...
 BLOCK_STEPS = 256
@@ -204,8 +208,9 @@ def _events_per_step(plan: Plan) -> float:
     """The most node failures a replica expects in a step (every node healthy)."""
     if not len(plan.pool_names):
         return 0.0
-    lam = (plan.fail_rate_normal[:, None] * plan.online_normal
-           + plan.fail_rate_lemon[:, None] * plan.online_lemon).sum(axis=0) * plan.dt
+    lam = ((plan.fail_rate_normal[:, None] * plan.online_normal
+            + plan.fail_rate_lemon[:, None] * plan.online_lemon) * plan.fail_mult
+           ).sum(axis=0) * plan.dt
     return float(lam.max(initial=0.0))
 
 
@@ -280,7 +285,12 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     tau = np.broadcast_to(plan.job_tau, (B, J)).copy()  # nan until an auto job is placed
     auto = np.isnan(plan.job_tau)
     intervals = _CheckpointIntervals(plan)
-    rst = np.broadcast_to(plan.job_restart, (B, J))
+    # each job's full restart time on its current allocation (it grows with the GPUs),
+    # set when the allocation changes; the detection time of each hit's cause adds to it
+    rst = np.zeros((B, J))
+    detect = plan.hit_detect_hours()  # (P, NCT)
+    detect_any = bool((detect > 0).any())
+    job_events = bool((plan.fabric_rate > 0).any() or (plan.planned_rate > 0).any())
     n_rank0 = int((plan.party_rank[plan.job_party] == 0).sum()) if J else 0
     dep_pairs = [(j, d) for j in range(J) for d in np.flatnonzero(plan.job_deps[j])]
     # the leases of each pool that may give the landlord the first take
@@ -365,6 +375,10 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                 since[stop] = 0.0
                 n_pre += stop
             restart = (new_pool >= 0) & (moved | shrink)
+            ch = ((new_pool >= 0) & (moved | (new_n != held))).ravel().nonzero()[0]
+            if ch.size:  # the restart time on a new allocation: its GPUs
+                cp = new_pool.ravel()[ch]
+                rst.ravel()[ch] = plan.restart_hours(ch % J, new_n.ravel()[ch] * gpn[cp])
             restart_left = np.where(restart, rst, np.where(new_pool < 0, 0.0, restart_left))
             if auto_any:  # the Daly interval for the failure rate of a new allocation
                 ch = ((new_pool >= 0) & (moved | (new_n != held)) & auto).ravel().nonzero()[0]
@@ -406,9 +420,19 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                 width = int(n_hits.max(initial=0))
                 times = np.full((N, width), INF)
                 times.ravel()[hrow * width + rank] = blk.time[ev]
+                extra = None
+                if detect_any:  # the restart after each hit waits for its detection
+                    extra = np.zeros((N, width))
+                    extra.ravel()[hrow * width + rank] = detect[p_act[hrow], cause_hit]
             else:
                 hrow = rank = cause_hit = np.zeros(0, np.int64)
                 times = np.zeros((N, 0))
+                extra = None
+            graceful = None
+            if job_events and N:  # fabric and planned interruptions of the jobs
+                hrow, rank, cause_hit, times, extra, graceful = _with_job_events(
+                    plan, t, replica_offset + rb[b_act], j_act, p_act, n_act, hrow, rank,
+                    cause_hit, times, extra, detect)
 
             # ---- 5. progress
             gpus = n_act * gpn[p_act]
@@ -416,8 +440,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             tau_act = tau.ravel()[act]
             out = advance(dt, np.ones(N, bool), rate, plan.job_flops[j_act],
                           total.ravel()[act], unc.ravel()[act], since.ravel()[act],
-                          restart_left.ravel()[act], plan.job_restart[j_act], tau_act,
-                          tau_act + plan.job_write[j_act], times)
+                          restart_left.ravel()[act], rst.ravel()[act], tau_act,
+                          tau_act + plan.job_write[j_act], times, extra, graceful)
             for name, arr in (("total", total), ("uncommitted", unc), ("since", since),
                               ("restart_left", restart_left)):
                 arr.ravel()[act] = getattr(out, name)
@@ -559,6 +583,85 @@ def _hits(blk: PhysicalBlock, s0: int, s1: int, vR: np.ndarray, ends: np.ndarray
         rows = np.concatenate([rows, ob[ov, oe] * J + oj])
         ev = np.concatenate([ev, eo[oe]])
     return rows, ev
+
+
+def job_events(plan: Plan, t: int, replica: np.ndarray, job: np.ndarray, pool: np.ndarray,
+               nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The interruptions in step ``t`` of jobs that take no node down: fabric hangs of
+    multi-node jobs and planned maintenance, for jobs ``job`` holding ``nodes`` nodes of
+    ``pool`` (one entry per job, global ``replica`` ids).
+
+    Together they are one Poisson process of ``r = rf + rg`` per hour, ``rf = fabric_rate
+    x nodes`` (0 on one node) and ``rg = planned_rate x nodes``, drawn in time order: event
+    ``i`` comes ``-log(u_i) / r`` hours after the one before (the first after the step
+    start), and is a fabric one when ``v_i < rf / r``; ``(u_i, v_i)`` are the uniforms of
+    words (0, 1) and (2, 3) of ``(replica, STREAM_JOB_EVENT, t, job, sub=i)``, until the
+    step ends (at most ``JOB_EVENT_MAX`` per job and step). The same job in every variant
+    uses the same uniforms (common random numbers).
+
+    Returns ``(entry, time, fabric, i)``: the job entry, hours into the step, whether it
+    is a fabric event and the draw's index, of every event.
+    """
+    from simgpu.rng import bits, detmath, uniform_from_words
+
+    n = nodes.astype(np.float64)
+    rf = np.where(nodes > 1, plan.fabric_rate[pool] * n, 0.0)
+    rj = rf + plan.planned_rate[pool] * n
+    rows = np.flatnonzero(rj > 0.0)
+    share = rf[rows] / rj[rows]
+    cur = np.zeros(rows.size)
+    out: list[tuple[np.ndarray, ...]] = []
+    i = 0
+    while rows.size and i < JOB_EVENT_MAX:
+        r0, r1, r2, r3 = bits(plan.seed, replica[rows], STREAM_JOB_EVENT, t, job[rows], i)
+        cur = cur + (-detmath.log(uniform_from_words(r0, r1))) / rj[rows]
+        fab = uniform_from_words(r2, r3) < share
+        live = cur < plan.dt
+        rows, cur, share = rows[live], cur[live], share[live]
+        out.append((rows, cur, fab[live], np.full(rows.size, i)))
+        i += 1
+    if not out:
+        z = np.zeros(0, np.int64)
+        return z, np.zeros(0), np.zeros(0, bool), z
+    return tuple(np.concatenate([o[k] for o in out]) for k in range(4))
+
+
+def _with_job_events(plan: Plan, t: int, replica: np.ndarray, j_act: np.ndarray,
+                     p_act: np.ndarray, n_act: np.ndarray, hrow: np.ndarray,
+                     rank: np.ndarray, cause_hit: np.ndarray, times: np.ndarray,
+                     extra: np.ndarray | None, detect: np.ndarray):
+    """The pool events that hit the active jobs (``hrow``, ``rank``, ``cause_hit``, their
+    ``times`` and ``extra`` restart hours as (N, width) rows) merged with the jobs' own
+    interruptions (:func:`job_events`), in time order (pool events first at equal times).
+    Each adds its cause's detection (``detect``, (P, NCT)) to the restart after it;
+    planned ones are graceful. Returns the same arrays and ``graceful``."""
+    jr, jt, jf, ji = job_events(plan, t, replica, j_act, p_act, n_act)
+    if not jr.size:
+        return hrow, rank, cause_hit, times, extra, None
+    N, width = times.shape
+    at = hrow * width + rank
+    p_ex = extra.ravel()[at] if extra is not None else np.zeros(hrow.size)
+    j_cause = np.where(jf, plan.cause_fabric, plan.cause_planned)
+    row = np.concatenate([hrow, jr])
+    when = np.concatenate([times.ravel()[at], jt])
+    kind = np.concatenate([np.zeros(hrow.size, np.int64), np.where(jf, 1, 2)])
+    seq = np.concatenate([rank, ji])
+    cause = np.concatenate([cause_hit, j_cause])
+    ex = np.concatenate([p_ex, detect[p_act[jr], j_cause]])
+    # pool events first at equal times; the job's own events in draw order
+    order = np.lexsort((seq, kind > 0, when, row))
+    row, when, kind, cause, ex = row[order], when[order], kind[order], cause[order], ex[order]
+    n_hits = np.bincount(row, minlength=N)
+    rank = np.arange(row.size) - (np.cumsum(n_hits) - n_hits)[row]
+    width = int(n_hits.max(initial=0))
+    at = row * width + rank
+    times = np.full((N, width), INF)
+    times.ravel()[at] = when
+    extra = np.zeros((N, width))
+    extra.ravel()[at] = ex
+    graceful = np.zeros((N, width), bool)
+    graceful.ravel()[at] = kind == 2
+    return row, rank, cause, times, extra, graceful
 
 
 def _accumulate(acc: np.ndarray, terms: np.ndarray) -> np.ndarray:

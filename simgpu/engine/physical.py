@@ -47,6 +47,7 @@ from simgpu.rng.distributions import (
 STREAM_COUNT = 1  # index: pool (normal nodes), P + pool (lemon nodes), 2P + domain kind
 STREAM_FAIL_EVENT = 2  # index: i * P + pool, i-th failed node of the step; sub 0, 1
 STREAM_DOM_EVENT = 3  # index: i * D + domain kind, i-th outage of the step (event_draws)
+STREAM_JOB_EVENT = 4  # index: job; sub: i-th fabric or planned interruption of the step
 
 
 def event_words(seed: int, replica: np.ndarray, stream: int, step: np.ndarray | int,
@@ -238,28 +239,50 @@ class PhysicalProcess:
         self.count_idx = np.arange(2 * P + self.ND, dtype=np.int64)
         self.online = np.stack([plan.online_normal, plan.online_lemon])  # (2, P, T)
         self.rates = np.stack([plan.fail_rate_normal, plan.fail_rate_lemon])  # (2, P)
-        self.tables = _PoissonTables(self.rates, self.online.max(axis=2, initial=0), plan.dt)
+        self.max_nodes = self.online.max(axis=2, initial=0)
+        self.tables = _PoissonTables(self.rates, self.max_nodes, plan.dt)
+        # the failure-rate multiplier of the nodes' ages (infant mortality): the rates of
+        # step t are rates x fail_mult[:, t] (the kernels' per-step rates, element for
+        # element); one table per distinct multiplier vector, kept for the block
+        self.aging = bool((plan.fail_mult != 1.0).any())
+        self.rates_t = (np.stack([plan.fail_rate_normal[:, None] * plan.fail_mult,
+                                  plan.fail_rate_lemon[:, None] * plan.fail_mult])
+                        if self.aging else None)  # (2, P, T)
+        self._aged: dict[bytes, _PoissonTables] = {}
         self.gpn = plan.pool_gpn.astype(np.float64)
+
+    def _table(self, t: int) -> tuple[_PoissonTables, np.ndarray]:
+        """The Poisson tables and the (2, P) rates of step ``t``."""
+        if not self.aging:
+            return self.tables, self.rates
+        rates = self.rates_t[:, :, t]
+        key = rates.tobytes()
+        tab = self._aged.get(key)
+        if tab is None:
+            tab = self._aged[key] = _PoissonTables(rates, self.max_nodes, self.plan.dt)
+        return tab, rates
 
     # ------------------------------------------------------------------ counts
 
     def _counts(self, u: np.ndarray, healthy: np.ndarray, step: np.ndarray | int,
-                replica: np.ndarray, ptrs: bool = True) -> np.ndarray:
+                replica: np.ndarray, ptrs: bool = True, t: int | None = None) -> np.ndarray:
         """Node-failure counts, shape (..., 2, P) (class, pool), for uniforms ``u`` and
         healthy nodes ``healthy`` of that shape; ``step`` and ``replica`` (global ids)
-        broadcast to it and key the PTRS draws of means of 10 or more.
+        broadcast to it and key the PTRS draws of means of 10 or more; ``t``: the step
+        whose rates apply (needed when they change with the nodes' ages).
 
         Bit-identical, element by element, to ``poisson(rate * healthy * dt)`` drawn from
         the uniform ``u`` of its cell, as the engine's step does (0 for means of 10 or more
         without ``ptrs``)."""
-        row = self.tables.rows(healthy)
-        k = self.tables.counts(u, row)
+        tables, rates = self._table(t) if self.aging else (self.tables, self.rates)
+        row = tables.rows(healthy)
+        k = tables.counts(u, row)
         big = row == _PoissonTables.BIG
         if ptrs and big.any():
             i = np.nonzero(big)
             shape = healthy.shape
             cls, p = i[-2], i[-1]
-            lam = self.rates[cls, p] * healthy[i] * self.plan.dt
+            lam = rates[cls, p] * healthy[i] * self.plan.dt
             k[i] = poisson(self.plan.seed, np.broadcast_to(replica, shape)[i], STREAM_COUNT,
                            np.broadcast_to(step, shape)[i], cls * self.P + p, lam)
         return k
@@ -272,6 +295,10 @@ class PhysicalProcess:
         drawn in their step."""
         n, R = u_nodes.shape[:2]
         full = np.broadcast_to(online[:, None], (n, R, 2, self.P))
+        if self.aging:  # the rates change from step to step
+            return np.stack([self._counts(u_nodes[i], full[i], steps[i], self.rep[:, None, None],
+                                          ptrs=False, t=int(steps[i])).sum(axis=1)
+                             for i in range(n)])
         return self._counts(u_nodes, full, steps[:, None, None, None],
                             self.rep[None, :, None, None], ptrs=False).sum(axis=2)
 
@@ -283,6 +310,8 @@ class PhysicalProcess:
         plan, R, P, ND = self.plan, self.R, self.P, self.ND
         G, dt, seed = plan.ring, plan.dt, plan.seed
         steps = t0 + np.arange(n)
+        if len(self._aged) > 2 * n:  # keep the tables of one block or so
+            self._aged.clear()
         # the count uniforms of the block: (n, R, 2P + ND)
         u = uniform(seed, self.rep[None, :, None], STREAM_COUNT, steps[:, None, None],
                     self.count_idx[None, None, :])
@@ -324,7 +353,7 @@ class PhysicalProcess:
             np.maximum(online[i, 1] - down[:, :, 1], 0, out=hl_b[i])
             hn, hl = hn_b[i], hl_b[i]
             healthy[:, 0], healthy[:, 1] = hn, hl
-            counts = self._counts(u_nodes[i], healthy, t, rep_col)
+            counts = self._counts(u_nodes[i], healthy, t, rep_col, t=t)
             kn = np.minimum(counts[:, 0], hn, out=kn_b[i])
             kl = np.minimum(counts[:, 1], hl, out=kl_b[i])
             kall = kn + kl

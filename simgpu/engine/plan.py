@@ -23,6 +23,9 @@ from simgpu.timeline import Variant
 
 __all__ = ["Plan", "Variant", "compile_plan"]
 
+#: Cause names of the interruptions of jobs that take no node down (docs/model.md).
+FABRIC, PLANNED = "fabric", "planned"
+
 _DIST_CODE = {
     S.Distribution.fixed: DIST_FIXED,
     S.Distribution.exponential: DIST_EXPONENTIAL,
@@ -107,6 +110,9 @@ class Plan:
     pool_node_rate: np.ndarray  # (P,) expected failures per node-hour (lemons included)
     job_restart: np.ndarray  # restart time, hours: the fixed part (restart_hours)
     party_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # cause indices (into cause_names) of fabric and planned interruptions; -1: none
+    cause_fabric: int = -1
+    cause_planned: int = -1
 
     def job_mtbf_hours(self, pool: np.ndarray, nodes: np.ndarray, t: int) -> np.ndarray:
         """Mean time between failures of jobs holding ``nodes`` nodes of ``pool`` at step ``t``.
@@ -129,6 +135,32 @@ class Plan:
                                      np.minimum(self.dom_units[d, t], (n + k - 1) / k), 0.0)
         with np.errstate(divide="ignore"):
             return np.where(lam > 0, 1.0 / np.where(lam > 0, lam, 1.0), np.inf)
+
+    def restart_hours(self, job: np.ndarray, gpus: np.ndarray) -> np.ndarray:
+        """The (re)start time of jobs ``job`` on ``gpus`` GPUs, hours (docs/model.md,
+        "Restart"): the fixed part plus the communicator set-up that grows with the job,
+        ``restart + s16k * exp(exp * log(gpus / 16384)) / 3600``, with the kernels'
+        bit-reproducible ``exp`` and ``log`` (:mod:`simgpu.rng.detmath`), operation for
+        operation as ``engine.cu``'s ``sg_restart_hours``; the fixed part alone where
+        ``s16k`` is 0. ``gpus`` > 0."""
+        from simgpu.rng import detmath
+
+        job = np.asarray(job)
+        s16k = self.job_restart_s16k[job]
+        x = np.asarray(gpus, np.float64) / 16384.0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grow = s16k * detmath.exp(self.job_restart_exp[job] * detmath.log(x))
+        return self.job_restart[job] + np.where(s16k > 0.0, grow, 0.0) / 3600.0
+
+    def hit_detect_hours(self) -> np.ndarray:
+        """(P, NCT) hours a hit of each cause takes to be found, added to the restart that
+        follows it: ``cause_detect`` for node causes, ``fabric_detect`` for fabric hangs,
+        0 for domain outages and planned maintenance."""
+        out = np.zeros((len(self.pool_names), len(self.cause_names)))
+        out[:, :self.n_node_causes] = self.cause_detect
+        if self.cause_fabric >= 0:
+            out[:, self.cause_fabric] = self.fabric_detect
+        return out
 
     @property
     def horizon_hours(self) -> float:
@@ -195,9 +227,20 @@ def compile_plan(cfg: S.SimgpuConfig) -> Plan:
     node_causes, dom_names = pools.pop("node_causes"), doms.pop("dom_names")
     doms["dom_cause"] = np.array([len(node_causes) + dom_names.index(n)
                                   for n in doms.pop("dom_cause_name")], np.int64)
+    # interruptions of jobs without a node going down, after the node and domain causes
+    names = node_causes + dom_names
+    fab = _job_cause(FABRIC, names) if (pools["fabric_rate"] > 0).any() else -1
+    pln = _job_cause(PLANNED, names) if (pools["planned_rate"] > 0).any() else -1
     return Plan(cfg=cfg, dt=dt, n_steps=n_steps, seed=int(cfg.sim.seed), variants=variants,
-                ring=ring, cause_names=node_causes + dom_names, **parties, **pools, **doms,
-                **leases, **jobs)
+                ring=ring, cause_names=names, **parties, **pools, **doms, **leases, **jobs,
+                cause_fabric=fab, cause_planned=pln)
+
+
+def _job_cause(name: str, names: list[str]) -> int:
+    """Append the cause ``name`` (``job:name`` where a node cause has that name) to
+    ``names``; its index."""
+    names.append(name if name not in names else f"job:{name}")
+    return len(names) - 1
 
 
 def _parties(cfg: S.SimgpuConfig) -> dict:

@@ -2,7 +2,10 @@
 //
 // Scalar form of `advance` for ONE job: segments [0, t1), [t1, t2), ..., [tn, dt) between
 // the step's hits, visited in time order. The hits come from a source object with
-//   bool next(double* time)   -- the next hit time (hours into the step), false at the end
+//   bool next(double* time, double* extra, bool* graceful)
+//                             -- the next hit time (hours into the step), the hours its
+//                                detection adds to the restart after it and whether it
+//                                checkpoints first (keeps its work); false at the end
 //   void interrupted()        -- the hit just returned interrupted the job
 // so the engine can produce hits lazily (they are recomputed from the counter-based
 // generator) and the `sg_advance` kernel can read them from an array.
@@ -37,17 +40,19 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
   const double total0 = st->total;
   double cs = 0.0;      // cumsum of delta over the segments before this one
   double lost = 0.0;    // cumsum of lost_seg
-  bool lost_started = false;
   double begin = 0.0;
-  long long n_int = 0;
+  int n_int = 0;
+  double extra = 0.0;   // detection time of the hit that began this segment
   st->fin_off = SG_INF;
-  for (long long m = 0;; ++m) {
+  for (bool first = true;; first = false) {
     double hit_t;
-    const bool ends_in_hit = hits.next(&hit_t);
+    double hit_extra = 0.0;
+    bool graceful = false;
+    const bool ends_in_hit = hits.next(&hit_t, &hit_extra, &graceful);
     const double end = ends_in_hit ? hit_t : dt;
-    const double r = (m == 0) ? st->rleft : restart;
-    const double sigma = (m == 0) ? st->since : 0.0;
-    const double w_b = (m == 0) ? st->unc : 0.0;
+    const double r = first ? st->rleft : restart + extra;
+    const double sigma = first ? st->since : 0.0;
+    const double w_b = first ? st->unc : 0.0;
     const double length = end - begin;
     const double run = sg_max(length - r, 0.0);
     const double c_sigma = sg_compute_time(sigma, tau, cyc);
@@ -55,8 +60,9 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
     const double k = floor(s_end / cyc);
     const double gross = rate * (sg_compute_time(s_end, tau, cyc) - c_sigma);
     const bool committed = k >= 1.0;
-    const double delta = ends_in_hit ? (committed ? rate * ((k * tau) - c_sigma) : -w_b) : gross;
-    const double cum = (m == 0) ? delta : cs + delta;
+    const double delta =
+        ends_in_hit ? (graceful ? gross : (committed ? rate * ((k * tau) - c_sigma) : -w_b)) : gross;
+    const double cum = first ? delta : cs + delta;
     const double before = (total0 + cum) - delta;
     if (rate > 0.0 && before + gross >= flops) {  // finishes in this segment
       const double need = flops - before;
@@ -85,13 +91,13 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
     }
     // a hit ends this segment: the uncommitted work is lost
     const double lost_seg =
-        (w_b + gross) - (committed ? (w_b + (rate * ((k * tau) - c_sigma))) : 0.0);
-    lost = lost_started ? lost + lost_seg : lost_seg;
-    lost_started = true;
+        graceful ? 0.0 : (w_b + gross) - (committed ? (w_b + (rate * ((k * tau) - c_sigma))) : 0.0);
+    lost = lost + lost_seg;
     ++n_int;
     hits.interrupted();
     cs = cum;
     begin = end;
+    extra = hit_extra;
   }
 }
 

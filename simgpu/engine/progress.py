@@ -8,9 +8,10 @@ times ``t_1 < ... < t_n`` in the step, runs through ``n + 1`` *segments*
 job's remaining restart time for ``m = 0``, its full restart time after a hit), then
 computes. Compute time within a checkpoint cycle of ``cyc = tau + w`` hours (``tau``
 computing, ``w`` writing) is ``C(s) = floor(s / cyc) tau + min(s mod cyc, tau)``; each
-completed cycle commits its work. A hit loses the uncommitted work, resets the cycle and
-starts a restart. A job that reaches its FLOPs stops at that exact time, and later hits
-in the step do not touch it.
+completed cycle commits its work. A hit loses the uncommitted work (a graceful one, planned
+maintenance, keeps it: the job checkpoints first), resets the cycle and starts a restart
+(plus the detection time of the hit's cause). A job that reaches its FLOPs stops at that
+exact time, and later hits in the step do not touch it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class StepOutcome:
 def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
             total: np.ndarray, uncommitted: np.ndarray, since: np.ndarray,
             restart_left: np.ndarray, restart: np.ndarray, tau: np.ndarray,
-            cyc: np.ndarray, hits: np.ndarray) -> StepOutcome:
+            cyc: np.ndarray, hits: np.ndarray, extra: np.ndarray | None = None,
+            graceful: np.ndarray | None = None) -> StepOutcome:
     """Advance every job through one step.
 
     Parameters
@@ -69,6 +71,12 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
         Restart time, checkpoint interval (compute hours) and cycle (``tau + write``), hours.
     hits : ndarray of float64, shape (N, M)
         Hit times in hours from the step start, sorted ascending, ``inf`` padded.
+    extra : ndarray of float64, shape (N, M), optional
+        Hours added to the restart that follows each hit (the time its cause takes to be
+        detected); the restart after hit ``i`` is ``restart + extra[:, i]``. None: 0.
+    graceful : ndarray of bool, shape (N, M), optional
+        Hits that checkpoint first (planned maintenance): the work since the last
+        checkpoint is kept, not lost. None: none.
 
     Returns
     -------
@@ -105,7 +113,12 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     ends_in_hit[last] = False
     tau_r, cyc_r, rate_r, total_r = mine(tau), mine(cyc), mine(rate), mine(total)
     tau_g, cyc_g, rate_g = tau_r[g], cyc_r[g], rate_r[g]
-    r = np.where(is_first, mine(restart_left)[g], mine(restart)[g])
+    after = mine(restart)[g]
+    if extra is not None and hit_at.size:  # the restart after a hit: plus its detection
+        ex = np.zeros(g.size)
+        ex[h_seg + 1] = mine(extra).ravel()[hit_at]
+        after = after + ex
+    r = np.where(is_first, mine(restart_left)[g], after)
     sigma = np.where(is_first, mine(since)[g], 0.0)
     w_b = np.where(is_first, mine(uncommitted)[g], 0.0)
     length = end - begin
@@ -116,7 +129,11 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     gross = rate_g * ((k * tau_g + np.minimum(s_end - k * cyc_g, tau_g)) - c_sigma)
     committed = k >= 1.0
     kept = rate_g * (k * tau_g - c_sigma)  # work committed before the hit
-    delta = np.where(ends_in_hit, np.where(committed, kept, -w_b), gross)
+    kept_all = np.zeros(g.size, bool)  # segments that end in a graceful hit
+    if graceful is not None and hit_at.size:
+        kept_all[h_seg] = mine(graceful).ravel()[hit_at]
+    delta = np.where(ends_in_hit, np.where(kept_all, gross, np.where(committed, kept, -w_b)),
+                     gross)
     # sums accumulate left to right, as the scalar loop of the CUDA twin does: along each
     # job's segments padded with zeros to m_max + 1
     cum = _grid_cumsum(delta, grid, rows.size, m_max)
@@ -138,13 +155,13 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     fin_off = np.full(n, np.inf)
     fin_off[rows[fin_row]] = np.minimum(begin[f] + r[f] + np.maximum(wall, 0.0), dt)
     # losses at the hits that happened (before finishing)
-    counted = ends_in_hit & (m < f_m[g])
+    counted = ends_in_hit & (m < f_m[g]) & ~kept_all
     lost_seg = np.where(counted, w_b + gross - np.where(committed, w_b + kept, 0.0), 0.0)
     lost = np.zeros(n)
     lost[rows] = _grid_cumsum(lost_seg, grid, rows.size, m_max)[-1]
     # the hits counted are the first ones of each job: all, or those before it finished
     interruptions = np.zeros(n, np.int64)
-    interruptions[rows] = np.minimum(mine(n_hits), f_m)
+    interruptions[rows] = np.minimum(mine(n_hits), f_m)  # graceful hits included
     interrupted_by = np.arange(m_max) < interruptions[:, None]
     # state after the last segment (for jobs that did not finish)
     k_l, s_l, w_l = k[last], s_end[last], w_b[last]

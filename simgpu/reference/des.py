@@ -84,7 +84,10 @@ These remain at any step:
    nodes it is not: since lemons fail (and come back free after repair) more often, the
    free nodes are enriched in lemons and long-lived holdings in normal nodes, so jobs here
    are hit less often than under the engine's uniform positions (a few per cent fewer hits
-   for a job on all of a pool with 20 % lemons failing six times as often). For block
+   for a job on all of a pool with 20 % lemons failing six times as often). Infant
+   mortality likewise: here each node fails by its own age and a job keeps the older
+   nodes it holds while a new tranche is young; the engine gives every healthy node of a
+   pool the tranches' mean multiplier (tests/reference/test_des.py). For block
    outages the hit probability depends on how fragmented a job's ids are.
 5. *The horizon* is ``sim.horizon_days`` exactly; the engine's is a whole number of steps.
 
@@ -121,14 +124,17 @@ __all__ = ["DesRun", "build_world", "simulate_des", "simulate_des_variants"]
 #: Stream tag mixed into the seed, so that the DES never shares numbers with the engine.
 _STREAM_TAG = 0x5EED_DE5
 _INF = math.inf
-_FINISH, _WAKE, _ALLOCATE = 0, 1, 2
+_FINISH, _WAKE, _ALLOCATE, _JOBEV = 0, 1, 2, 3
 
 
 class _Replay:
     """One variant of one replica: contracts, allocation and progress over a tape."""
 
-    def __init__(self, world: World, v: int, tape: Tape):
+    def __init__(self, world: World, v: int, tape: Tape,
+                 rng: np.random.Generator | None = None):
         self.w, self.v, self.tape = world, v, tape
+        self.rng = rng  # the jobs' own interruptions (fabric, planned)
+        self.job_ev = any(p.fabric_h > 0 or p.planned_h > 0 for p in world.pools)
         self.now = 0.0
         P, J, L, A = len(world.pools), len(world.jobs), len(world.leases), \
             len(world.party_names)
@@ -154,6 +160,7 @@ class _Replay:
         self.since = [0.0] * J
         self.restart_left = [0.0] * J
         self.version = [0] * J
+        self.ev_version = [0] * J
         self.touched = [False] * J
         # records
         self.start_h = [_INF] * J
@@ -272,11 +279,50 @@ class _Replay:
         self.flops_pool[j][self.jpool[j]] -= u
         self.unc[j] = 0.0
         self.since[j] = 0.0
-        self.restart_left[j] = self.w.jobs[j].restart_hours(self.jpool[j], self.jn[j])
+        p = self.jpool[j]
+        self.restart_left[j] = (self.w.jobs[j].restart_hours(p, self.jn[j])
+                                + self.w.pools[p].detect_hours(cause))
         self.n_int[j] += 1
         self.int_cause[j][cause] += 1
         self.version[j] += 1
         self.touched[j] = True
+
+    def _job_rates(self, p: int, n: int) -> tuple[float, float]:
+        """Fabric and planned interruptions per hour of a job on ``n`` nodes of pool ``p``."""
+        spec = self.w.pools[p]
+        return (spec.fabric_h * n if n > 1 else 0.0), spec.planned_h * n
+
+    def _arm_job_event(self, j: int, p: int, n: int) -> None:
+        """Draw job ``j``'s next own interruption (memoryless: again at every change)."""
+        self.ev_version[j] += 1
+        if p < 0 or n <= 0:
+            return
+        rate = sum(self._job_rates(p, n))
+        if rate > 0.0:
+            self._push(self.now + self.rng.standard_exponential() / rate, _JOBEV,
+                       (j, self.ev_version[j]))
+
+    def _on_job_event(self, data: tuple[int, int]) -> None:
+        """A fabric hang (the work since the last checkpoint is lost; restart after its
+        detection) or a planned interruption (graceful: checkpoint first; restart)."""
+        j, ver = data
+        p, n = self.jpool[j], self.jn[j]
+        if ver != self.ev_version[j] or p < 0 or n <= 0:
+            return
+        rf, rg = self._job_rates(p, n)
+        if self.rng.random() * (rf + rg) < rf:
+            self._hit(j, self.w.cause_fabric)
+        else:
+            self._advance(j, self.now)
+            self.unc[j] = 0.0  # checkpointed: the work is kept
+            self.since[j] = 0.0
+            self.restart_left[j] = self.w.jobs[j].restart_hours(p, n)
+            self.n_int[j] += 1
+            self.int_cause[j][self.w.cause_planned] += 1
+            self.version[j] += 1
+            self.touched[j] = True
+        self._arm_job_event(j, p, n)
+        self._mark()
 
     def _predict_finish(self, j: int) -> None:
         """Schedule the finish of job ``j`` if nothing interrupts it."""
@@ -447,6 +493,8 @@ class _Replay:
                 self.restart_left[j] = 0.0
             if moved or new_n != held:
                 self.touched[j] = True
+                if self.job_ev:
+                    self._arm_job_event(j, new_pool, new_n)
                 if new_pool >= 0 and job.tau_h is None:  # auto: Daly's optimum
                     mtbf = w.pools[new_pool].mtbf_hours(new_n, now)
                     self.tau[j] = daly_interval(job.write_h, mtbf)
@@ -498,6 +546,8 @@ class _Replay:
                     self._allocate()
                 elif kind == _FINISH:
                     self._on_finish(data)
+                elif kind == _JOBEV:
+                    self._on_job_event(data)
                 else:
                     self._mark()
             elif t_tape < H:
@@ -616,7 +666,9 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
         ss = np.random.SeedSequence([world.seed, int(seed_offset) + r, _STREAM_TAG])
         tape = physical_history(world, np.random.Generator(np.random.Philox(ss)))
         for v in idx:
-            rep = _Replay(world, v, tape)
+            rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(
+                [world.seed, int(seed_offset) + r, _STREAM_TAG, 1 + v])))
+            rep = _Replay(world, v, tape, rng)
             rep.run()
             o = out[world.variants[v].name]
             o["start_h"][r] = rep.start_h

@@ -100,6 +100,7 @@ class _Pool:
         self.state = bytearray()
         self.cls = bytearray()
         self.gen: list[int] = []
+        self.born: list[float] = []  # hour at which each node was of age 0
         self.healthy = [0, 0]
         self.down = [0, 0]
         self.on = [0, 0]
@@ -123,11 +124,24 @@ class _History:
 
     # ------------------------------------------------------------------ nodes
     def _arm(self, p: int, i: int, now: float) -> None:
-        """Start node ``i``'s failure clock (it just became healthy)."""
+        """Start node ``i``'s failure clock (it just became healthy). With infant
+        mortality the hazard falls with the node's age: thinning, with the hazard at the
+        candidate's start as the bound (Lewis and Shedler 1979)."""
         pool = self.pools[p]
-        r = self.w.pools[p].rate[pool.cls[i]]
-        if r > 0.0:
+        spec = self.w.pools[p]
+        r = spec.rate[pool.cls[i]]
+        if r <= 0.0:
+            return
+        if spec.infant_factor <= 1.0:
             self._push(now + self.draw.exp() / r, _FAIL, (p, i, pool.gen[i]))
+            return
+        t, born = now, pool.born[i]
+        while t < self.w.horizon_h:
+            m0 = spec.age_multiplier(t - born)
+            t += self.draw.exp() / (r * m0)
+            if self.draw.uniform() * m0 <= spec.age_multiplier(t - born):
+                self._push(t, _FAIL, (p, i, pool.gen[i]))
+                return
 
     def _add(self, p: int, c: int, now: float) -> int:
         pool = self.pools[p]
@@ -135,6 +149,8 @@ class _History:
         pool.state.append(_HEALTHY)
         pool.cls.append(c)
         pool.gen.append(0)
+        spec = self.w.pools[p]
+        pool.born.append(now - spec.burn_in_h if now > 0.0 else -spec.age_at_start_h)
         pool.healthy[c] += 1
         self._arm(p, i, now)
         return i

@@ -130,6 +130,26 @@ class PoolSpec:
     rate: tuple[float, float]  # failures per node-hour: normal, lemon
     causes: list[tuple[int, float, Duration]]  # (cause index, cumulative share, repair)
     domains: list[DomainSpec]
+    detect_h: dict[int, float] = field(default_factory=dict)  # cause index -> detection, h
+    # infant mortality: a node of age a hours fails 1 + (infant_factor - 1) exp(-a /
+    # infant_h) times as often as a mature one; nodes online at the start are
+    # age_at_start_h old, later ones burn_in_h old when they come online
+    infant_factor: float = 1.0
+    infant_h: float = 90.0 * 24.0
+    burn_in_h: float = 0.0
+    age_at_start_h: float = 365.0 * 24.0
+    # interruptions of jobs that take no node down, per node held and hour: the fabric
+    # (jobs on more than one node) and planned maintenance (graceful)
+    fabric_h: float = 0.0
+    planned_h: float = 0.0
+
+    def age_multiplier(self, age_h: float) -> float:
+        """The failure-rate multiplier of a node ``age_h`` hours old."""
+        return 1.0 + (self.infant_factor - 1.0) * math.exp(-age_h / self.infant_h)
+
+    def detect_hours(self, cause: int) -> float:
+        """Hours a hit of cause ``cause`` takes to be found (added to the restart after it)."""
+        return self.detect_h.get(cause, 0.0)
 
     def online(self, t: float) -> int:
         """Nodes online at hour ``t``."""
@@ -217,11 +237,16 @@ class JobSpec:
     write_h: float
     restart_h: float
     deadline_h: float
+    gpn: list[int] = field(default_factory=list)  # per pool: GPUs per node
+    restart_s16k: float = 0.0  # communicator set-up at 16,384 GPUs, seconds
+    restart_exp: float = 0.0  # its growth exponent with the GPUs
 
     def restart_hours(self, pool: int, nodes: int) -> float:
-        """Restart time of a (re)start on ``nodes`` nodes of ``pool``, hours. (A hook: the
-        restart time is constant today; a size-dependent one goes here.)"""
-        return self.restart_h
+        """Restart time of a (re)start on ``nodes`` nodes of ``pool``, hours: the fixed
+        part plus ``s16k x (GPUs / 16384) ^ exp`` seconds (docs/model.md, "Restart")."""
+        gpus = nodes * self.gpn[pool]
+        return self.restart_h + self.restart_s16k * math.pow(gpus / 16384.0,
+                                                             self.restart_exp) / 3600.0
 
 
 @dataclass(frozen=True)
@@ -248,9 +273,11 @@ class World:
     leases: list[LeaseSpec]
     jobs: list[JobSpec]
     variants: list[VariantSpec]
-    cause_names: list[str]  # node causes first, then "outage:<domain>"
+    cause_names: list[str]  # node causes first, then "outage:<domain>", then job causes
     n_node_causes: int
     leases_of_pool: list[list[int]] = field(default_factory=list)
+    cause_fabric: int = -1  # cause index of fabric interruptions (-1: none)
+    cause_planned: int = -1  # cause index of planned interruptions (-1: none)
 
     @property
     def pool_names(self) -> list[str]:
@@ -615,7 +642,24 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             name=n, owner=party_index[pc.owner], gpn=int(pc.gpus_per_node),
             peak_flop_h=cfg.gpus[pc.gpu].peak_tflops * 1e12 * 3600.0, installed=int(pc.nodes),
             change_h=times, online_at=values, lemon_fraction=float(rel.lemon_fraction),
-            rate=(per_node_h, per_node_h * rel.lemon_factor), causes=causes, domains=doms))
+            rate=(per_node_h, per_node_h * rel.lemon_factor), causes=causes, domains=doms,
+            detect_h={node_causes.index(c): float(cc.detect_hours)
+                      for c, cc in rel.causes.items() if cc.detect_hours},
+            infant_factor=float(rel.infant_factor), infant_h=24.0 * float(rel.infant_days),
+            burn_in_h=24.0 * float(rel.burn_in_days),
+            age_at_start_h=24.0 * float(rel.age_at_start_days),
+            fabric_h=float(rel.fabric_per_1000_node_days) / 24000.0,
+            planned_h=float(rel.planned_per_1000_node_days) / 24000.0))
+    # the jobs' own interruptions are causes too, after the node and domain causes
+    cause_fabric = cause_planned = -1
+    if any(p.fabric_h > 0 for p in pools):
+        cause_names.append("fabric" if "fabric" not in cause_names else "job:fabric")
+        cause_fabric = len(cause_names) - 1
+        for p, n in zip(pools, pool_names, strict=True):
+            p.detect_h[cause_fabric] = float(cfg.pools[n].reliability.fabric_detect_hours)
+    if any(p.planned_h > 0 for p in pools):
+        cause_names.append("planned" if "planned" not in cause_names else "job:planned")
+        cause_planned = len(cause_names) - 1
 
     cf_names = _counterfactual_leases(cfg)
     variants = _variants(cfg, cf_names)
@@ -657,10 +701,13 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             else 0.0,
             deps=[job_index[d] for d in jc.after],
             tau_h=None if ck.auto else float(ck.interval_hours), write_h=_write_hours(jc),
-            restart_h=float(jc.restart_hours),
+            restart_h=float(jc.restart_hours), gpn=[p.gpn for p in pools],
+            restart_s16k=float(jc.restart_seconds_at_16k),
+            restart_exp=float(jc.restart_exponent),
             deadline_h=_hours(jc.deadline, start) if jc.deadline else math.inf))
     return World(cfg=cfg, horizon_h=horizon, seed=int(cfg.sim.seed), party_names=party_names,
                  pools=pools, leases=leases, jobs=jobs, variants=variants,
                  cause_names=cause_names, n_node_causes=len(node_causes),
+                 cause_fabric=cause_fabric, cause_planned=cause_planned,
                  leases_of_pool=[[li for li, le in enumerate(leases) if le.pool == p]
                                  for p in range(len(pools))])

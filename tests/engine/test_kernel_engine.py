@@ -13,7 +13,7 @@ from importlib.resources import files
 import numpy as np
 import pytest
 
-from simgpu.cases import kernel_mix, random_config
+from simgpu.cases import kernel_mix, random_config, reliability_mix
 from simgpu.config import compose, load
 from simgpu.engine import cuda_engine, kernel_parity, kernels
 from simgpu.engine.plan import compile_plan
@@ -184,6 +184,14 @@ def test_every_shipped_preset_matches_numpy_on_the_host_build(host, experiment, 
 def test_random_configs_match_numpy_on_the_host_build(host, seed):
     plan = compile_plan(load(random_config(seed)))
     kernel_parity.run_parity(plan, host, n_replicas=2, replica_offset=seed)
+
+
+@needs_cxx
+@pytest.mark.parametrize("step_hours", [1.0, 6.0])
+def test_the_reliability_features_match_numpy_on_the_host_build(host, step_hours):
+    """Restarts growing with the GPUs, detection per cause (reliability_mix)."""
+    plan = compile_plan(load(reliability_mix(horizon_days=20, step_hours=step_hours)))
+    kernel_parity.run_parity(plan, host, n_replicas=3, replica_offset=4)
 
 
 @needs_cxx

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from simgpu.cases import (
+    LEASE,
     des_config,
     des_job,
     des_pool,
@@ -259,3 +260,125 @@ print(len(run.variants), sorted(run.variants["baseline"]))
                          timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.startswith("7 "), out.stdout
+
+
+# ------------------------------------------------------------------ reliability features
+# a restart that grows with the job's GPUs and detection per cause
+
+_REPAIR = {"distribution": "lognormal", "mean_hours": 3.0, "cv": 1.0, "max_hours": 48.0}
+
+
+def _restart_and_detect(step_hours: float, detect: bool = True):
+    """One job on 32 of 64 failure-prone nodes for 5 days; 40 % of the failures are hangs
+    found after 0.4 h; the restart grows to 0.25 h + 0.24 h on its 256 GPUs."""
+    causes = {"crash": {"share": 0.6, "repair": _REPAIR},
+              "hang": {"share": 0.4, "repair": _REPAIR,
+                       "detect_hours": 0.4 if detect else 0.0}}
+    return des_config(
+        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"],
+        {"c1": des_pool("xai", 64, des_reliability(1000.0, 3.0, causes=causes))},
+        {"a1": des_job("anthropic", ["c1"], 32, 16, 40.0,
+                       restart_seconds_at_16k=55296.0, restart_exponent=1.0)},
+        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.75}})
+
+
+def test_restart_growth_and_detection_agree_with_the_engine() -> None:
+    cfg = _restart_and_detect(0.1)
+    plan = compile_plan(cfg)
+    # 55,296 s x 256 / 16,384 = 864 s = 0.24 h on the job's 32 nodes
+    np.testing.assert_allclose(plan.restart_hours(np.array([0]), np.array([256.0])), 0.49)
+    eng = simulate(plan, 0, 120, daily=False)
+    ref = simulate_des(cfg, 120)
+    names = plan.job_names
+    H = plan.horizon_hours
+    hits = _des_cols(plan, cfg, "interruptions", ref)
+    assert (hits.mean(axis=0) > 5).all(), hits.mean(axis=0)
+    _assert_agree("interruptions", eng.job_interruptions[0], hits, names)
+    _assert_agree("ETTR", _engine_ettr(eng), _des_cols(plan, cfg, "ettr", ref), names)
+    _assert_agree("finish hour (capped at the horizon)", np.minimum(eng.job_finish_h[0], H),
+                  np.minimum(_des_cols(plan, cfg, "finish_h", ref), H), names)
+    _assert_agree("lost FLOPs (1e18)", eng.job_lost_flops[0] / 1e18,
+                  _des_cols(plan, cfg, "lost_flops", ref) / 1e18, names)
+    # the features matter at this size: without detection the ETTR is clearly higher
+    base = simulate(compile_plan(_restart_and_detect(0.1, detect=False)), 0, 120, daily=False)
+    e1, e0 = _engine_ettr(eng)[:, 0], _engine_ettr(base)[:, 0]
+    se = np.sqrt(e1.var(ddof=1) / e1.size + e0.var(ddof=1) / e0.size)
+    assert e0.mean() - e1.mean() > 5 * se, (e0.mean(), e1.mean(), se)
+
+
+def _infant(step_hours: float, factor: float = 4.0, grow: bool = True):
+    """One job on 32 nodes of a pool of 64 nodes 0.25 d old at the start, failing
+    ``factor`` times as often when new, the excess decaying over 1.5 d; with ``grow``,
+    the pool starts with 24 nodes and gets 40 more on day 2, 0.5 d old (burn-in)."""
+    rel = des_reliability(400.0, 3.0, infant_factor=factor, infant_days=1.5,
+                          burn_in_days=0.5, age_at_start_days=0.25)
+    cap = [{"at": "2026-01-01", "nodes": 24}, {"at": "2026-01-03", "nodes": 64}]
+    pool = des_pool("xai", 64, rel, capacity=cap if grow else [])
+    return des_config(
+        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"], {"c1": pool},
+        {"a1": des_job("anthropic", ["c1"], 32, 8, 60.0)},
+        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.75}})
+
+
+@pytest.mark.slow
+def test_infant_mortality_of_tranches_agrees_with_the_engine() -> None:
+    """The engine's pool multiplier (tranches weighted by their nodes online) against the
+    DES's per-node hazard by age (thinning): node failures of a pool that grows. (Which
+    nodes a job holds differs: here it keeps its older, sounder nodes, so it is hit less
+    than under the engine's uniform positions; see simgpu.reference.des.)"""
+    cfg = _infant(0.1)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 100, daily=False)
+    ref = simulate_des(cfg, 100)
+    _assert_agree("node failures", eng.pool_failures, ref["pool_failures"], plan.pool_names)
+    # the feature matters here: mature nodes fail clearly less often
+    mature = simulate(compile_plan(_infant(0.1, factor=1.0)), 0, 100, daily=False)
+    a, b = eng.pool_failures[:, 0], mature.pool_failures[:, 0]
+    assert a.mean() > b.mean() + 5 * np.sqrt(a.var() / a.size + b.var() / b.size)
+
+
+def test_infant_mortality_of_one_tranche_agrees_on_the_jobs() -> None:
+    """Nodes of one age: interruptions, ETTR and node failures agree."""
+    cfg = _infant(0.1, grow=False)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 80, daily=False)
+    ref = simulate_des(cfg, 80)
+    names = plan.job_names
+    _assert_agree("node failures", eng.pool_failures, ref["pool_failures"], plan.pool_names)
+    hits = _des_cols(plan, cfg, "interruptions", ref)
+    assert (hits.mean(axis=0) > 5).all(), hits.mean(axis=0)
+    _assert_agree("interruptions", eng.job_interruptions[0], hits, names)
+    _assert_agree("ETTR", _engine_ettr(eng), _des_cols(plan, cfg, "ettr", ref), names)
+
+
+def _own_interruptions(step_hours: float):
+    """One job on 32 of 64 failure-prone nodes for 5 days, also hit by fabric hangs (found
+    after 0.3 h) and graceful planned interruptions, 6-8 of each."""
+    rel = des_reliability(400.0, 3.0, fabric_per_1000_node_days=100.0,
+                          fabric_detect_hours=0.3, planned_per_1000_node_days=100.0)
+    return des_config(
+        ["sim.horizon_days=5", f"sim.step_hours={step_hours}"],
+        {"c1": des_pool("xai", 64, rel)},
+        {"a1": des_job("anthropic", ["c1"], 32, 16, 40.0)},
+        {"l1": {**LEASE, "pool": "c1", "tenant": "anthropic", "share": 0.75}})
+
+
+@pytest.mark.slow
+def test_fabric_and_planned_interruptions_agree_with_the_engine() -> None:
+    cfg = _own_interruptions(0.1)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 60, daily=False)
+    ref = simulate_des(cfg, 60)
+    names = plan.job_names
+    world = build_world(cfg)
+    assert world.cause_names == plan.cause_names
+    for c in (plan.cause_fabric, plan.cause_planned):
+        by_e = eng.job_interruptions_by_cause[0][:, :, c]
+        by_d = ref["interruptions_by_cause"][:, :, c]
+        assert by_d.mean() > 5, by_d.mean()
+        _assert_agree(f"{plan.cause_names[c]} interruptions", by_e, by_d, names)
+    _assert_agree("interruptions", eng.job_interruptions[0],
+                  _des_cols(plan, cfg, "interruptions", ref), names)
+    _assert_agree("ETTR", _engine_ettr(eng), _des_cols(plan, cfg, "ettr", ref), names)
+    _assert_agree("lost FLOPs (1e18)", eng.job_lost_flops[0] / 1e18,
+                  _des_cols(plan, cfg, "lost_flops", ref) / 1e18, names)
