@@ -13,6 +13,8 @@ from tiny_config import TINY_OVERRIDES
 import simgpu
 from simgpu.analysis import precision as pm
 from simgpu.engine.numpy_engine import RawResults
+from simgpu.report import render
+from simgpu.report.text import precision_text
 from simgpu.run import run
 
 BASE = [o for o in TINY_OVERRIDES if not o.startswith("sim.replicas=")]
@@ -66,6 +68,22 @@ def test_auto_stops_at_the_first_check_that_meets_the_target(stop_at_target, cap
     log = caplog.text
     assert "after 14 replicas" in log and "continuing to 18" in log
     assert "after 18 replicas" in log and "stopping (target_reached)" in log
+    assert precision_text(res.summary).startswith(
+        "The number of histories was set by precision (sim.replicas: auto): it stopped after "
+        "18 histories because every targeted median reached its target (P50 roadmap delays "
+        f"within ±{stop_at_target:g} days, 95 % confidence); the widest interval: ")
+
+
+def test_the_report_states_the_precision_and_re_renders_from_the_saved_run(tmp_path):
+    res = _auto("sim.precision.delay_days=1e-9")
+    res.write(tmp_path)
+    (md,) = [p for p in render(tmp_path, ["markdown"]) if p.suffix == ".md"]
+    text = md.read_text()
+    assert "it stopped after 30 histories because it reached the cap of 30" in text
+    assert "(target ±1e-09)" in text
+    assert "replicas: auto" in (tmp_path / "config.yaml").read_text()
+    assert json.loads((tmp_path / "summary.json").read_text())["precision"]["replicas_run"] == 30
+    assert precision_text(run(simgpu.compose([*BASE, "sim.replicas=2"])).summary) is None
 
 
 def test_an_auto_runs_replicas_are_a_fixed_runs_first_ones(stop_at_target, fixed30):
@@ -102,6 +120,7 @@ def test_the_time_budget_stops_it_says_so_and_marks_the_result_machine_dependent
     assert p["replicas_run"] == 6 and p["checks"] == [6]  # the first round always runs
     assert p["machine_dependent"] is True and p["time_budget_s"] == 1e-6
     assert "depends on this machine's speed" in caplog.text
+    assert "depends on the machine that ran it" in precision_text(res.summary)
 
 
 def test_dependency_share_targets_are_checked_in_points():

@@ -79,7 +79,7 @@ class Metric:
 
     path: str  # dotted path of the statistic in summary.json
     words: str  # what it is, for the log
-    unit: str  # "days" or "points" (a share's half-width is logged in percentage points)
+    unit: str  # "days" or "fraction" (a share; written in percentage points)
     target: float  # wanted half-width, in the statistic's own unit (days; a fraction)
     estimate: float | None  # the P50 the summary reports (None: cannot be measured)
     values: np.ndarray  # the per-replica sample its interval is taken over
@@ -89,7 +89,8 @@ class Metric:
         """``{estimate, lower, upper, half_width, target, reached}``; ``half_width`` is
         ``None`` without an interval (too few replicas) and infinite when an end falls
         on an unbounded replica."""
-        out: dict[str, Any] = {"estimate": self.estimate, "target": self.target}
+        out: dict[str, Any] = {"what": self.words, "unit": self.unit,
+                               "estimate": self.estimate, "target": self.target}
         if self.estimate is None:
             return {**out, "lower": None, "upper": None, "half_width": None,
                     "reached": None, "null_reason": self.why_null}
@@ -146,15 +147,16 @@ def metrics(plan: Plan, raw: RawResults, prec: PrecisionConfig) -> list[Metric]:
             ok = total > 0
             out.append(Metric(path, f"{t}'s dependency share P50" + (f" on {name}" if name
                                                                      else ""),
-                              "points", prec.dependency_share, d["p50"],
+                              "fraction", prec.dependency_share, d["p50"],
                               part[ok] / total[ok], d.get("null_reason")))
     return out
 
 
 def describe(words: str, unit: str, half_width: float | None, target: float) -> str:
-    """``"<words> +-6.1 days (target +-5)"`` for the log and the report."""
-    scale = 100.0 if unit == "points" else 1.0
-    hw = "unbounded" if half_width is None else f"±{half_width * scale:.3g} {unit}"
+    """``"<words> ±6.1 days (target ±5)"`` for the log and the report; a fraction's
+    half-width in percentage points."""
+    scale, name = (100.0, "points") if unit == "fraction" else (1.0, unit)
+    hw = "unbounded" if half_width is None else f"±{half_width * scale:.3g} {name}"
     return f"{words} {hw} (target ±{target * scale:g})"
 
 

@@ -112,6 +112,6 @@ def test_rounds_start_at_min_and_end_at_the_cap():
 
 
 def test_describe_gives_shares_in_points():
-    assert pm.describe("share", "points", 0.013, 0.02) == "share ±1.3 points (target ±2)"
+    assert pm.describe("share", "fraction", 0.013, 0.02) == "share ±1.3 points (target ±2)"
     assert pm.describe("delay", "days", 6.12, 5.0) == "delay ±6.12 days (target ±5)"
     assert pm.describe("delay", "days", None, 5.0) == "delay unbounded (target ±5)"
