@@ -498,7 +498,7 @@ COMPOSE_BAD = [
     ("misspelled", "sim.replica=2", "sim.replica", "2", "did you mean 'replicas'?"),
     ("misspelled-nested", "pools.colossus1.ownr=xai", "pools.colossus1.ownr", "xai",
      "did you mean 'owner'?"),
-    ("wrong-type", "sim.replicas=many", "sim.replicas", "many", "Integer"),
+    ("wrong-type", "sim.chunk_replicas=many", "sim.chunk_replicas", "many", "Integer"),
     ("bad-enum", "sim.backend=gpu", "sim.backend", "gpu", "auto, numpy, cupy"),
     ("unknown-experiment", "experiment=nope", "experiment", "nope", "colossus_lease"),
     ("unknown-group-option", "sim=fast", "sim", "fast", "default"),
