@@ -749,7 +749,7 @@ class SimConfig:
         r = self.replicas
         if not (r == "auto" or (isinstance(r, int) and not isinstance(r, bool)
                                 and 0 < r <= INT_MAX)):
-            c.add("replicas", "must be a whole number of replicas > 0, or 'auto' "
+            c.add("replicas", "must be > 0 (a whole number of replicas) or 'auto' "
                   "(see sim.precision)")
         p = self.precision
         if r == "auto" and p is not None and p.delay_days is None \

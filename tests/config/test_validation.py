@@ -265,7 +265,7 @@ LAYER2 = [
     ("sim-horizon-nan", {"sim.horizon_days": float("nan")}, "sim.horizon_days", float("nan"),
      "must be > 0"),
     ("sim-step", {"sim.step_hours": 0.0}, "sim.step_hours", 0.0, "must be > 0"),
-    ("sim-replicas", {"sim.replicas": 0}, "sim.replicas", 0, "whole number of replicas > 0"),
+    ("sim-replicas", {"sim.replicas": 0}, "sim.replicas", 0, "must be > 0"),
     ("sim-replicas-word", {"sim.replicas": "many"}, "sim.replicas", "many", "or 'auto'"),
     ("sim-replicas-float", {"sim.replicas": 2.5}, "sim.replicas", 2.5, "or 'auto'"),
     ("sim-replicas-bool", {"sim.replicas": True}, "sim.replicas", True, "or 'auto'"),
