@@ -11,6 +11,7 @@ import pytest
 from tiny_config import TINY_OVERRIDES
 
 import simgpu
+from simgpu import cases
 from simgpu.analysis import precision as pm
 from simgpu.engine.numpy_engine import RawResults
 from simgpu.report import render
@@ -130,3 +131,25 @@ def test_dependency_share_targets_are_checked_in_points():
     m = p["metrics"]["tenants.anthropic.dependency_share.p50"]
     assert m["estimate"] == res.summary["tenants"]["anthropic"]["dependency_share"]["p50"]
     assert p["stop_reason"] == "target_reached" and p["replicas_run"] == 6
+
+
+def test_without_randomness_every_interval_is_exact_and_auto_stops_at_once():
+    """Two landlords, no failures: every history is the same (delays worked out by hand
+    in simgpu.cases.two_landlords), so every interval has width 0 and the run stops after
+    its first round; each targeted median is the summary's value at its path, the
+    dependency share on each landlord included."""
+    cfg = cases.two_landlords()
+    cfg["sim"].update(replicas="auto", progress=False,
+                      precision={"min_replicas": 6, "step_replicas": 4, "max_replicas": 30})
+    res = run(cfg)
+    p = res.summary["precision"]
+    assert (p["stop_reason"], p["replicas_run"], p["checks"]) == ("target_reached", 6, [6])
+    assert {"tenants.tn.by_landlord.l1.dependency_share.p50",
+            "tenants.tn.by_landlord.l2.dependency_share.p50",
+            "tenants.tn.counterfactuals.no_lease@l1.roadmap_delay_days.p50"} <= set(p["metrics"])
+    for path, m in p["metrics"].items():
+        node = res.summary
+        for key in path.split("."):
+            node = node[key]
+        assert m["estimate"] == node, path
+        assert m["half_width"] == 0.0 and m["lower"] == m["upper"] == node, path
