@@ -19,10 +19,11 @@ import numpy as np
 from omegaconf import OmegaConf
 
 from simgpu._version import __version__
+from simgpu.analysis import precision as pm
 from simgpu.analysis.summary import summarize
 from simgpu.backend import cupy_on, device_free_bytes, fallback_for_plan, resolve_device, select
 from simgpu.config.load import load
-from simgpu.config.schema import SimgpuConfig
+from simgpu.config.schema import PrecisionConfig, SimgpuConfig
 from simgpu.config.validate import warnings as validation_warnings
 from simgpu.engine.cuda_engine import (
     device_bytes_per_replica,
@@ -122,24 +123,26 @@ def prepare(cfg: Any) -> Prepared:
         engine, device = fallback_for_plan(config.sim.backend, engine, device,
                                            unsupported(plan))
     sim, rep = config.sim, config.report
-    work = sim.replicas * len(plan.variants) * plan.n_steps
+    n_rep = sim.replicas_at_most  # an auto run is sized for its cap
+    rkey = "sim.precision.max_replicas" if sim.auto else "sim.replicas"
+    work = n_rep * len(plan.variants) * plan.n_steps
     if engine == "numpy" and work > NUMPY_SLOW_HISTORY_STEPS:
         log.warning("the NumPy engine simulates about %.0f history-steps per second on a "
                     "core: %s replicas x %d variants x %d steps may take minutes; a C++ "
                     "compiler (g++) enables the compiled CPU engine, or set sim.replicas "
                     "lower for a quick look", 1.0 / NUMPY_S_PER_HISTORY_STEP, sim.replicas,
                     len(plan.variants), plan.n_steps)
-    daily_n = min(sim.replicas, rep.daily_replicas) if rep.daily_series else 0
+    daily_n = min(n_rep, rep.daily_replicas) if rep.daily_series else 0
     # the results of every replica stay in host memory (and pass through summary.json's
     # statistics and raw.npz's buffer: counted twice); chunks share what is left
-    results = 2 * (RawResults.bytes_per_replica(plan, False) * sim.replicas
+    results = 2 * (RawResults.bytes_per_replica(plan, False) * n_rep
                    + (RawResults.bytes_per_replica(plan, True)
                       - RawResults.bytes_per_replica(plan, False)) * daily_n)
     plan_bytes = plan.lease_frac.nbytes * 3 + plan.online_normal.nbytes * 4  # plan arrays
     fixed = plan_bytes + results
     budget = sim.max_memory_gb * 1e9 - fixed
     where = f"sim.max_memory_gb={sim.max_memory_gb}"
-    knobs = ("lower sim.replicas, report.daily_replicas or sim.horizon_days, or raise "
+    knobs = (f"lower {rkey}, report.daily_replicas or sim.horizon_days, or raise "
              "sim.max_memory_gb")
     daily = rep.daily_series
     if engine == "cupy" and budget > 0:  # chunks live in device memory: bound and free
@@ -162,7 +165,7 @@ def prepare(cfg: Any) -> Prepared:
         raise ConfigError([Problem("sim.max_memory_gb", sim.max_memory_gb,
                                    f"too small: this run needs about {need:.2f} GB "
                                    f"({results / 1e9:.2f} GB of results for "
-                                   f"{sim.replicas} replicas), more than {where}; {knobs}")])
+                                   f"{n_rep} replicas), more than {where}; {knobs}")])
     if sim.chunk_replicas > 0:
         if sim.chunk_replicas > fits:
             raise ConfigError([Problem(
@@ -170,19 +173,21 @@ def prepare(cfg: Any) -> Prepared:
                 f"does not fit {where}: about "
                 f"{(fixed + per * sim.chunk_replicas) / 1e9:.2f} GB needed, at most {fits} "
                 "replicas fit; lower sim.chunk_replicas or raise sim.max_memory_gb")])
-        chunk = min(sim.chunk_replicas, sim.replicas)
+        chunk = min(sim.chunk_replicas, n_rep)
     else:
-        chunk = min(fits, sim.replicas)
+        chunk = min(fits, n_rep)
     found = [str(w) for w in validation_warnings(config)]
     for w in found:
         log.warning("%s", w)
     return Prepared(config, plan, engine, device, chunk, daily_n, found)
 
 
-def plan_chunks(replicas: int, chunk: int, daily_replicas: int) -> list[tuple[int, int, bool]]:
-    """``(offset, count, daily)`` of each batch: at most ``chunk`` replicas, the first
-    ``daily_replicas`` with their per-day series and the rest without."""
-    out, off = [], 0
+def plan_chunks(replicas: int, chunk: int, daily_replicas: int, start: int = 0
+                ) -> list[tuple[int, int, bool]]:
+    """``(offset, count, daily)`` of each batch of replicas ``start ... replicas - 1``: at
+    most ``chunk`` replicas, the first ``daily_replicas`` of the run with their per-day
+    series and the rest without."""
+    out, off = [], start
     while off < replicas:
         daily = off < daily_replicas
         n = min(chunk, replicas - off)
@@ -210,11 +215,22 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
     p = prepared if prepared is not None else prepare(cfg)
     plan, sim = p.plan, p.config.sim
     t0 = time.perf_counter()
-    chunks = plan_chunks(sim.replicas, p.chunk, p.daily_replicas)
-    n_chunks = len(chunks)
-    log.info("%s: %d replicas x %d variants x %d steps of %g h on %s (%d chunk%s)",
-             plan.cfg.name, sim.replicas, len(plan.variants), plan.n_steps, plan.dt,
-             p.device, n_chunks, "" if n_chunks == 1 else "s")
+    total = sim.replicas_at_most  # replicas the results are allocated for
+    if sim.auto:
+        pr = sim.precision
+        log.info("%s: replicas by precision (%d first, %d more per check, at most %d) x %d "
+                 "variants x %d steps of %g h on %s", plan.cfg.name, pr.min_replicas,
+                 pr.step_replicas, pr.max_replicas, len(plan.variants), plan.n_steps,
+                 plan.dt, p.device)
+        if pr.time_budget_s is not None:
+            log.warning("sim.precision.time_budget_s=%g: how many replicas run depends on "
+                        "this machine's speed, so summary.json may differ between machines "
+                        "(it records precision.machine_dependent)", pr.time_budget_s)
+    else:
+        n_chunks = len(plan_chunks(total, p.chunk, p.daily_replicas))
+        log.info("%s: %d replicas x %d variants x %d steps of %g h on %s (%d chunk%s)",
+                 plan.cfg.name, sim.replicas, len(plan.variants), plan.n_steps, plan.dt,
+                 p.device, n_chunks, "" if n_chunks == 1 else "s")
     engine = simulate
     if p.engine in ("cupy", "cpu"):  # the kernel engine, on the GPU or the CPU
         from simgpu.engine import cuda_engine  # noqa: PLC0415
@@ -225,22 +241,40 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
         engine = functools.partial(cuda_engine.simulate, launcher=launcher)
     raw = None
     last = [t0]
-    for c, (off, n, daily) in enumerate(chunks):
-        part = engine(plan, off, n, daily=daily,
-                      progress=_progress(c, len(chunks), t0, last) if sim.progress else None)
-        if len(chunks) == 1:
-            raw = part
-            break
-        if raw is None:  # filled in place: no second copy of every replica's results
-            raw = RawResults.allocate_like(part, sim.replicas, p.daily_replicas)
-        raw.put(part, off)
-        del part
+    n_chunks = 0
+
+    def simulate_range(start: int, stop: int) -> None:
+        """Simulate replicas ``start ... stop - 1`` into ``raw`` (which holds ``total``)."""
+        nonlocal raw, n_chunks
+        t_start = time.perf_counter()
+        chunks = plan_chunks(stop, p.chunk, p.daily_replicas, start)
+        n_chunks += len(chunks)
+        for c, (off, n, daily) in enumerate(chunks):
+            part = engine(plan, off, n, daily=daily,
+                          progress=_progress(c, len(chunks), t_start, last) if sim.progress
+                          else None)
+            if start == 0 and stop == total and len(chunks) == 1:
+                raw = part
+                break
+            if raw is None:  # filled in place: no second copy of every replica's results
+                raw = RawResults.allocate_like(part, total, p.daily_replicas)
+            raw.put(part, off)
+            del part
+
+    precision = None
+    if sim.auto:
+        raw, precision = _until_precise(plan, sim.precision, simulate_range,
+                                        lambda: raw, t0)
+    else:
+        simulate_range(0, total)
     wall = time.perf_counter() - t0
     facts = {"schema": "simgpu.run/1", "backend": p.engine, "device": p.device,
              "wall_seconds": round(wall, 3), "chunks": n_chunks, "chunk_replicas": p.chunk,
              "simgpu_version": __version__, "numpy_version": np.__version__,
              "python_version": platform.python_version()}
     summary = summarize(plan, raw, {"simgpu_version": __version__}, p.warnings)
+    if precision is not None:
+        summary["precision"] = precision
     log.info("simulated in %.1f s", wall)
     from simgpu.sensitivity import analyse  # noqa: PLC0415  (it runs this module's run)
 
@@ -250,6 +284,41 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
         summary["sensitivity"] = sens
         facts["sensitivity_seconds"] = round(time.perf_counter() - t1, 3)
     return Results(p.config, plan, raw, summary, facts)
+
+
+def _until_precise(plan: Plan, prec: PrecisionConfig, simulate_range, results, t0: float
+                   ) -> tuple[RawResults, dict[str, Any]]:
+    """``sim.replicas: auto``: simulate rounds of replicas (``sim.precision``) until every
+    targeted median is precise enough, or the cap or the time budget is spent.
+
+    Replica ``i`` is the same history as in a fixed run (counter-based random numbers), so
+    the first ``n`` replicas of an auto run are a fixed run of ``n``. Returns the results
+    of the replicas run and the summary's ``precision`` block.
+    """
+    n, checks = 0, []
+    while True:
+        stop = pm.next_round(n, prec)
+        simulate_range(n, stop)
+        n = stop
+        checks.append(n)
+        found = pm.metrics(plan, results().head(n), prec)
+        assessed = {m.path: m.assess(prec.ci_level) for m in found}
+        reason = pm.stop_reason(assessed, n, prec, time.perf_counter() - t0)
+        met = sum(1 for a in assessed.values() if a["reached"])
+        measurable = sum(1 for a in assessed.values() if a["estimate"] is not None)
+        w = pm.widest(assessed, found)
+        far = ("" if w is None else "; widest: " + pm.describe(
+            w.words, w.unit, assessed[w.path]["half_width"], w.target))
+        then = (f"continuing to {pm.next_round(n, prec)}" if reason is None
+                else f"stopping ({reason})")
+        log.info("after %d replicas (%.0f s): %d of %d targets met at %g confidence%s; %s",
+                 n, time.perf_counter() - t0, met, measurable, prec.ci_level, far, then)
+        if reason is not None:
+            break
+    raw = results()
+    if n < raw.job_finish_h.shape[1]:
+        raw = raw.head(n, copy=True)
+    return raw, pm.document(prec, assessed, n, reason, checks)
 
 
 #: Progress is logged at most this often (seconds of wall time), and the last step always.

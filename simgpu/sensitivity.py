@@ -61,7 +61,7 @@ def _base(cfg: S.SimgpuConfig) -> S.SimgpuConfig:
     cf = out.scenario.counterfactuals
     cf.no_lease, cf.landlord_first, cf.non_renew, cf.per_landlord = True, False, False, False
     out.scenario.sweeps = {}
-    out.sim.replicas = min(sens.replicas, cfg.sim.replicas)
+    out.sim.replicas = min(sens.replicas, cfg.sim.replicas_at_least)
     out.sim.step_hours = sens.step_hours
     out.sim.chunk_replicas = 0
     out.sim.progress = False
@@ -217,7 +217,7 @@ def analyse(cfg: S.SimgpuConfig) -> dict[str, Any] | None:
     wall = time.perf_counter() - t0
     base = next(h for p, h, _ in results if p.end == "base")
     doc: dict[str, Any] = {
-        "replicas": min(sens.replicas, cfg.sim.replicas),
+        "replicas": min(sens.replicas, cfg.sim.replicas_at_least),
         "step_hours": sens.step_hours,
         "runs": len(results),
         "variant_steps_per_replica": sum(n for _, _, n in results),

@@ -668,6 +668,62 @@ class ScenarioConfig:
 # ---------------------------------------------------------------------------- sim
 
 
+#: Stop reasons of ``sim.replicas: auto`` (docs/model.md, "How many replicas").
+STOP_REASONS = ("target_reached", "max_replicas", "time_budget", "nothing_measurable")
+
+
+@dataclass
+class PrecisionConfig:
+    """When ``sim.replicas: auto`` stops adding replicas (docs/model.md, "How many
+    replicas"): once the confidence interval of every targeted headline median is at most
+    its target half-width, or ``max_replicas`` or ``time_budget_s`` is spent."""
+
+    ci_level: float = 0.95  # confidence level of each interval (the conventional 95 %)
+    # target half-width of each tenant's P50 roadmap delay under every counterfactual,
+    # days; null = not a target (illustrative assumption: finer than the month-scale
+    # delays a roadmap decision turns on, coarse enough to need hundreds of histories)
+    delay_days: float | None = 5.0
+    # target half-width of each tenant's P50 dependency share (all landlords, and each
+    # landlord's), as a fraction: 0.02 = +-2 points; null = not a target (illustrative)
+    dependency_share: float | None = 0.02
+    # replicas always run before the first check (illustrative assumption: checking a
+    # small sample invites stopping on a lucky interval; docs/model.md)
+    min_replicas: int = 100
+    max_replicas: int = 5000  # cap on replicas (illustrative: ~1 h of a 3-year preset)
+    step_replicas: int = 100  # replicas added between checks (illustrative)
+    # wall-clock budget, seconds: no round is started that would end past it; null = none.
+    # Makes the replica count, and so summary.json, depend on the machine
+    time_budget_s: float | None = None
+
+    def __post_init__(self) -> None:
+        c = _Checks(self)
+        lv = self.ci_level
+        if lv is not None and not (0.5 <= lv < 1.0):
+            c.add("ci_level", "must be in [0.5, 1), e.g. 0.95")
+        for key in ("delay_days", "dependency_share"):
+            v = getattr(self, key)
+            if v is not None and not (math.isfinite(v) and v > 0):
+                c.add(key, "must be a half-width > 0, or null for no target")
+        if self.dependency_share is not None and self.dependency_share >= 1:
+            c.add("dependency_share", "is a fraction (0.02 = +-2 points): must be < 1")
+        c.positive("min_replicas", "max_replicas", "step_replicas", "time_budget_s")
+        if lv is not None and 0.5 <= lv < 1.0 and self.min_replicas is not None:
+            least = median_ci_min_n(lv)
+            if 0 < self.min_replicas < least:
+                c.add("min_replicas", f"must be >= {least}: fewer replicas have no "
+                      f"{lv:g} confidence interval of a median")
+        mn, mx = self.min_replicas, self.max_replicas
+        if mn is not None and mx is not None and 0 < mx < mn:
+            c.add("max_replicas", f"must be >= min_replicas ({mn})")
+        c.done()
+
+
+def median_ci_min_n(level: float) -> int:
+    """The fewest replicas with a distribution-free ``level`` interval of a median: the
+    widest one, ``[x_(1), x_(n)]``, covers with probability ``1 - 2 * 0.5**n``."""
+    return max(1, math.ceil(math.log2(2.0 / (1.0 - level)) - 1e-12))
+
+
 @dataclass
 class SimConfig:
     """How to simulate."""
@@ -678,15 +734,28 @@ class SimConfig:
     start: str = "2026-07-01"  # ISO date of hour 0
     horizon_days: float = 1095.0  # simulated span, days
     step_hours: float = 1.0  # time step, hours
-    replicas: int = 64  # Monte-Carlo replicas
+    # Monte-Carlo replicas, or "auto": add replicas until the headline medians are as
+    # precise as sim.precision asks (OmegaConf has no int | str: typed Any, checked below)
+    replicas: Any = 64
     chunk_replicas: int = 0  # replicas per batch; 0 = as many as max_memory_gb allows
     max_memory_gb: float = 4.0  # bound on the engine's working memory, GB
     progress: bool = True  # log progress of long runs
+    precision: PrecisionConfig = field(default_factory=PrecisionConfig)  # replicas: auto
 
     def __post_init__(self) -> None:
         c = _Checks(self)
         c.date("start")
-        c.positive("horizon_days", "step_hours", "replicas", "max_memory_gb")
+        c.positive("horizon_days", "step_hours", "max_memory_gb")
+        r = self.replicas
+        if not (r == "auto" or (isinstance(r, int) and not isinstance(r, bool)
+                                and 0 < r <= INT_MAX)):
+            c.add("replicas", "must be > 0 (a whole number of replicas) or 'auto' "
+                  "(see sim.precision)")
+        p = self.precision
+        if r == "auto" and p is not None and p.delay_days is None \
+                and p.dependency_share is None:
+            c.add("replicas", "needs a target: set sim.precision.delay_days or "
+                  "sim.precision.dependency_share (both are null)")
         c.positive("chunk_replicas", allow_zero=True)
         if self.device_id < -1:
             c.add("device_id", "must be a device ordinal >= 0, or -1 for one per sweep job")
@@ -696,6 +765,23 @@ class SimConfig:
         if h is not None and s is not None and h > 0 and s > 0 and h * 24.0 < s:
             c.add("horizon_days", f"is shorter than one step ({s} h)")
         c.done()
+
+    @property
+    def auto(self) -> bool:
+        """Whether the replica count is chosen by precision (``replicas: auto``)."""
+        return self.replicas == "auto"
+
+    @property
+    def replicas_at_most(self) -> int:
+        """The most replicas the run can simulate: the count, or the auto run's cap."""
+        return self.precision.max_replicas if self.auto else self.replicas
+
+    @property
+    def replicas_at_least(self) -> int:
+        """The fewest replicas the run simulates: the count, or the auto run's first
+        round (at most its cap)."""
+        p = self.precision
+        return min(p.min_replicas, p.max_replicas) if self.auto else self.replicas
 
 
 # ------------------------------------------------------------------------- report

@@ -137,6 +137,17 @@ class RawResults:
             else:
                 dst[:, offset:offset + n] = a
 
+    def head(self, n: int, copy: bool = False) -> RawResults:
+        """The results of the first ``n`` replicas (views, or contiguous copies when
+        ``copy``); the per-day series of those among them that have one."""
+        out = {}
+        for name in RawResults.__dataclass_fields__:
+            a = getattr(self, name)
+            if a is not None and name != "lease_paid_usd":
+                a = a[:n] if name.startswith("pool_") else a[:, :n]
+            out[name] = np.ascontiguousarray(a) if copy and a is not None else a
+        return RawResults(**out)
+
     @staticmethod
     def bytes_per_replica(plan: Plan, daily: bool) -> int:
         """Host memory of the results of one replica, bytes (per-day series included when

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simgpu.analysis import fmt
+from simgpu.analysis.precision import describe
 from simgpu.report.data import (
     SENS_INPUTS,
     SENS_METRICS,
@@ -644,6 +645,45 @@ READING = {
 }
 
 
+def precision_text(summ: dict) -> str | None:
+    """One sentence on how many histories ``sim.replicas: auto`` ran, why it stopped and
+    the precision reached (the summary's ``precision`` block); ``None`` for a fixed count."""
+    p = summ.get("precision")
+    if not p:
+        return None
+    n, level = p["replicas_run"], f"{p['ci_level'] * 100:g} %"
+    t = p["targets"]
+    goals = _and(([f"P50 roadmap delays within ±{t['delay_days']:g} days"]
+                  if t.get("delay_days") is not None else [])
+                 + ([f"P50 dependency shares within ±{t['dependency_share'] * 100:g} points"]
+                    if t.get("dependency_share") is not None else []))
+    ms = [m for m in p["metrics"].values() if m["estimate"] is not None]
+    met = sum(1 for m in ms if m["reached"])
+    worst = max(ms, key=lambda m: float("inf") if m["half_width"] is None
+                else m["half_width"] / m["target"], default=None)
+    reason, tally = p["stop_reason"], f"{met} of {len(ms)} targets met ({goals}, {level} " \
+        "confidence)"
+    if reason == "target_reached":
+        why = f"every targeted median reached its target ({goals}, {level} confidence)"
+    elif reason == "max_replicas":
+        why = (f"it reached the cap of {p['max_replicas']:,} (sim.precision.max_replicas) "
+               f"with {tally}")
+    elif reason == "time_budget":
+        why = (f"the time budget of {p['time_budget_s']:g} s (sim.precision.time_budget_s) "
+               f"left no room for another round, with {tally}")
+    else:
+        why = "no targeted median can be measured within the horizon"
+    s = (f"The number of histories was set by precision (sim.replicas: auto): it stopped "
+         f"after {_count(n, 'history', 'histories')} because {why}")
+    if worst is not None:
+        s += "; the widest interval: " + describe(worst["what"], worst["unit"],
+                                                  worst["half_width"], worst["target"])
+    if p.get("machine_dependent"):
+        s += ("; with a time budget the number of histories, and so every figure here, "
+              "depends on the machine that ran it")
+    return s + "."
+
+
 def report_markdown(data: ReportData, figures: Sequence[tuple[str, str, str | None]],
                     pdf_name: str | None) -> str:
     """The whole ``report.md``.
@@ -667,6 +707,9 @@ def report_markdown(data: ReportData, figures: Sequence[tuple[str, str, str | No
               "\"Median\" and \"P10-P90\" are taken "
               "over these histories; a history is one random sequence of hardware failures "
               "and repairs.", ""]
+    prec = precision_text(summ)
+    if prec:
+        lines += [prec, ""]
     lines += ["## Headline numbers", ""]
     lines += [f"- {s}" for s in headline(data)] + [""]
     lines += ["## Roadmap", "", "Delays are the median over histories of each run's delay "
