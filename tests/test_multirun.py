@@ -78,6 +78,31 @@ def test_chunks_of_a_sweep_merge_into_the_single_run(tmp_path, tiny):
     assert (merged / "report.md").is_file() and "report.md" in proc.stdout
 
 
+@pytest.mark.slow
+def test_chunks_run_on_a_local_ray_instance_and_merge(tmp_path, tiny):
+    """hydra/launcher=ray_local: a sweep of two chunks on a Ray instance started for it,
+    merged into the single run (slow: Ray takes ~10 s to start)."""
+    if importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None:
+        pytest.skip("hydra-ray-launcher is not installed (pip install 'simgpu[ray]'; not in "
+                    "[test]: ray is a 79 MB wheel and the plugin pins cloudpickle<3)")
+    from console import script
+
+    sweep, single = tmp_path / "sweep", tmp_path / "single"
+    proc = simgpu(["-m", *tiny, "hydra/launcher=ray_local", "sim.replica_offset=0,2",
+                   "sim.replicas=2", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Ray Launcher is launching 2 jobs" in proc.stdout + proc.stderr
+    for n in ("0", "1"):
+        assert (sweep / n / "COMPLETE").is_file()
+    proc = simgpu([*tiny, "sim.replicas=4", f"hydra.run.dir={single}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([script("simgpu-aggregate"), "--merge", str(sweep), "--formats",
+                           "none"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    _same_results(sweep / "merged", single)
+
+
 def test_a_rerun_skips_complete_jobs_and_redoes_the_others(tmp_path, tiny):
     sweep = tmp_path / "sweep"
     args = ["-m", *tiny, "leases.colossus_one.share=0.5,1.0", f"hydra.sweep.dir={sweep}"]
