@@ -128,12 +128,16 @@ def read_chunks(sweep_dir: str | Path) -> list[Chunk]:
             bad.append(f"job {jd.name}: no {RAW_NAME}")
             continue
         sim = cfg.get("sim") or {}
+        off, n = sim.get("replica_offset", 0), sim.get("replicas")
+        if not (isinstance(off, int) and isinstance(n, int)):
+            bad.append(f"job {jd.name}: {CONFIG_NAME} has sim.replica_offset={off!r}, "
+                       f"sim.replicas={n!r}: not replica counts")
+            continue
         try:
             facts = json.loads((jd / FACTS_NAME).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             facts = {}
-        chunks.append(Chunk(jd.name, jd, int(sim.get("replica_offset", 0)),
-                            int(sim["replicas"]), cfg, job["summary"],
+        chunks.append(Chunk(jd.name, jd, off, n, cfg, job["summary"],
                             facts if isinstance(facts, dict) else {}))
     if bad:
         raise SweepDirError(
