@@ -31,8 +31,10 @@ LAUNCHERS = {
     "submitit_slurm": ("hydra_plugins.hydra_submitit_launcher", 'pip install "simgpu[slurm]"'),
     "slurm_gpu": ("hydra_plugins.hydra_submitit_launcher", 'pip install "simgpu[slurm]"'),
     "local_check": ("hydra_plugins.hydra_submitit_launcher", 'pip install "simgpu[slurm]"'),
-    "ray": ("hydra_plugins.hydra_ray_launcher", "pip install hydra-ray-launcher"),
-    "ray_aws": ("hydra_plugins.hydra_ray_launcher", "pip install hydra-ray-launcher"),
+    "ray": ("hydra_plugins.hydra_ray_launcher", 'pip install "simgpu[ray]"'),
+    "ray_aws": ("hydra_plugins.hydra_ray_launcher", 'pip install "simgpu[ray]"'),
+    "ray_local": ("hydra_plugins.hydra_ray_launcher", 'pip install "simgpu[ray]"'),
+    "ray_cluster": ("hydra_plugins.hydra_ray_launcher", 'pip install "simgpu[ray]"'),
 }
 #: Most configurations composed by one sweep pre-flight (the base point and one per value).
 MAX_CHECKS = 64

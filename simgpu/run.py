@@ -132,7 +132,10 @@ def prepare(cfg: Any) -> Prepared:
                     "compiler (g++) enables the compiled CPU engine, or set sim.replicas "
                     "lower for a quick look", 1.0 / NUMPY_S_PER_HISTORY_STEP, sim.replicas,
                     len(plan.variants), plan.n_steps)
-    daily_n = min(n_rep, rep.daily_replicas) if rep.daily_series else 0
+    # the per-day series belong to the replicas with ids below report.daily_replicas, so
+    # that the chunks of one run (sim.replica_offset) record those of the whole run
+    daily_n = (max(0, min(n_rep, rep.daily_replicas - sim.replica_offset))
+               if rep.daily_series else 0)
     # the results of every replica stay in host memory (and pass through summary.json's
     # statistics and raw.npz's buffer: counted twice); chunks share what is left
     results = 2 * (RawResults.bytes_per_replica(plan, False) * n_rep
@@ -250,7 +253,7 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
         chunks = plan_chunks(stop, p.chunk, p.daily_replicas, start)
         n_chunks += len(chunks)
         for c, (off, n, daily) in enumerate(chunks):
-            part = engine(plan, off, n, daily=daily,
+            part = engine(plan, sim.replica_offset + off, n, daily=daily,
                           progress=_progress(c, len(chunks), t_start, last) if sim.progress
                           else None)
             if start == 0 and stop == total and len(chunks) == 1:
@@ -270,6 +273,7 @@ def run(cfg: Any, prepared: Prepared | None = None) -> Results:
     wall = time.perf_counter() - t0
     facts = {"schema": "simgpu.run/1", "backend": p.engine, "device": p.device,
              "wall_seconds": round(wall, 3), "chunks": n_chunks, "chunk_replicas": p.chunk,
+             "replica_offset": sim.replica_offset,
              "simgpu_version": __version__, "numpy_version": np.__version__,
              "python_version": platform.python_version()}
     summary = summarize(plan, raw, {"simgpu_version": __version__}, p.warnings)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,54 @@ def test_equal_seeds_give_equal_results_across_jobs(tmp_path, tiny, launcher):
     for n in ("0", "1"):
         marker = json.loads((sweep / n / "COMPLETE").read_text())
         assert marker["name"] == "colossus_lease" and "sim.seed=5" in marker["overrides"]
+
+
+@pytest.mark.slow
+def test_chunks_of_a_sweep_merge_into_the_single_run(tmp_path, tiny):
+    """simgpu -m sim.replica_offset=0,2,4 sim.replicas=2 then simgpu-aggregate --merge: the
+    summary is byte-identical to simgpu sim.replicas=6's, the records equal, and the merged
+    report is written as simgpu-report writes it (tests/sweep/test_merge.py covers the
+    sensitivity and the per-day series in-process)."""
+    from console import script
+
+    sweep, single = tmp_path / "sweep", tmp_path / "single"
+    proc = simgpu(["-m", *tiny, "sim.replica_offset=0,2,4", "sim.replicas=2",
+                   f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = simgpu([*tiny, "sim.replicas=6", f"hydra.run.dir={single}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([script("simgpu-aggregate"), "--merge", str(sweep), "--formats",
+                           "markdown"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    merged = sweep / "merged"
+    _same_results(merged, single)
+    assert (merged / "report.md").is_file() and "report.md" in proc.stdout
+
+
+@pytest.mark.slow
+def test_chunks_run_on_a_local_ray_instance_and_merge(tmp_path, tiny):
+    """hydra/launcher=ray_local: a sweep of two chunks on a Ray instance started for it,
+    merged into the single run (slow: Ray takes ~10 s to start)."""
+    if importlib.util.find_spec("hydra_plugins.hydra_ray_launcher") is None:
+        pytest.skip("hydra-ray-launcher is not installed (pip install 'simgpu[ray]'; not in "
+                    "[test]: ray is a 79 MB wheel and the plugin pins cloudpickle<3)")
+    from console import script
+
+    sweep, single = tmp_path / "sweep", tmp_path / "single"
+    proc = simgpu(["-m", *tiny, "hydra/launcher=ray_local", "sim.replica_offset=0,2",
+                   "sim.replicas=2", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Ray Launcher is launching 2 jobs" in proc.stdout + proc.stderr
+    for n in ("0", "1"):
+        assert (sweep / n / "COMPLETE").is_file()
+    proc = simgpu([*tiny, "sim.replicas=4", f"hydra.run.dir={single}"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([script("simgpu-aggregate"), "--merge", str(sweep), "--formats",
+                           "none"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    _same_results(sweep / "merged", single)
 
 
 @pytest.mark.slow  # three sweeps through Hydra: about 10 s on 2 cores

@@ -737,6 +737,10 @@ class SimConfig:
     # Monte-Carlo replicas, or "auto": add replicas until the headline medians are as
     # precise as sim.precision asks (OmegaConf has no int | str: typed Any, checked below)
     replicas: Any = 64
+    # id of the first replica: the run simulates replicas [replica_offset, replica_offset +
+    # replicas) of the seed's histories, so that chunks of one large run over several jobs
+    # merge into that run (`simgpu-aggregate --merge`, docs/sweeps.md)
+    replica_offset: int = 0
     chunk_replicas: int = 0  # replicas per batch; 0 = as many as max_memory_gb allows
     max_memory_gb: float = 4.0  # bound on the engine's working memory, GB
     progress: bool = True  # log progress of long runs
@@ -757,6 +761,12 @@ class SimConfig:
             c.add("replicas", "needs a target: set sim.precision.delay_days or "
                   "sim.precision.dependency_share (both are null)")
         c.positive("chunk_replicas", allow_zero=True)
+        off, n = self.replica_offset, self.replicas
+        if off is not None and not (0 <= off < 2**32):
+            c.add("replica_offset", "must be a replica id in [0, 2**32)")
+        elif off is not None and isinstance(n, int) and 0 < n and off + n > 2**32:
+            c.add("replica_offset", f"+ sim.replicas ({n}) must be at most 2**32: "
+                  "replica ids are 32-bit in the random-number key")
         if self.device_id < -1:
             c.add("device_id", "must be a device ordinal >= 0, or -1 for one per sweep job")
         if self.seed is not None and not (0 <= self.seed < 2**64):

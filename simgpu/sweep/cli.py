@@ -2,13 +2,17 @@
 
 Usage: ``simgpu-aggregate SWEEP_DIR [--out DIR] [--metric PATH ...] [-v]``; ``SWEEP_DIR``
 is a multirun directory or one run's output directory (its in-batch sweeps).
+``simgpu-aggregate --merge SWEEP_DIR [--out DIR] [--formats LIST]`` merges the chunks of one
+large run (``simgpu -m sim.replica_offset=0,100,200 sim.replicas=100``) into that run's
+results and report (:mod:`simgpu.sweep.merge`; default ``SWEEP_DIR/merged``).
 
 Exit codes: 0 when at least one job was complete (incomplete ones are skipped, warned
 about and listed in ``aggregate.json``); 1 when job directories exist but none is
 complete (only ``aggregate.json`` is written, listing them); 2 with a one-line message and
 nothing written when ``SWEEP_DIR`` does not exist, holds neither a job directory nor a run,
-or ``--metric`` names nothing in its summaries. :mod:`simgpu.sweep.aggregate` documents
-the tables, columns and figures.
+or ``--metric`` names nothing in its summaries; with ``--merge``, 2 with a one-line message
+and nothing written when the jobs are incomplete, are not chunks of one run or do not tile
+their replicas. :mod:`simgpu.sweep.aggregate` documents the tables, columns and figures.
 """
 
 from __future__ import annotations
@@ -45,6 +49,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                          "repeat for several (default: final_milestone_day, delay_days, "
                          "no_lease_delay_days, dependency_share, control_index and "
                          "effective_usd_per_gpu_hour)")
+    ap.add_argument("--merge", action="store_true",
+                    help="SWEEP_DIR's jobs are chunks of one run (the same configuration "
+                         "but sim.replica_offset and sim.replicas, their replicas tiling "
+                         "[0, N)): write that run's config.yaml, raw.npz, summary.json "
+                         "(byte-identical to `simgpu sim.replicas=N`'s) and report into "
+                         "--out (default: SWEEP_DIR/merged)")
+    ap.add_argument("--formats", default=None,
+                    help="with --merge: comma-separated subset of png,pdf,markdown for the "
+                         "merged report, or 'none' (default: the run's report.formats)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log progress (INFO)")
     return ap.parse_args(argv)
 
@@ -60,6 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f"{PROG}: %(levelname)s: %(message)s")
+    if args.merge:
+        return _merge(args)
+    if args.formats is not None:
+        _fail("--formats applies to --merge only")
     from simgpu.sweep.aggregate import collect, write
 
     if args.metric is not None:
@@ -89,6 +106,38 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{PROG}: no complete job in {args.sweep_dir}: only {written[-1].name} was "
               "written", file=sys.stderr)
         sys.exit(1)
+    return 0
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from simgpu.report.cli import FORMATS
+    from simgpu.sweep.merge import OUT_NAME, merge, write_merged
+
+    if args.metric is not None:
+        _fail("--metric does not apply to --merge (aggregate the merged run's directory)")
+    fmts = None
+    if args.formats is not None:
+        fmts = [f.strip() for f in args.formats.split(",") if f.strip()]
+        if fmts == ["none"]:
+            fmts = []
+        elif not fmts or any(f not in FORMATS for f in fmts):
+            _fail(f"--formats {args.formats!r}: choose from {', '.join(FORMATS)}, or none")
+    out = args.out if args.out is not None else args.sweep_dir / OUT_NAME
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} exists and is not a directory")
+    try:
+        results, chunks = merge(args.sweep_dir)
+        written = write_merged(results, out, fmts)
+    except SimgpuError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the merged run: {exc}")
+    for p in written:
+        print(p)
+    spans = ", ".join(f"{c.job}: [{c.offset}, {c.end})" for c in chunks)
+    print(f"\nmerged {len(chunks)} jobs into one run of {results.summary['replicas']} "
+          f"replicas ({spans}); sensitivity: {results.facts['sensitivity']}")
+    print(f"summary: {out / results.config.report.summary}")
     return 0
 
 
