@@ -123,6 +123,7 @@ SECTION_TITLES = {
     "convergence": "Convergence as the step shrinks, and preemptions",
     "benchmark": "Benchmark at full scale",
     "llama3": "Llama 3 405B pre-training (`experiment=llama3_405b`)",
+    "reliability": "Failure rates of other published clusters and runs (held out)",
     "perf": "Throughput model",
 }
 
@@ -136,7 +137,8 @@ CLASSES = {
 #: Default class of the rows of each section (a row may set its own).
 SECTION_CLASS = {"closed_forms": "consistency", "des": "consistency",
                  "des_variants": "consistency", "convergence": "consistency",
-                 "benchmark": "consistency", "llama3": "calibration", "perf": "validation"}
+                 "benchmark": "consistency", "llama3": "calibration", "perf": "validation",
+                 "reliability": "validation"}
 
 #: The standard normal quantile of 80 % power: a goal ``|z| <= k`` detects a true
 #: difference of ``(k + Z_POWER)`` standard errors four times in five.
@@ -158,6 +160,20 @@ KNOWN_DISCREPANCIES = {
     "des_roadmap_preemptions": (
         "the same artefact for the landlord's job, which holds all its party keeps; it "
         "agrees at a 0.0125 h step"),
+    "rel_rsc1_1node": (
+        "the Ampere preset (RSC-1's fleet rate) against RSC-1's own job MTTF: job failures "
+        "there include causes the fleet rate leaves out (attribution unclear in the source)"),
+    "rel_rsc1_128node": "the same source and the same attribution question, 128-node jobs",
+    "rel_opt175b": (
+        "OPT-175B's machines went down about 2.4 times as often as the Ampere preset "
+        "predicts, on a cloud cluster being provisioned during the run (infant mortality: "
+        "infant_factor, not set in the shipped presets)"),
+    "rel_fthsdp_98k": (
+        "a 98k-GPU H100-class run fails about 1.7 times as often as the Hopper preset "
+        "(Llama 3's flagship run) predicts: the preset is a best case"),
+    "rel_crusoe_h200": (
+        "a new H200 cloud cluster fails about 2.2 times as often as the Hopper preset "
+        "(Llama 3's flagship run) predicts: the preset is a best case"),
 }
 
 
@@ -174,7 +190,8 @@ class Goal:
         ``se``: ``|z| <= value`` (plus ``abs`` absolute slack on the difference);
         ``se_low``: ``z >= -value`` (one-sided); ``rel``: ``|relative error| <= value``;
         ``absdiff``: ``|simgpu - reference| <= value``; ``above``: simgpu's value
-        ``> value``; ``none``: reported, no goal.
+        ``> value``; ``ratio``: simgpu / reference within ``[1/value, value]``; ``none``:
+        reported, no goal.
     value : float
     abs : float
         Absolute slack on the difference, for kind ``se``.
@@ -197,6 +214,8 @@ class Goal:
             return f"within {self.value:g}"
         if self.kind == "above":
             return f"> {self.value:g}"
+        if self.kind == "ratio":
+            return f"within x{self.value:g} either way"
         return "reported"
 
     def met(self, row: dict[str, Any]) -> bool | None:
@@ -215,6 +234,10 @@ class Goal:
             return None if s is None or ref is None else abs(s - ref) <= self.value
         if self.kind == "above":
             return None if s is None else s > self.value
+        if self.kind == "ratio":
+            if s is None or not ref or s <= 0 or ref <= 0:
+                return None
+            return 1.0 / self.value - 1e-12 <= s / ref <= self.value + 1e-12
         return None
 
 
@@ -1268,6 +1291,72 @@ def llama3_preset(ctx: Context) -> list[dict[str, Any]]:
     return rows
 
 
+# ------------------------------------------------------------ published reliability
+
+#: Failure rates of published clusters and runs the presets were not derived from:
+#: (id, what, source, GPU generation, published rate per 1000 node-days (derived from the
+#: source's counts), how it was derived, which failures it counts: "all" or "gpu").
+RELIABILITY_PUBLISHED = (
+    ("rel_rsc1_1node", "Meta RSC-1 (16k A100), 1-node jobs: job MTTF 47.7 days",
+     "Kokolis et al., arXiv:2410.21680 Fig. 7", "ampere", 1000.0 / 47.7,
+     "1000 / 47.7 node-days", "all"),
+    ("rel_rsc1_128node", "Meta RSC-1, 128-node (1,024-GPU) jobs: job MTTF 7.9 h",
+     "Kokolis et al., arXiv:2410.21680 Fig. 7", "ampere", 1000.0 / (128 * 7.9 / 24.0),
+     "1000 / (128 nodes x 7.9 h)", "all"),
+    ("rel_opt175b", "OPT-175B, 128 A100 nodes, 56 days: about 2 machines down a day",
+     "Zhang et al., OPT-175B logbook (final update, 2022)", "ampere", 2.0 / 128 * 1000.0,
+     "2 a day / 128 nodes", "all"),
+    ("rel_bloom176b", "BLOOM-176B, 48 A100 nodes, 109 days: a GPU dies every week or so",
+     "BigScience BLOOM training chronicles (2022)", "ampere", 1.0 / 7.0 / 48 * 1000.0,
+     "1 a week / 48 nodes", "gpu"),
+    ("rel_crusoe_h200", "Crusoe, about 200 H200 nodes, about 4 months: about 205 failures",
+     "Crusoe at NVIDIA GTC 2025 (secondary report)", "hopper", 205.0 / (200 * 120) * 1000.0,
+     "205 / (200 nodes x 120 days)", "all"),
+    ("rel_fthsdp_98k", "Meta, 98,304 H100-class GPUs: a failure every 18 minutes",
+     "Salpekar et al., arXiv:2602.00277", "hopper", 1440.0 / 18.0 / 12288 * 1000.0,
+     "80 a day / 12,288 nodes", "all"),
+    ("rel_b200_504", "63 B200 nodes, 55 days: 10 GPU failures (XID)",
+     "arXiv:2605.09370 (secondary summary)", "blackwell", 10.0 / (63 * 55) * 1000.0,
+     "10 / (63 nodes x 55 days)", "gpu"),
+)
+
+
+def preset_rate(generation: str, only: str = "all") -> float:
+    """Failures per 1000 node-days of the shipped reliability preset ``generation``,
+    averaged over its nodes (lemons included); ``only="gpu"``: its GPU cause alone."""
+    import simgpu  # noqa: PLC0415
+    from simgpu.config import load  # noqa: PLC0415
+
+    cfg = load(simgpu.compose([f"reliability@pools.colossus1.reliability={generation}"]))
+    r = cfg.pools["colossus1"].reliability
+    lf, lx = float(r.lemon_fraction or 0.0), float(r.lemon_factor or 1.0)
+    rate = float(r.failures_per_1000_node_days) * ((1.0 - lf) + lf * lx)
+    if only == "gpu":
+        causes = r.causes or {}
+        share = float(causes["gpu"].share) if "gpu" in causes else 1.0
+        rate *= share
+    return rate
+
+
+@check("reliability_published", "reliability")
+def reliability_published(ctx: Context) -> list[dict[str, Any]]:
+    """The shipped presets' failure rate per GPU generation against rates published for
+    clusters and runs they were not derived from (out of sample). The engine reproduces a
+    configured rate (section 3's Poisson row), so the preset's rate is simgpu's
+    prediction. Goal: within a factor of 1.5 either way."""
+    rows = []
+    for rid, what, source, gen, pub, how, only in RELIABILITY_PUBLISHED:
+        sim = preset_rate(gen, only)
+        rows.append(make_row(
+            id=rid, check=f"{what} (failures per 1000 node-days"
+                           f"{', GPU only' if only == 'gpu' else ''})",
+            source=source, where=f"`conf/reliability/{gen}.yaml`", reference=pub,
+            simgpu=sim, goal=Goal("ratio", 1.5), fmt="{:.2f}",
+            reference_text=f"{pub:.2f} ({how})",
+            note=f"x{sim / pub:.2f} the published rate", cls="validation"))
+    return rows
+
+
 # ----------------------------------------------------------------------- throughput
 
 
@@ -1776,6 +1865,26 @@ are illustrative. A published count is one history: it is compared as one Poisso
 (standard error the square root of the count).
 """
 
+_RELIABILITY_INTRO = """\
+### Failure rates of other published clusters and runs (held out)
+
+The shipped reliability presets (`conf/reliability/`: Hopper from the Llama 3 run above,
+Ampere from Meta RSC-1's fleet rate, Blackwell from Hopper's) against failure rates
+published for clusters and runs they were not derived from. Each published rate is derived
+from the source's counts as the table says (one history each: no standard error is
+claimed); simgpu's value is the preset's rate averaged over its nodes (lemons included),
+which the engine reproduces (section 3). The goal, a factor of 1.5 either way, is loose
+because the sources count different things (job failures, machines down, GPU deaths).
+What the table shows: the presets are a best case. Clusters other than the ones they were
+derived from report 1.7 to 3.7 times more failures in all; the GPU-only counts of BLOOM
+and of a B200 run lie within the goal (the Ampere preset predicts 1.4 times BLOOM's GPU
+deaths: a rate that fitted the others would over-predict it; it is reported, not tuned
+away). The report's sensitivity analysis varies the failure rate
+over Hopper 3.79-8.5 and Ampere 2.34-6.50 per 1000 node-days (`report.sensitivity`); a
+study of a specific cluster should set `failures_per_1000_node_days` from that cluster's
+record.
+"""
+
 _PERF_INTRO = """\
 ### Throughput model
 
@@ -1794,9 +1903,9 @@ def _not_yet(rows: list[dict[str, Any]]) -> str:
                      "Megatron-LM's\n  published table is future work.")
     if "llama3" not in ok:
         items.append("- Interruptions by cause against the Llama 3 405B run: future work.")
-    items.append("- Failure and recovery against a run the presets were not derived from: "
-                 "the Llama 3 rows\n  are calibration rows, so the reliability model has no "
-                 "out-of-sample check yet.")
+    items.append("- Recovery (restart, checkpoint and ETTR) against runs the presets were "
+                 "not derived from:\n  failure rates have held-out rows (section 6); ETTR "
+                 "outcomes of other runs (ByteRobust,\n  MegaScale, FT-HSDP) do not yet.")
     items.append("- Reliability defaults per GPU generation other than Hopper, and the "
                  "repair-time\n  distributions: the repair times in the shipped presets are "
                  "illustrative, and no\n  published run gives them.")
@@ -1846,7 +1955,8 @@ Goals met, by class:
              table(by["des_variants"], "reference"), _CONVERGENCE_INTRO,
              table(by["convergence"], "reference"), _BENCH_INTRO,
              table(by["benchmark"], "DES"), _findings(rows), _INVARIANTS, _PUBLISHED_INTRO,
-             table(by["llama3"], "published"), _PERF_INTRO, table(by["perf"], "published"),
+             table(by["llama3"], "published"), _RELIABILITY_INTRO,
+             table(by["reliability"], "published"), _PERF_INTRO, table(by["perf"], "published"),
              _not_yet(rows),
              "<!-- source files\n" + "\n".join(f"{p} {h}" for p, h in files.items())
              + "\n-->\n"]
