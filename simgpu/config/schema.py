@@ -98,13 +98,6 @@ class CheckpointMode(Enum):
     asynchronous = "asynchronous"  # training waits for the copy to host memory only
 
 
-class Migrate(Enum):
-    """Whether a running job moves to a better placement."""
-
-    at_checkpoint = "at_checkpoint"  # move back or grow at a checkpoint when it gains
-    never = "never"  # stay where it started until stopped
-
-
 class Backend(Enum):
     """Compute backend of the engine."""
 
@@ -510,8 +503,6 @@ class JobConfig:
     restart_hours: float = 5.0 / 60.0
     restart_seconds_at_16k: float = 17.0
     restart_exponent: float = 1.38
-    migrate: Migrate = Migrate.at_checkpoint  # move back or grow at a checkpoint, or never
-    migrate_gain: float = 0.1  # a move must add this fraction of its GPUs (illustrative)
     # the MFU's uncertainty carried into the simulation, drawn per replica (common random
     # numbers): [p10, p90] multipliers, or "model" (simgpu.perf's out-of-source band);
     # none = the MFU as given
@@ -544,7 +535,6 @@ class JobConfig:
                 c.add("min_gpus", f"must be <= target_gpus ({self.target_gpus})")
         c.positive("restart_hours", "restart_seconds_at_16k", "restart_exponent",
                    allow_zero=True)
-        c.fraction("migrate_gain")
         band = self.mfu_band
         if band is not None and band != "model":
             if not (isinstance(band, (list, tuple)) and len(band) == 2

@@ -104,8 +104,6 @@ class Plan:
     job_write: np.ndarray  # checkpoint write, hours
     job_restart_s16k: np.ndarray  # (J,) set-up seconds at 16,384 GPUs
     job_restart_exp: np.ndarray  # (J,) exponent of the set-up's growth with GPUs
-    job_migrate: np.ndarray  # (J,) bool: moves back or grows at a checkpoint
-    job_migrate_gain: np.ndarray  # (J,) fraction of its GPUs a move must add
     job_mfu_band: np.ndarray  # (J, 2) p10, p90 multipliers of the MFU (1, 1: none)
     pool_node_rate: np.ndarray  # (P,) expected failures per node-hour (lemons included)
     job_restart: np.ndarray  # restart time, hours: the fixed part (restart_hours)
@@ -416,8 +414,6 @@ def _jobs(cfg: S.SimgpuConfig, parties: dict, pools: dict) -> dict:
         "job_write": np.array([tl.checkpoint_write_hours(j) for j in jobs]),
         "job_restart_s16k": np.array([j.restart_seconds_at_16k for j in jobs]),
         "job_restart_exp": np.array([j.restart_exponent for j in jobs]),
-        "job_migrate": np.array([j.migrate == S.Migrate.at_checkpoint for j in jobs], bool),
-        "job_migrate_gain": np.array([j.migrate_gain for j in jobs]),
         "job_mfu_band": np.array([_mfu_band(cfg, j) for j in jobs]).reshape(len(jobs), 2),
         "job_restart": np.array([j.restart_hours for j in jobs]),
     }
