@@ -71,6 +71,7 @@ def tenant_rows(name: str, summary: dict[str, Any]) -> list[str]:
             f"| `{name}` | {t} | all | {_finish(doc.get('final_milestone_day'))} "
             f"| {_share(doc.get('dependency_share'))} "
             f"| {_delay(doc.get('no_lease_delay_days'))} "
+            f"| {_delay(doc.get('landlord_first_delay_days'))} "
             f"| {_delay(doc.get('non_renew_delay_days'))} | {ci} "
             f"| {most.get('landlord') or 'n/a'} "
             f"| {'n/a' if hhi is None else format(hhi, '.2f')} |")
@@ -82,6 +83,7 @@ def tenant_rows(name: str, summary: dict[str, Any]) -> list[str]:
                 rows.append(
                     f"| | | {lord} | | {_share(ld.get('dependency_share'))} "
                     f"| {_delay(ld.get('no_lease_delay_days'))} "
+                    f"| {_delay(ld.get('landlord_first_delay_days'))} "
                     f"| {_delay(ld.get('non_renew_delay_days'))} | {lci} | | |")
     return rows
 
@@ -124,19 +126,21 @@ def render(results: dict[str, tuple[dict, dict]], digest: str, files: dict[str, 
         "## Headline answers",
         "",
         "| preset | tenant | landlord | roadmap done | dependency share | no lease "
-        "| not renewed | control index | most leverage | Herfindahl |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| landlord first | not renewed | control index | most leverage | Herfindahl |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, (summary, _facts) in results.items():
         rows = tenant_rows(name, summary)
-        lines += rows or [f"| `{name}` | (no tenant) | | | | | | | | |"]
+        lines += rows or [f"| `{name}` | (no tenant) | | | | | | | | | |"]
     lines += [
         "",
         "Columns: *roadmap done*, the day the tenant's last milestone finishes; *dependency "
         "share*, the share of its kept training FLOPs computed on landlord-owned GPUs; *no "
-        "lease* and *not renewed*, how much later its roadmap (its latest milestone "
-        "against its baseline, the largest delay of any milestone) finishes if the "
-        "leases never existed or end at their initial term; *control index*, docs/"
+        "lease*, *landlord first* and *not renewed*, the roadmap delay (the largest delay "
+        "of any of the tenant's milestones against the same history's baseline) if the "
+        "leases never existed, if the landlords' own jobs took the leased GPUs first, or "
+        "if the leases end at their initial term (\"not run\": the preset leaves that "
+        "variant out); *control index*, docs/"
         "summary-schema.md; *most leverage*, the landlord whose leases alone delay the "
         "roadmap most; *Herfindahl*, the concentration of the tenant's landlord-hosted "
         "compute (1 = one landlord).",
