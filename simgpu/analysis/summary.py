@@ -294,6 +294,7 @@ def _tenant(plan: Plan, raw: RawResults, a: int) -> dict[str, Any]:
         **_shares(plan, raw, a, _owned_by(plan, None)),
         **_levers(plan, raw, a, "", delays),
         "counterfactuals": {n: d.document() for n, d in delays.items()},
+        "gpu_hours": _gpu_hours(plan, raw, js, a),
     }
     # per landlord: those that lease the tenant GPUs under the counterfactual leases
     mine = [plan.party_names[plan.lease_owner[li]] for li in range(len(plan.lease_names))
@@ -307,6 +308,40 @@ def _tenant(plan: Plan, raw: RawResults, a: int) -> dict[str, Any]:
         by[name] = entry
     out["by_landlord"] = by
     out.update(_concentration(by))
+    return out
+
+
+#: Where a tenant's GPU-hours went (``tenants.<t>.gpu_hours``), in order.
+GPU_HOURS_PARTS = ("kept", "lost", "overhead", "idle", "withheld")
+
+
+def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str, Any]:
+    """Where tenant ``a``'s usable GPU-hours went over the horizon, per variant (baseline
+    and counterfactuals; means over replicas, additive): ``kept`` (training progress
+    kept), ``lost`` (rolled back by failures), ``overhead`` (held but not computing:
+    restarts, detection and checkpoint writes), ``idle`` (usable but held by none of its
+    runs: waiting for a gang to fit, between runs, after the roadmap), and ``withheld``
+    (usable in the baseline's history but not in this variant's: the lever's capacity).
+    ``usable = kept + lost + overhead + idle``; ``usable_landlord``: the part on
+    landlord-owned pools."""
+    land = _owned_by(plan, None)
+    base = raw.party_cap_gpu_h[0][:, a].sum(axis=1)  # (R,)
+    out: dict[str, Any] = {}
+    for vi, v in enumerate(plan.variants):
+        if v.kind == "sweep":
+            continue
+        cap = raw.party_cap_gpu_h[vi][:, a]  # (R, P)
+        usable = cap.sum(axis=1)
+        held = raw.job_alloc_gpu_h[vi][:, js].sum(axis=1)
+        useful = raw.job_useful_gpu_h[vi][:, js].sum(axis=1)
+        lost = raw.job_lost_gpu_h[vi][:, js].sum(axis=1)
+        parts = {"kept": useful, "lost": lost,
+                 "overhead": np.maximum(held - useful - lost, 0.0),
+                 "idle": np.maximum(usable - held, 0.0),
+                 "withheld": np.maximum(base - usable, 0.0)}
+        out[v.name] = {"usable": float(usable.mean()),
+                       "usable_landlord": float(cap[:, land].sum(axis=1).mean()),
+                       **{k: float(x.mean()) for k, x in parts.items()}}
     return out
 
 

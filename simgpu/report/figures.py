@@ -819,6 +819,65 @@ def reliability(data: ReportData) -> Figure:
     return fig
 
 
+# ---------------------------------------------------------------------- GPU-hours
+
+#: Colours and words of the parts of ``tenants.<t>.gpu_hours``.
+GPU_HOURS_STYLE = {
+    "kept": ("#2ca02c", "training progress kept"),
+    "lost": ("#d62728", "work lost to failures (rolled back)"),
+    "overhead": ("#ff7f0e", "restarts, detection, checkpoint writes"),
+    "idle": ("#c7c7c7", "usable, held by none of its runs"),
+    "withheld": ("none", "taken away by the lever (baseline's usable hours)"),
+}
+
+
+@styled
+def gpu_hours(data: ReportData) -> Figure | None:
+    """Where each tenant's usable GPU-hours went over the horizon, per counterfactual
+    (means over histories, stacked; ``tenants.<t>.gpu_hours``)."""
+    plan = data.plan
+    docs = {t: d.get("gpu_hours") for t, d in (data.summary.get("tenants") or {}).items()
+            if d.get("gpu_hours")}
+    if not docs:
+        return None
+    variants = {v.name: v for v in plan.variants}
+    rows = max(len(d) for d in docs.values())
+    fig = _figure(11, 1.4 + 0.42 * rows * len(docs) + 0.8)
+    axes = np.atleast_1d(_axes(fig, len(docs), 1, squeeze=False)[:, 0])
+    for ax, (t, doc) in zip(axes, docs.items(), strict=True):
+        names = list(doc)
+        y = np.arange(len(names))
+        left = np.zeros(len(names))
+        for part, (colour, words) in GPU_HOURS_STYLE.items():
+            vals = np.array([doc[n][part] for n in names]) / 1e9
+            if part == "withheld":
+                ax.barh(y, vals, left=left, color="none", edgecolor="#555555", hatch="//",
+                        linewidth=0.6, label=words if t == next(iter(docs)) else None)
+            else:
+                ax.barh(y, vals, left=left, color=colour,
+                        label=words if t == next(iter(docs)) else None)
+            left += vals
+        base = doc[names[0]]
+        for k, n in enumerate(names):
+            d = doc[n]
+            used = d["kept"] + d["lost"] + d["overhead"]
+            ax.annotate(f"its runs held {100 * used / d['usable']:.0f} % of it" if d["usable"]
+                        else "nothing usable", (left[k], k), xytext=(4, 0),
+                        textcoords="offset points", va="center", fontsize=8)
+        ax.set_yticks(y, ["as configured (baseline)" if n == "baseline"
+                          else variant_label(data, variants[n]) for n in names])
+        ax.set_ylim(len(names) - 0.5, -0.5)
+        ax.set_xlim(0, 1.22 * max(left.max(), base["usable"] / 1e9, 1e-9))
+        ax.set_xlabel("GPU-hours over the simulated horizon (billions, mean over histories)")
+        ax.grid(True, axis="x", alpha=0.3)
+        ax.set_title(f"{data.label(t)}: where its usable GPU-hours went")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower left", ncols=3,
+               frameon=False)
+    fig.suptitle(f"GPU-hours by use, per counterfactual ({data.replicas} histories; idle "
+                 "includes the hours after the roadmap is done)")
+    return fig
+
+
 # --------------------------------------------------------------------------- (f)
 
 
@@ -1237,10 +1296,11 @@ FIGURES = (
     ("dependency", "Dependency share and visibility per run and per landlord", dependency),
     ("reliability", "Interruptions and effective training time per run", reliability),
     ("money", "Lease payments and price per GPU-hour, per landlord", money),
+    ("gpu_hours", "Where each tenant's GPU-hours went, per counterfactual", gpu_hours),
     ("sweeps", "In-batch sweeps: delay, dependency and price against each lever", sweeps),
     ("tornado", "Sensitivity: the headline numbers at the low and high end of each uncertain "
                 "input", tornado),
 )
 #: Figures left out of the report (not listed as "not drawn") when the run has no data
 #: for them.
-OPTIONAL = frozenset({"sweeps", "tornado"})
+OPTIONAL = frozenset({"sweeps", "tornado", "gpu_hours"})

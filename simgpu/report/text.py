@@ -637,6 +637,13 @@ READING = {
     "money": "Left: cumulative lease payments under each counterfactual (identical curves are "
              "marked '='). Right: payments divided by the healthy GPU-hours actually "
              "delivered, one point per history.",
+    "gpu_hours": "Each bar splits the GPU-hours the tenant could use over the simulated "
+                 "horizon (mean over histories): green, training progress kept; red, work "
+                 "rolled back by failures; orange, time its runs held GPUs without computing "
+                 "(restarts, detection, checkpoint writes); grey, usable hours none of its "
+                 "runs held (waiting for a gang to fit, between runs, and after its roadmap "
+                 "is done); hatched, the baseline's usable hours the lever took away. A "
+                 "lever that delays the roadmap also stretches the hours its runs hold.",
     "tornado": "One panel per headline number: each row is an uncertain input, its light bar "
                "runs from the base point (black line) to the number at the input's low end, "
                "its dark bar to the number at its high end; rows are sorted by swing, the "

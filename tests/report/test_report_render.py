@@ -16,7 +16,7 @@ from simgpu.report import render, render_results
 from simgpu.run import run
 
 FILES = {"capacity.png", "roadmap.png", "leverage.png", "dependency.png", "reliability.png",
-         "money.png", "report.pdf", "report.md"}
+         "money.png", "gpu_hours.png", "report.pdf", "report.md"}
 RUN_FILES = {"config.yaml", "raw.npz", "run.json", "summary.json"}
 
 
