@@ -664,7 +664,10 @@ def describe_param(key: str) -> tuple[str, bool]:
 LEVER_WORDS = {"share": ("share of the pool leased", True),
                "withhold": ("share of the leased GPUs withheld", True),
                "price": ("price factor on the lease (×)", False),
-               "start_days": ("days the leases start later", False)}
+               "start_days": ("days the leases start later", False),
+               "withhold_start": ("day the withholding starts (days from sim.start)", False),
+               "terminate": ("day the landlord gives termination notice (days from sim.start)",
+                             False)}
 
 
 def _num(v: Any) -> float:

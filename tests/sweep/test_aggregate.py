@@ -648,3 +648,11 @@ def test_a_single_run_is_aggregated(tmp_path):
     assert mcolors.to_hex(line.get_color()) == landlord_colours(["l1", "l2"])["l2"]
     (star,) = [ln for ln in ax.lines if ln.get_marker() == "*"]
     assert star.get_xdata()[0] == 0.0 and star.get_ydata()[0] == pytest.approx(12.5)
+
+
+def test_every_in_batch_lever_has_words_for_the_axis():
+    from simgpu.config.schema import Lever
+    from simgpu.sweep.aggregate import LEVER_WORDS
+
+    assert {lv.value for lv in Lever} == set(LEVER_WORDS)
+    assert all("_" not in words for words, _ in LEVER_WORDS.values() if "sim.start" not in words)
