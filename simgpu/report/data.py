@@ -239,15 +239,21 @@ def load_run(run_dir: str | Path) -> ReportData:
                           "give the output directory of a finished `simgpu` run")
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     plan = compile_plan(config)
-    with np.load(d / RAW_NAME) as z:
+    raw = read_raw(d / RAW_NAME, RunDirError)
+    return ReportData(plan, raw, _in_plan_order(summary, plan))
+
+
+def read_raw(path: Path, error: type[Exception]) -> RawResults:
+    """The per-replica records of a run's ``raw.npz``; ``error`` (with the path) when a
+    record is missing (a file written by another simgpu version)."""
+    with np.load(path) as z:
         arrays = {k: z[k] for k in z.files}
     fields = RawResults.__dataclass_fields__
     absent = [k for k in fields if k not in arrays and k != "cap_daily"]
     if absent:
-        raise RunDirError(f"{d / RAW_NAME}: missing records {', '.join(absent)} "
-                          "(written by another simgpu version?)")
-    raw = RawResults(**{k: arrays.get(k) for k in fields})
-    return ReportData(plan, raw, _in_plan_order(summary, plan))
+        raise error(f"{path}: missing records {', '.join(absent)} "
+                    "(written by another simgpu version?)")
+    return RawResults(**{k: arrays.get(k) for k in fields})
 
 
 def _in_plan_order(summary: dict[str, Any], plan: Plan) -> dict[str, Any]:

@@ -57,6 +57,7 @@ from omegaconf import OmegaConf
 
 from simgpu._version import __version__
 from simgpu.engine.numpy_engine import RawResults
+from simgpu.report.data import read_raw
 from simgpu.run import CONFIG_NAME, FACTS_NAME, RAW_NAME, Results, holds_results
 from simgpu.sweep.aggregate import SweepDirError, _read_job, find_job_dirs
 
@@ -197,14 +198,7 @@ def _check_tiling(chunks: list[Chunk]) -> None:
 
 
 def _load_raw(c: Chunk) -> RawResults:
-    with np.load(c.dir / RAW_NAME) as z:
-        arrays = {k: z[k] for k in z.files}
-    fields = RawResults.__dataclass_fields__
-    absent = [k for k in fields if k not in arrays and k != "cap_daily"]
-    if absent:
-        raise SweepDirError(f"{c.dir / RAW_NAME}: missing records {', '.join(absent)} "
-                            "(written by another simgpu version?)")
-    raw = RawResults(**{k: arrays.get(k) for k in fields})
+    raw = read_raw(c.dir / RAW_NAME, SweepDirError)
     if raw.job_finish_h.shape[1] != c.replicas:
         raise SweepDirError(f"{c.dir / RAW_NAME}: holds {raw.job_finish_h.shape[1]} replicas, "
                             f"its config.yaml says sim.replicas={c.replicas}")
