@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import functools
 import hashlib
 import importlib
 import importlib.metadata
@@ -1321,20 +1322,22 @@ RELIABILITY_PUBLISHED = (
 )
 
 
+@functools.cache
 def preset_rate(generation: str, only: str = "all") -> float:
-    """Failures per 1000 node-days of the shipped reliability preset ``generation``,
-    averaged over its nodes (lemons included); ``only="gpu"``: its GPU cause alone."""
+    """Failures per 1000 node-days of the shipped reliability preset ``generation``, as the
+    engine uses it (the plan's ``pool_node_rate``: averaged over the nodes, lemons
+    included); ``only="gpu"``: its GPU cause alone."""
     import simgpu  # noqa: PLC0415
-    from simgpu.config import load  # noqa: PLC0415
+    from simgpu.config.load import load  # noqa: PLC0415
+    from simgpu.engine.plan import compile_plan  # noqa: PLC0415
 
-    cfg = load(simgpu.compose([f"reliability@pools.colossus1.reliability={generation}"]))
-    r = cfg.pools["colossus1"].reliability
-    lf, lx = float(r.lemon_fraction or 0.0), float(r.lemon_factor or 1.0)
-    rate = float(r.failures_per_1000_node_days) * ((1.0 - lf) + lf * lx)
-    if only == "gpu":
-        causes = r.causes or {}
-        share = float(causes["gpu"].share) if "gpu" in causes else 1.0
-        rate *= share
+    cfg = simgpu.compose([f"reliability@pools.colossus1.reliability={generation}"])
+    plan = compile_plan(load(cfg))
+    p = plan.pool_names.index("colossus1")
+    rate = float(plan.pool_node_rate[p]) * 24.0 * 1000.0
+    if only == "gpu" and "gpu" in plan.cause_names[:plan.n_node_causes]:
+        c = plan.cause_names.index("gpu")
+        rate *= float(np.diff(plan.cause_cum[p], prepend=0.0)[c])
     return rate
 
 
