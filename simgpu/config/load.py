@@ -118,7 +118,8 @@ def _typed_merge(cls: type, data: Any, path: str, problems: list[Problem]) -> Di
         problems.append(Problem(path or "config", data, f"must be a mapping ({cls.__name__})"))
         return node
     hints = _hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    names = list(fields)
     for key, value in data.items():
         kpath = _join(path, str(key))  # a mapping key, even an int one (not a list index)
         if key not in hints:
@@ -150,12 +151,22 @@ def _typed_merge(cls: type, data: Any, path: str, problems: list[Problem]) -> Di
             sub = typing.get_args(tp)[0]
             node[key] = [_typed_merge(sub, v, _join(kpath, i), problems) for i, v in
                          enumerate(value)]
+        elif "int_or" in fields[key].metadata and not _int_or(value, fields[key]):
+            word = fields[key].metadata["int_or"]  # an Any field: an int, or this word
+            problems.append(Problem(kpath, value, f"must be a whole number or '{word}'"))
         else:
             try:
                 node[key] = value
             except (OmegaConfBaseException, OverflowError) as exc:  # int too large for float
                 problems.append(Problem(kpath, value, _type_message(tp, exc)))
     return node
+
+
+def _int_or(value: Any, f: dataclasses.Field) -> bool:
+    """Whether ``value`` has the type of field ``f``, typed ``Any`` with metadata
+    ``int_or``: a whole number (not a bool), or the metadata's word."""
+    return value == f.metadata["int_or"] or (isinstance(value, int)
+                                             and not isinstance(value, bool))
 
 
 def _type_message(tp: Any, exc: BaseException) -> str:

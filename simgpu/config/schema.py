@@ -725,8 +725,9 @@ class SimConfig:
     horizon_days: float = 1095.0  # simulated span, days
     step_hours: float = 1.0  # time step, hours
     # Monte-Carlo replicas, or "auto": add replicas until the headline medians are as
-    # precise as sim.precision asks (OmegaConf has no int | str: typed Any, checked below)
-    replicas: Any = 64
+    # precise as sim.precision asks (OmegaConf has no int | str: typed Any; the loader
+    # checks the type from the metadata, the range is checked below)
+    replicas: Any = field(default=64, metadata={"int_or": "auto"})
     # id of the first replica: the run simulates replicas [replica_offset, replica_offset +
     # replicas) of the seed's histories, so that chunks of one large run over several jobs
     # merge into that run (`simgpu-aggregate --merge`, docs/sweeps.md)
