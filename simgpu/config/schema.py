@@ -71,6 +71,18 @@ class FailureBurden(Enum):
     replaced = "replaced"
 
 
+class Migrate(Enum):
+    """When a running job moves to a more preferred pool, or grows towards its target.
+
+    ``at_checkpoint``: when room appears and the move makes the job finish sooner by more
+    than the restart it costs (docs/model.md, "Allocation"); ``never``: it stays where it
+    is until a failure or a capacity change moves it.
+    """
+
+    at_checkpoint = "at_checkpoint"
+    never = "never"
+
+
 class ActionKind(Enum):
     """A landlord action in a scenario."""
 
@@ -507,6 +519,9 @@ class JobConfig:
     # numbers): [p10, p90] multipliers, or "model" (simgpu.perf's out-of-source band);
     # none = the MFU as given
     mfu_band: Any = None
+    # a running job moves to a more preferred pool, or grows to its target, at a checkpoint
+    # when that makes it finish sooner by more than the restart (docs/model.md); or never
+    migrate: Migrate = Migrate.at_checkpoint
 
     def __post_init__(self) -> None:
         c = _Checks(self)
