@@ -250,7 +250,8 @@ def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str,
     several failure causes, rack and facility outages, a lease by share (delivered) and
     one by GPU count (replaced), landlord priority, withholding and price actions, every
     counterfactual, dependencies, automatic checkpoints, earliest starts, two allowed pools
-    per job and failure rates high enough for several hits per job and step. Used by the
+    per job, migration (t3 prefers the pool that ramps up; x1 never migrates), an MFU band
+    and failure rates high enough for several hits per job and step. Used by the
     kernel-engine parity tests (simgpu.engine.kernel_parity)."""
     gpu = {"h": dict(ROUND_GPU)}
     rel = {"failures_per_1000_node_days": 40.0, "lemon_fraction": 0.1, "lemon_factor": 6.0,
@@ -311,10 +312,10 @@ def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str,
             "t2": job("ten", ["own", "ramp"], 320, 64, 3e22, after=["t1"],
                       checkpoint={"interval_hours": 0.5, "write_hours": 0.02}),
             "t3": job("ten", ["ramp", "big"], 200, 40, 2e22, earliest_start="2026-01-08",
-                      priority=3),
+                      priority=3, mfu_band=[0.8, 1.15]),
             "l1": job("lord", ["big", "ramp"], 400, 120, 5e22, priority=2),
             "l2": job("lord", ["ramp"], 120, 40, 1e22, after=["l1"]),
-            "x1": job("third", ["big"], 80, 40, 8e21, restart_hours=0.0,
+            "x1": job("third", ["big"], 80, 40, 8e21, restart_hours=0.0, migrate="never",
                       checkpoint={"interval_hours": 2.0, "write_hours": 0.0}),
         },
         "scenario": {
@@ -374,6 +375,7 @@ def random_config(seed: int) -> dict[str, Any]:
     import numpy as np
 
     g = np.random.default_rng(seed)
+    g2 = np.random.default_rng([seed, 1])
     parties = {"lord": {"role": "landlord"}, "ten": {"role": "tenant"},
                "oth": {"role": "other"}}
     start = "2026-01-01"
@@ -468,6 +470,11 @@ def random_config(seed: int) -> dict[str, Any]:
             j["after"] = [str(g.choice(names))]
         if g.random() < 0.3:
             j["earliest_start"] = day(g.uniform(0, horizon))
+        # migration and the MFU band from their own generator (the draws above unchanged)
+        if g2.random() < 0.3:
+            j["migrate"] = "never"
+        if g2.random() < 0.3:
+            j["mfu_band"] = [float(g2.uniform(0.6, 1.0)), float(g2.uniform(1.0, 1.4))]
         names.append(f"j{i}")
         jobs[f"j{i}"] = j
     actions = []

@@ -174,6 +174,7 @@ def _job(plan: Plan, raw: RawResults, j: int) -> dict[str, Any]:
             c: dist(raw.job_interruptions_by_cause[0, :, j, ci])
             for ci, c in enumerate(plan.cause_names)},
         "preemptions": dist(raw.job_preemptions[0, :, j]),
+        "migrations": dist(raw.job_migrations[0, :, j]),
         "lost_gpu_hours": dist(raw.job_lost_gpu_h[0, :, j]),
         "ettr": share_dist(raw.job_useful_gpu_h[0, :, j], alloc,
                            "the job held no GPUs in these histories"),

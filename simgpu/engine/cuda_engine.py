@@ -42,17 +42,17 @@ ARG_INTS = (
     "i_dom_pool", "i_dom_cause", "i_dom_nodes", "i_dom_kind", "i_lease_pool", "i_lease_tenant",
     "i_lease_owner", "i_lease_contract", "i_lease_replaced", "i_lease_lf", "i_job_party",
     "i_job_pref", "i_job_tgt", "i_job_min", "i_dep_start", "i_dep_list", "i_job_auto",
-    "i_step_day", "i_job_causes",
+    "i_step_day", "i_job_causes", "i_job_migrate",
     "f_fail_n", "f_fail_l", "f_cause_cum", "f_repair_p1", "f_repair_p2", "f_repair_max",
     "f_dom_lam", "f_dom_rate", "f_dom_p1", "f_dom_p2", "f_dom_max", "f_lease_frac", "f_peak",
     "f_job_flops", "f_job_mfu", "f_job_earliest", "f_job_write", "f_job_restart",
     "f_node_rate", "f_day_w", "f_job_s16k", "f_job_rexp", "f_cause_detect", "f_fabric_rate",
     "f_planned_rate",
     "r_down", "r_poolj", "r_nodes", "r_hitlast",
-    "r_fails", "r_failscause", "r_outages", "r_nint", "r_intcause", "r_npre",
+    "r_fails", "r_failscause", "r_outages", "r_nint", "r_intcause", "r_npre", "r_nmig",
     "r_onlinegh", "r_healthygh", "r_rleft", "r_total", "r_unc", "r_since", "r_start", "r_fin",
     "r_tau", "r_lostf", "r_lostgh", "r_usefulgh", "r_flopspool", "r_allocpool", "r_capgh",
-    "r_delivgh", "r_rst",
+    "r_delivgh", "r_rst", "r_mfum",
     "w_sf", "w_sc", "w_si", "w_phd", "w_ph", "w_lane", "w_ev", "w_order", "w_offs",
 )
 ARGS_DTYPE = np.dtype({"names": [*ARG_POINTERS, *(n for n, _ in ARG_WIDE), *ARG_INTS],
@@ -82,6 +82,7 @@ _RECORD = (
     ("nint", "SC", lambda s: s["J"], True),
     ("intcause", "SC", lambda s: s["J"] * s["NCT"], True),
     ("npre", "SC", lambda s: s["J"], True),
+    ("nmig", "SC", lambda s: s["J"], True),
     ("onlinegh", "SF", lambda s: s["P"], False),
     ("healthygh", "SF", lambda s: s["P"], False),
     ("rleft", "SF", lambda s: s["J"], True),
@@ -99,6 +100,7 @@ _RECORD = (
     ("capgh", "SF", lambda s: s["A"] * s["P"], True),
     ("delivgh", "SF", lambda s: s["L"], True),
     ("rst", "SF", lambda s: s["J"], True),
+    ("mfum", "SF", lambda s: s["J"], False),  # the replica's MFU multipliers (Plan.mfu_multipliers)
 )
 _BLOCK_DTYPE = {"SI": np.int32, "SC": np.int64, "SF": np.float64}
 
@@ -255,7 +257,8 @@ def plan_blocks(plan: Plan) -> PlanBlocks:
         lease_replaced=plan.lease_replaced, lease_lf=plan.lease_lf, job_party=plan.job_party,
         job_pref=plan.job_pref, job_tgt=plan.job_tgt_nodes, job_min=plan.job_min_nodes,
         dep_start=dep_start, dep_list=dep_list, job_auto=np.isnan(plan.job_tau),
-        step_day=step_day, job_causes=np.array([plan.cause_fabric, plan.cause_planned]))
+        step_day=step_day, job_causes=np.array([plan.cause_fabric, plan.cause_planned]),
+        job_migrate=plan.job_migrate)
     floats = dict(
         # the rates of each step: the mature rates x the multiplier of the nodes' ages
         fail_n=plan.fail_rate_normal[:, None] * plan.fail_mult,
@@ -405,6 +408,7 @@ class Batch:
         ws = self.ws = ws_staged if stage else ws_global
         self.shared = bool(stage and launcher.lanes > 1)
         self.rec0 = _initial_record(plan, s, layout, words)
+        self.mult = plan.mfu_multipliers(replica_offset + np.arange(R))  # (R, J)
         self.d_I, self.d_F = xp.asarray(blocks.ints), xp.asarray(blocks.floats)
         self.d_rec = {b: xp.empty((R, words[b]), _BLOCK_DTYPE[b]) for b in ("SI", "SC", "SF")}
         self.d_ring = xp.zeros((R, 2 * P * s["G"]), np.int32)  # device-only
@@ -444,6 +448,8 @@ class Batch:
         xp = self.launcher.xp
         for b, d in self.d_rec.items():  # every replica starts from the same record
             d[...] = xp.asarray(self.rec0[b])[None, :]
+        _block, off, n, _pv = self.layout["mfum"]  # ... but for its MFU multipliers
+        self.d_rec["SF"][:, off:off + n] = xp.asarray(self.mult)
         for d in (self.d_ring, self.d_ws, self.d_daily, self.d_flag):
             d[...] = 0
 
@@ -495,7 +501,8 @@ class Batch:
             job_start_h=field("start", (J,)), job_finish_h=field("fin", (J,)),
             job_interruptions=field("nint", (J,)),
             job_interruptions_by_cause=field("intcause", (J, NCT)),
-            job_preemptions=field("npre", (J,)), job_lost_flops=field("lostf", (J,)),
+            job_preemptions=field("npre", (J,)), job_migrations=field("nmig", (J,)),
+            job_lost_flops=field("lostf", (J,)),
             job_lost_gpu_h=field("lostgh", (J,)), job_useful_gpu_h=field("usefulgh", (J,)),
             job_alloc_gpu_h=alloc_pool.sum(axis=3), job_flops_pool=flops_pool,
             party_cap_gpu_h=field("capgh", (A, P)),

@@ -44,7 +44,7 @@
 #define TAU_MIN_HOURS 1e-3
 #define TAU_MAX_HOURS 1e6
 #define SG_ENGINE_THREADS 128  // 4 warps (replicas) per block
-#define SG_ENGINE_MIN_BLOCKS 4   // caps registers at 65536 / (128 * 4) = 128 per thread
+#define SG_ENGINE_MIN_BLOCKS 3   // caps registers at 65536 / (128 * 3) = 170 (168) per thread
 #define SG_EV_BIG (1LL << 30)    // event counts are clamped here (far beyond any workspace)
 
 // The launch's arguments, passed by value (the kernel's parameter space on the GPU).
@@ -71,15 +71,16 @@ struct SgArgs {
   int i_dom_pool, i_dom_cause, i_dom_nodes, i_dom_kind, i_lease_pool, i_lease_tenant;
   int i_lease_owner, i_lease_contract, i_lease_replaced, i_lease_lf, i_job_party;
   int i_job_pref, i_job_tgt, i_job_min, i_dep_start, i_dep_list, i_job_auto, i_step_day;
-  int i_job_causes;
+  int i_job_causes, i_job_migrate;
   int f_fail_n, f_fail_l, f_cause_cum, f_repair_p1, f_repair_p2, f_repair_max, f_dom_lam;
   int f_dom_rate, f_dom_p1, f_dom_p2, f_dom_max, f_lease_frac, f_peak, f_job_flops;
   int f_job_mfu, f_job_earliest, f_job_write, f_job_restart, f_node_rate, f_day_w;
   int f_job_s16k, f_job_rexp, f_cause_detect, f_fabric_rate, f_planned_rate;
   int r_down, r_poolj, r_nodes, r_hitlast;
-  int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre;
+  int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre, r_nmig;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
   int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh, r_rst;
+  int r_mfum;
   int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, w_offs;
 };
 
@@ -189,6 +190,71 @@ SG_DEV double sg_daly(double d, double m) {
 SG_DEV double sg_restart_hours(double base, double s16k, double rexp, double gpus) {
   const double grow = s16k > 0.0 ? s16k * sg_exp(rexp * sg_log(gpus / 16384.0)) : 0.0;
   return base + (grow / 3600.0);
+}
+
+// Plan.job_mtbf_hours: the mean time between failures of a job on `nn` nodes of `pool` at
+// step t (node failures at the pool's per-node rate, plus the outages of the domains its
+// node range meets on average), hours; inf where nothing can fail.
+SG_DEV double sg_job_mtbf(const SgArgs& a, int pool, double nn, int t) {
+  const int* I = a.I;
+  const double* F = a.F;
+  double lam = nn * F[a.f_node_rate + pool];
+  for (int d = 0; d < a.D; ++d) {
+    if (I[a.i_dom_pool + d] != pool) continue;
+    const int kk = I[a.i_dom_nodes + d];
+    if (kk == 0) {
+      lam = lam + F[a.f_dom_rate + d];
+    } else {
+      lam = lam + (F[a.f_dom_rate + d] * sg_min((double)I[a.i_dom_units + d * a.T + t],
+                                               ((nn + (double)kk) - 1.0) / (double)kk));
+    }
+  }
+  return lam > 0.0 ? 1.0 / lam : SG_INF;
+}
+
+// numpy_engine._migrate: the one alternative placement of job j, which keeps `got` nodes
+// of pool `cur` (more preferred pool where its minimum fits, else growth in `cur` when it
+// is running), and whether it is worth its restart: W x (1 - r_stay / r_alt) >
+// max(0, R_alt - rho), W = min(hours to finish where it is, its MTBF there). Returns the
+// pool it migrates to (it then takes min(target, available) nodes there), or -1. `rec`
+// points at the job's element of variant v's per-variant fields (stride V).
+SG_DEV int sg_migrate(const SgArgs& a, const int* avail, int stride, int j, int cur, int got,
+                      int held, bool resize, const double* sf, int v, int t) {
+  const int* I = a.I;
+  const double* F = a.F;
+  const int K = a.K, P = a.P;
+  int alt = -1, alt_n = 0;
+  for (int k = 0; k < K; ++k) {  // the pools before cur in the preference order
+    const int p = I[a.i_job_pref + j * K + k];
+    if (p < 0 || p == cur) break;
+    const int av = avail[p * stride];
+    if (av >= I[a.i_job_min + j * P + p]) {
+      alt = p;
+      alt_n = sg_i32min(I[a.i_job_tgt + j * P + p], av);
+      break;
+    }
+  }
+  if (alt < 0 && !resize) {
+    const int gn = sg_i32min(I[a.i_job_tgt + j * P + cur], avail[cur * stride]);
+    if (gn <= held) return -1;
+    alt = cur;
+    alt_n = gn;
+  }
+  if (alt < 0) return -1;
+  const int V = a.V;
+  const double m = sf[a.r_mfum + j];
+  const double r_stay = ((((double)got * (double)I[a.i_pool_gpn + cur]) * F[a.f_peak + cur])
+                         * F[a.f_job_mfu + j * P + cur]) * m;
+  const double window = sg_min((F[a.f_job_flops + j] - sf[a.r_total + j * V + v]) / r_stay,
+                               sg_job_mtbf(a, cur, (double)got, t));
+  const double agpus = (double)alt_n * (double)I[a.i_pool_gpn + alt];
+  const double gain =
+      window * (1.0 - (r_stay / (((agpus * F[a.f_peak + alt]) * F[a.f_job_mfu + j * P + alt]) * m)));
+  if (!(gain > 0.0)) return -1;  // the cost below is >= 0
+  const double cost = sg_max(sg_restart_hours(F[a.f_job_restart + j], F[a.f_job_s16k + j],
+                                              F[a.f_job_rexp + j], agpus)
+                             - sf[a.r_rleft + j * V + v], 0.0);
+  return gain > cost ? alt : -1;
 }
 
 // The hits of one job in one step, in time order: the events of its pool whose nodes meet
@@ -547,7 +613,7 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   SG_USE(r_rst)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_npre) SG_USE(r_rleft)
   SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start) SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_capgh)
-  SG_USE(r_delivgh)
+  SG_USE(r_delivgh) SG_USE(r_nmig) SG_USE(i_job_migrate)
   int* SG_HOST_RESTRICT si = c.si;
   long long* SG_HOST_RESTRICT sc = c.sc;
   double* SG_HOST_RESTRICT sf = c.sf;
@@ -626,17 +692,28 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
         need = false;
       }
     }
+    const int alt = (stay && PI(i_job_migrate, j))
+        ? sg_migrate(a, &LN(AVAIL, avb), SG_WARP, j, cur, got, held, resize, sf, v, t) : -1;
+    const bool mig = alt >= 0;
+    if (mig) {  // min(target, available) nodes of the alternative
+      new_pool = alt;
+      new_n = sg_i32min(PI(i_job_tgt, j * P + alt), LN(AVAIL, avb + alt));
+    }
     LN(AVAIL, avb + sg_i32max(new_pool, 0)) -= new_n;
     const bool was = cur >= 0;
     const bool moved = new_pool != cur;
     const bool shrink = (new_pool == cur) && (new_n < held) && !resize;
     const bool stop = was && (moved || shrink) && run;
-    if (stop) {  // a stop forced by capacity checkpoints first: the work is kept
+    if (stop || mig) {  // a stop forced by capacity, or a migration, checkpoints first
       VF(r_unc, j) = 0.0;
       VF(r_since, j) = 0.0;
-      VC(r_npre, j) += 1;
+      if (mig) {
+        VC(r_nmig, j) += 1;
+      } else {
+        VC(r_npre, j) += 1;
+      }
     }
-    const bool restart = (new_pool >= 0) && (moved || shrink);
+    const bool restart = (new_pool >= 0) && (moved || shrink || mig);
     if (new_pool >= 0 && (moved || new_n != held)) {  // the restart time on this allocation
       VF(r_rst, j) = sg_restart_hours(PF(f_job_restart, j), PF(f_job_s16k, j), PF(f_job_rexp, j),
                                       (double)new_n * (double)PI(i_pool_gpn, new_pool));
@@ -648,20 +725,7 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
     }
     if (PI(i_job_auto, j) && new_pool >= 0 && (new_pool != cur || new_n != held)) {
       // Plan.job_mtbf_hours, then the Daly interval for the new allocation
-      const double nn = (double)new_n;
-      double lam = nn * PF(f_node_rate, new_pool);
-      for (int d = 0; d < D; ++d) {
-        if (PI(i_dom_pool, d) != new_pool) continue;
-        const int kk = PI(i_dom_nodes, d);
-        if (kk == 0) {
-          lam = lam + PF(f_dom_rate, d);
-        } else {
-          lam = lam + (PF(f_dom_rate, d) * sg_min((double)PI(i_dom_units, d * T + t),
-                                                  ((nn + (double)kk) - 1.0) / (double)kk));
-        }
-      }
-      const double mtbf = lam > 0.0 ? 1.0 / lam : SG_INF;
-      VF(r_tau, j) = sg_daly(PF(f_job_write, j), mtbf);
+      VF(r_tau, j) = sg_daly(PF(f_job_write, j), sg_job_mtbf(a, new_pool, (double)new_n, t));
     }
     VI(r_poolj, j) = new_pool;
     VI(r_nodes, j) = new_n;
@@ -708,7 +772,7 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   SG_PLAN
   SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_cause_detect)
   SG_USE(f_job_write) SG_USE(r_rst) SG_USE(f_fabric_rate) SG_USE(f_planned_rate)
-  SG_USE(i_job_causes)
+  SG_USE(i_job_causes) SG_USE(r_mfum)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
   SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_fin) SG_USE(r_tau)
   SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh) SG_USE(r_flopspool) SG_USE(r_allocpool)
@@ -725,7 +789,7 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   }
   const int p = VI(r_poolj, j);
   const double gpus = (double)nodes * (double)PI(i_pool_gpn, p);
-  const double rate = (gpus * PF(f_peak, p)) * PF(f_job_mfu, j * P + p);
+  const double rate = ((gpus * PF(f_peak, p)) * PF(f_job_mfu, j * P + p)) * sf[a_r_mfum + j];
   SgPoolHits hits;
   hits.ev = evs; hits.order = order; hits.i = PH(EVS, p); hits.end = PH(EVS, p + 1);
   hits.detect = a_F + a_f_cause_detect + p * NCT;

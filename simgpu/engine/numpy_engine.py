@@ -92,6 +92,7 @@ class RawResults:
     job_interruptions: np.ndarray  # (V, R, J) int64 failure hits
     job_interruptions_by_cause: np.ndarray  # (V, R, J, C) int64, causes as plan.cause_names
     job_preemptions: np.ndarray  # (V, R, J) int64 stops or shrinks forced by capacity
+    job_migrations: np.ndarray  # (V, R, J) int64 moves or growths at a checkpoint
     job_lost_flops: np.ndarray  # (V, R, J) float64 work rolled back
     job_lost_gpu_h: np.ndarray  # (V, R, J) float64 compute GPU-hours rolled back
     job_useful_gpu_h: np.ndarray  # (V, R, J) float64 compute GPU-hours kept
@@ -154,7 +155,7 @@ class RawResults:
         ``daily``)."""
         V, J, P = len(plan.variants), len(plan.job_names), len(plan.pool_names)
         A, L, NCT = len(plan.party_names), len(plan.lease_names), len(plan.cause_names)
-        n = V * (J * (9 + NCT + 2 * P) + A * P + L) * 8 + P * (5 + plan.n_node_causes) * 8
+        n = V * (J * (10 + NCT + 2 * P) + A * P + L) * 8 + P * (5 + plan.n_node_causes) * 8
         if daily:
             n += V * plan.n_days * A * A * 4
         return n
@@ -283,6 +284,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     NCT = len(plan.cause_names)
     int_cause = np.zeros((B, J, NCT), np.int64)
     n_pre = np.zeros((B, J), np.int64)
+    n_mig = np.zeros((B, J), np.int64)
     lost_f = np.zeros((B, J))
     lost_gh = np.zeros((B, J))
     useful_gh = np.zeros((B, J))
@@ -323,6 +325,15 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     peak = plan.pool_peak_flop_h
     gpn_lease = gpn[plan.lease_pool]
     auto_any = bool(auto.any())
+    # each replica's MFU multiplier of each job (1 without a band), per history
+    mult = plan.mfu_multipliers(replica_offset + np.arange(R))[rb]  # (B, J)
+    mult_f = mult.ravel()
+    # migration at a checkpoint: each job's rank of every pool in its preference order
+    # (K where it is not allowed; the last column stands for "no pool")
+    K = plan.job_pref.shape[1]
+    pref_rank = np.full((J, P + 1), K, np.int64)
+    for j in range(J):
+        pref_rank[j, prefs[j]] = np.arange(len(prefs[j]))
 
     for t0 in range(0, T, n_block):
         n = min(n_block, T - t0)
@@ -350,6 +361,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             bp = bP[:, None] + curc  # (B, J) flat (history, current pool)
             new_pool = np.full((B, J), -1, np.int64)
             new_n = np.zeros((B, J), np.int64)
+            mig = np.zeros((B, J), bool)  # moves or grows at a checkpoint
             busy = (run | (cur >= 0)).any(axis=0)  # jobs waiting or done everywhere: skip
             for j in range(J):
                 if j == n_rank0 and lf_now:
@@ -371,6 +383,11 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                     np_j[ok] = p
                     nn_j[ok] = np.minimum(tgt[j, p], av[ok, p])
                     need &= ~ok
+                if plan.job_migrate[j]:
+                    mig[:, j] = _migrate(plan, j, prefs[j], pref_rank[j], av, stay,
+                                         cur[:, j], got, held[:, j], resize[:, j],
+                                         total[:, j], restart_left[:, j], mult[:, j],
+                                         np_j, nn_j, t)
                 av_f[bP + np.maximum(np_j, 0)] -= nn_j
                 new_pool[:, j] = np_j
                 new_n[:, j] = nn_j
@@ -381,11 +398,15 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             shrink = ~moved & (new_n < held) & ~resize
             # a stop forced by capacity checkpoints first: the work is kept
             stop = (cur >= 0) & (moved | shrink) & run
-            if stop.any():
+            if stop.any():  # (a migration checkpoints too, but is not a preemption)
                 unc[stop] = 0.0
                 since[stop] = 0.0
-                n_pre += stop
-            restart = (new_pool >= 0) & (moved | shrink)
+                n_pre += stop & ~mig
+            if mig.any():
+                unc[mig] = 0.0
+                since[mig] = 0.0
+                n_mig += mig
+            restart = (new_pool >= 0) & (moved | shrink | mig)
             ch = ((new_pool >= 0) & (moved | (new_n != held))).ravel().nonzero()[0]
             if ch.size:  # the restart time on a new allocation: its GPUs
                 cp = new_pool.ravel()[ch]
@@ -447,7 +468,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
 
             # ---- 5. progress
             gpus = n_act * gpn[p_act]
-            rate = gpus * peak[p_act] * mfu_f[j_act * P + p_act]
+            rate = gpus * peak[p_act] * mfu_f[j_act * P + p_act] * mult_f[act]
             tau_act = tau.ravel()[act]
             out = advance(dt, np.ones(N, bool), rate, plan.job_flops[j_act],
                           total.ravel()[act], unc.ravel()[act], since.ravel()[act],
@@ -508,7 +529,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     return RawResults(
         job_start_h=vr(start_h), job_finish_h=vr(fin_h), job_interruptions=vr(n_int),
         job_interruptions_by_cause=vr(int_cause), pool_failures_by_cause=phys.failures_by_cause,
-        job_preemptions=vr(n_pre), job_lost_flops=vr(lost_f), job_lost_gpu_h=vr(lost_gh),
+        job_preemptions=vr(n_pre), job_migrations=vr(n_mig), job_lost_flops=vr(lost_f),
+        job_lost_gpu_h=vr(lost_gh),
         job_useful_gpu_h=vr(useful_gh), job_alloc_gpu_h=vr(alloc_pool_gh.sum(axis=2)),
         job_flops_pool=vr(flops_pool), job_alloc_gpu_h_pool=vr(alloc_pool_gh),
         party_cap_gpu_h=vr(cap_gh), lease_delivered_gpu_h=vr(deliv_gh),
@@ -673,6 +695,57 @@ def _with_job_events(plan: Plan, t: int, replica: np.ndarray, j_act: np.ndarray,
     graceful = np.zeros((N, width), bool)
     graceful.ravel()[at] = kind == 2
     return row, rank, cause, times, extra, graceful
+
+
+def _migrate(plan: Plan, j: int, prefs: list[int], rank: np.ndarray, av: np.ndarray,
+             stay: np.ndarray, cur: np.ndarray, got: np.ndarray, held: np.ndarray,
+             resize: np.ndarray, total: np.ndarray, rleft: np.ndarray, mult: np.ndarray,
+             np_j: np.ndarray, nn_j: np.ndarray, t: int) -> np.ndarray:
+    """Migration at a checkpoint of job ``j`` (docs/model.md, "Allocation"), in every
+    history: where it keeps its pool (``stay``, on ``got`` nodes of ``cur``), its one
+    alternative is the first pool before ``cur`` in its preference order where its minimum
+    fits in its party's nodes ``av`` (B, P), else, when it is running (not ``resize``),
+    ``min(target, available)`` nodes of ``cur`` if that is more than it ``held``. It takes
+    the alternative when ``W x (1 - r_stay / r_alt) > max(0, R_alt - rho)``, ``W`` the
+    hours it would still run before finishing or its next hit (its MTBF) at step ``t``;
+    ``np_j`` and ``nn_j`` (its placement) are updated in place. Returns where it migrates
+    (B,)."""
+    B = stay.size
+    gpn = plan.pool_gpn
+    alt = np.full(B, -1, np.int64)
+    alt_n = np.zeros(B, np.int64)
+    before = stay & (rank[np.maximum(cur, 0)] > 0)  # a more preferred pool exists
+    for k, p in enumerate(prefs):
+        if not before.any():
+            break
+        ok = before & (rank[cur] > k) & (av[:, p] >= plan.job_min_nodes[j, p])
+        alt[ok] = p
+        alt_n[ok] = np.minimum(plan.job_tgt_nodes[j, p], av[ok, p])
+        before &= ~ok
+    curc = np.maximum(cur, 0)
+    grow_n = np.minimum(plan.job_tgt_nodes[j, curc], av[np.arange(B), curc])
+    grow = stay & (alt < 0) & ~resize & (grow_n > held)
+    alt[grow] = cur[grow]
+    alt_n[grow] = grow_n[grow]
+    rows = np.flatnonzero(alt >= 0)
+    if not rows.size:
+        return np.zeros(B, bool)
+    peak, mfu = plan.pool_peak_flop_h, plan.job_mfu[j]
+    c, a = cur[rows], alt[rows]
+    r_stay = (got[rows] * gpn[c]).astype(np.float64) * peak[c] * mfu[c] * mult[rows]
+    r_alt = (alt_n[rows] * gpn[a]).astype(np.float64) * peak[a] * mfu[a] * mult[rows]
+    # the gain lasts until the job would finish or restart anyway (after its next hit,
+    # when it resizes for free): the hours of staying it covers, at most its MTBF there
+    window = np.minimum((plan.job_flops[j] - total[rows]) / r_stay,
+                        plan.job_mtbf_hours(c, got[rows], t))
+    cost = np.maximum(plan.restart_hours(j, (alt_n[rows] * gpn[a]).astype(np.float64))
+                      - rleft[rows], 0.0)
+    go = (window * (1.0 - (r_stay / r_alt))) > cost
+    mig = np.zeros(B, bool)
+    mig[rows[go]] = True
+    np_j[mig] = alt[mig]
+    nn_j[mig] = alt_n[mig]
+    return mig
 
 
 def _accumulate(acc: np.ndarray, terms: np.ndarray) -> np.ndarray:

@@ -105,6 +105,7 @@ class Plan:
     job_restart_s16k: np.ndarray  # (J,) set-up seconds at 16,384 GPUs
     job_restart_exp: np.ndarray  # (J,) exponent of the set-up's growth with GPUs
     job_mfu_band: np.ndarray  # (J, 2) p10, p90 multipliers of the MFU (1, 1: none)
+    job_migrate: np.ndarray  # (J,) bool: moves or grows at a checkpoint when worth it
     pool_node_rate: np.ndarray  # (P,) expected failures per node-hour (lemons included)
     job_restart: np.ndarray  # restart time, hours: the fixed part (restart_hours)
     party_rank: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -150,6 +151,27 @@ class Plan:
             grow = s16k * detmath.exp(self.job_restart_exp[job] * detmath.log(x))
         return self.job_restart[job] + np.where(s16k > 0.0, grow, 0.0) / 3600.0
 
+    def mfu_multipliers(self, replica: np.ndarray) -> np.ndarray:
+        """(R, J) the MFU multiplier of each job in each replica ``replica`` (global ids):
+        lognormal through the job's ``mfu_band`` (p10, p90), ``exp(mu + sigma z)`` with
+        ``z`` the standard normal of ``(seed, replica, STREAM_MFU, 0, job)``, shared by
+        every variant (common random numbers); exactly 1 for a job without a band
+        (docs/model.md, "Progress")."""
+        from simgpu.rng import detmath
+        from simgpu.rng.distributions import normal
+
+        replica = np.asarray(replica, np.int64)
+        J = len(self.job_names)
+        out = np.ones((replica.size, J))
+        lo, hi = self.job_mfu_band[:, 0], self.job_mfu_band[:, 1]
+        banded = np.flatnonzero((lo != 1.0) | (hi != 1.0))
+        if banded.size:
+            z = normal(self.seed, replica[:, None], STREAM_MFU, 0, banded[None, :])
+            mu = (np.log(lo[banded]) + np.log(hi[banded])) / 2.0
+            sigma = (np.log(hi[banded]) - np.log(lo[banded])) / (2.0 * Z90)
+            out[:, banded] = detmath.exp(mu + (sigma * z))
+        return out
+
     def hit_detect_hours(self) -> np.ndarray:
         """(P, NCT) hours a hit of each cause takes to be found, added to the restart that
         follows it: ``cause_detect`` for node causes, ``fabric_detect`` for fabric hangs,
@@ -188,6 +210,12 @@ def _mfu_band(cfg: S.SimgpuConfig, job: S.JobConfig) -> tuple[float, float]:
         return band_multipliers(fam)
     return float(job.mfu_band[0]), float(job.mfu_band[1])
 
+
+#: The generator's stream of the MFU multipliers (index: job; step 0), shared with
+#: simgpu.engine.physical's streams 1-4.
+STREAM_MFU = 5
+#: The standard normal's 90th percentile: the band's p10 and p90 are mu -/+ Z90 sigma.
+Z90 = 1.2815515655446004
 
 #: GPU types -> the throughput model's architecture family (its MFU band).
 GPU_FAMILY = {"a100": "ampere", "h100": "hopper", "h200": "hopper"}
@@ -416,4 +444,5 @@ def _jobs(cfg: S.SimgpuConfig, parties: dict, pools: dict) -> dict:
         "job_restart_exp": np.array([j.restart_exponent for j in jobs]),
         "job_mfu_band": np.array([_mfu_band(cfg, j) for j in jobs]).reshape(len(jobs), 2),
         "job_restart": np.array([j.restart_hours for j in jobs]),
+        "job_migrate": np.array([j.migrate == S.Migrate.at_checkpoint for j in jobs], bool),
     }

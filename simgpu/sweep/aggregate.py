@@ -595,6 +595,7 @@ _LEAF_WORDS = {
                                  "%", "share"),
     "interruptions": ("interruptions of {who}", "count", "count"),
     "preemptions": ("preemptions of {who}", "count", "count"),
+    "migrations": ("migrations of {who} at a checkpoint", "count", "count"),
     "lost_gpu_hours": ("GPU-hours {who} lost to failures", "GPU-hours", "count"),
     "availability": ("availability of pool {who}", "%", "share"),
     "node_failures": ("node failures in pool {who}", "count", "count"),
