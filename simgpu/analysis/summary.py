@@ -313,18 +313,22 @@ def _tenant(plan: Plan, raw: RawResults, a: int) -> dict[str, Any]:
 
 
 #: Where a tenant's GPU-hours went (``tenants.<t>.gpu_hours``), in order.
-GPU_HOURS_PARTS = ("kept", "lost", "overhead", "idle", "withheld")
+GPU_HOURS_PARTS = ("kept", "lost", "overhead", "gang_wait", "idle", "withheld")
+#: Where a lease's contracted GPU-hours went (``leases.<l>.gpu_hours``), in order.
+LEASE_HOURS_PARTS = ("kept", "lost", "overhead", "gang_wait", "idle", "not_delivered",
+                     "withheld")
 
 
 def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str, Any]:
     """Where tenant ``a``'s usable GPU-hours went over the horizon, per variant (baseline
     and counterfactuals; means over replicas, additive): ``kept`` (training progress
     kept), ``lost`` (rolled back by failures), ``overhead`` (held but not computing:
-    restarts, detection and checkpoint writes), ``idle`` (usable but held by none of its
-    runs: waiting for a gang to fit, between runs, after the roadmap), and ``withheld``
-    (usable in the baseline's history but not in this variant's: the lever's capacity).
-    ``usable = kept + lost + overhead + idle``; ``usable_landlord``: the part on
-    landlord-owned pools."""
+    restarts, detection and checkpoint writes), ``gang_wait`` (usable, held by none of its
+    runs, while one of them waited for its gang to fit in that pool), ``idle`` (usable,
+    held by none of its runs, none waiting there: between runs, after the roadmap), and
+    ``withheld`` (usable in the baseline's history but not in this variant's: the lever's
+    capacity). ``usable = kept + lost + overhead + gang_wait + idle``;
+    ``usable_landlord``: the part on landlord-owned pools."""
     land = _owned_by(plan, None)
     base = raw.party_cap_gpu_h[0][:, a].sum(axis=1)  # (R,)
     out: dict[str, Any] = {}
@@ -336,9 +340,11 @@ def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str,
         held = raw.job_alloc_gpu_h[vi][:, js].sum(axis=1)
         useful = raw.job_useful_gpu_h[vi][:, js].sum(axis=1)
         lost = raw.job_lost_gpu_h[vi][:, js].sum(axis=1)
+        wait = raw.party_wait_gpu_h[vi][:, a].sum(axis=1)
         parts = {"kept": useful, "lost": lost,
                  "overhead": np.maximum(held - useful - lost, 0.0),
-                 "idle": np.maximum(usable - held, 0.0),
+                 "gang_wait": wait,
+                 "idle": np.maximum(usable - held - wait, 0.0),
                  "withheld": np.maximum(base - usable, 0.0)}
         out[v.name] = {"usable": float(usable.mean()),
                        "usable_landlord": float(cap[:, land].sum(axis=1).mean()),
@@ -419,6 +425,41 @@ def used_gpu_hours(plan: Plan, raw: RawResults) -> np.ndarray:
     return out
 
 
+def _lease_hours(plan: Plan, raw: RawResults, li: int, paid_gh: np.ndarray
+                 ) -> dict[str, Any]:
+    """Where lease ``li``'s contracted GPU-hours went, per variant (means over replicas,
+    additive; ``leases.<l>.gpu_hours``): ``withheld`` (paid in the baseline, not in this
+    variant: withholding, no lease, an earlier end), ``not_delivered`` (paid for but not
+    delivered healthy: failed nodes the tenant bears, landlord-first takes), and the
+    delivered hours split as the tenant's hours on the lease's pool are (``kept``,
+    ``lost``, ``overhead``, ``gang_wait``, ``idle``: :func:`_gpu_hours`), in proportion
+    to the GPU-hours this lease delivered among everything the tenant could use on that
+    pool (its other leases there and, if it owns the pool, its own nodes). ``paid`` is
+    the variant's paid GPU-hours; the parts add up to ``max(paid, baseline's paid)``."""
+    p, t = plan.lease_pool[li], plan.lease_tenant[li]
+    js = np.flatnonzero(plan.job_party == t)
+    out: dict[str, Any] = {}
+    for vi, v in enumerate(plan.variants):
+        if v.kind == "sweep":
+            continue
+        deliv = raw.lease_delivered_gpu_h[vi, :, li]  # (R,)
+        cap = raw.party_cap_gpu_h[vi][:, t, p]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            part = np.where(cap > 0, deliv / np.where(cap > 0, cap, 1.0), 0.0)
+        kept = raw.job_useful_gpu_h_pool[vi][:, js, p].sum(axis=1)
+        lost = raw.job_lost_gpu_h_pool[vi][:, js, p].sum(axis=1)
+        held = raw.job_alloc_gpu_h_pool[vi][:, js, p].sum(axis=1)
+        wait = raw.party_wait_gpu_h[vi][:, t, p]
+        parts = {"kept": kept, "lost": lost, "overhead": np.maximum(held - kept - lost, 0.0),
+                 "gang_wait": wait, "idle": np.maximum(cap - held - wait, 0.0)}
+        doc = {k: float((x * part).mean()) for k, x in parts.items()}
+        paid = float(paid_gh[vi, li])
+        doc["not_delivered"] = max(paid - float(deliv.mean()), 0.0)
+        doc["withheld"] = max(float(paid_gh[0, li]) - paid, 0.0)
+        out[v.name] = {"paid": paid, "delivered": float(deliv.mean()), **doc}
+    return out
+
+
 def _lease(plan: Plan, raw: RawResults, li: int, vi: int, paid_gh: np.ndarray,
            used: np.ndarray) -> dict[str, Any]:
     """Lease ``li`` under variant ``vi``; ``paid_gh`` and ``used`` from
@@ -448,6 +489,7 @@ def _lease(plan: Plan, raw: RawResults, li: int, vi: int, paid_gh: np.ndarray,
     if vi == 0:
         doc["paid_usd_by_variant"] = {v.name: float(raw.lease_paid_usd[k, li])
                                       for k, v in enumerate(plan.variants)}
+        doc["gpu_hours"] = _lease_hours(plan, raw, li, paid_gh)
     return doc
 
 

@@ -52,7 +52,7 @@ ARG_INTS = (
     "r_fails", "r_failscause", "r_outages", "r_nint", "r_intcause", "r_npre", "r_nmig",
     "r_onlinegh", "r_healthygh", "r_rleft", "r_total", "r_unc", "r_since", "r_start", "r_fin",
     "r_tau", "r_lostf", "r_lostgh", "r_usefulgh", "r_flopspool", "r_allocpool", "r_capgh",
-    "r_delivgh", "r_rst", "r_mfum",
+    "r_delivgh", "r_rst", "r_mfum", "r_waitgh", "r_waitj",
     "w_sf", "w_sc", "w_si", "w_phd", "w_ph", "w_lane", "w_ev", "w_order", "w_offs",
 )
 ARGS_DTYPE = np.dtype({"names": [*ARG_POINTERS, *(n for n, _ in ARG_WIDE), *ARG_INTS],
@@ -93,14 +93,16 @@ _RECORD = (
     ("fin", "SF", lambda s: s["J"], True),
     ("tau", "SF", lambda s: s["J"], True),
     ("lostf", "SF", lambda s: s["J"], True),
-    ("lostgh", "SF", lambda s: s["J"], True),
-    ("usefulgh", "SF", lambda s: s["J"], True),
+    ("lostgh", "SF", lambda s: s["J"] * s["P"], True),
+    ("usefulgh", "SF", lambda s: s["J"] * s["P"], True),
     ("flopspool", "SF", lambda s: s["J"] * s["P"], True),
     ("allocpool", "SF", lambda s: s["J"] * s["P"], True),
     ("capgh", "SF", lambda s: s["A"] * s["P"], True),
     ("delivgh", "SF", lambda s: s["L"], True),
     ("rst", "SF", lambda s: s["J"], True),
     ("mfum", "SF", lambda s: s["J"], False),  # the replica's MFU multipliers (Plan.mfu_multipliers)
+    ("waitgh", "SF", lambda s: s["A"] * s["P"], True),
+    ("waitj", "SI", lambda s: s["J"], True),  # runnable but placed nowhere, this step
 )
 _BLOCK_DTYPE = {"SI": np.int32, "SC": np.int64, "SF": np.float64}
 
@@ -492,6 +494,8 @@ class Batch:
 
         flops_pool = field("flopspool", (J, P))
         alloc_pool = field("allocpool", (J, P))
+        lost_pool = field("lostgh", (J, P))
+        useful_pool = field("usefulgh", (J, P))
         cap_daily = None
         if self.daily:
             DD = launcher.to_numpy(self.d_daily)
@@ -503,7 +507,9 @@ class Batch:
             job_interruptions_by_cause=field("intcause", (J, NCT)),
             job_preemptions=field("npre", (J,)), job_migrations=field("nmig", (J,)),
             job_lost_flops=field("lostf", (J,)),
-            job_lost_gpu_h=field("lostgh", (J,)), job_useful_gpu_h=field("usefulgh", (J,)),
+            job_lost_gpu_h=lost_pool.sum(axis=3), job_useful_gpu_h=useful_pool.sum(axis=3),
+            job_lost_gpu_h_pool=lost_pool, job_useful_gpu_h_pool=useful_pool,
+            party_wait_gpu_h=field("waitgh", (A, P)),
             job_alloc_gpu_h=alloc_pool.sum(axis=3), job_flops_pool=flops_pool,
             party_cap_gpu_h=field("capgh", (A, P)),
             job_alloc_gpu_h_pool=alloc_pool, lease_delivered_gpu_h=field("delivgh", (L,)),

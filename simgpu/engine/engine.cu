@@ -80,7 +80,7 @@ struct SgArgs {
   int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre, r_nmig;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
   int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh, r_rst;
-  int r_mfum;
+  int r_mfum, r_waitgh, r_waitj;
   int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, w_offs;
 };
 
@@ -597,6 +597,31 @@ SG_DEV bool sg_physical_step(const SgArgs& a, SgRep& c, int t) {
 // Variant v of one replica in step t (numpy_engine.simulate, steps 2 and 3): the
 // contracts, the allocation in plan order and its records, the node layout, and the
 // per-day series (the jobs' progress follows in sg_job_step).
+// numpy_engine._wait_records: each party's usable nodes that none of its jobs holds, in the
+// pools where one of its waiting jobs may run, as GPU-hours.
+SG_DEV void sg_wait_records(const SgArgs& a, const SgRep& c, int v) {
+  const int V = a.V, J = a.J, P = a.P, A = a.A, L = a.L;
+  const int* I = a.I;
+  const int* si = c.si;
+  double* sf = c.sf;
+  const int* ln = c.ln;
+  for (int a_ = 0; a_ < A; ++a_) {
+    for (int p = 0; p < P; ++p) {
+      bool w = false;
+      int held = 0;
+      for (int j = 0; j < J; ++j) {
+        if (I[a.i_job_party + j] != a_) continue;
+        if (si[a.r_waitj + j * V + v] && I[a.i_job_tgt + j * P + p] > 0) w = true;
+        if (si[a.r_poolj + j * V + v] == p) held += si[a.r_nodes + j * V + v];
+      }
+      if (w) {
+        sf[a.r_waitgh + (a_ * P + p) * V + v] +=
+            ((double)(LN(CAPN, a_ * P + p) - held) * (double)I[a.i_pool_gpn + p]) * a.dt;
+      }
+    }
+  }
+}
+
 SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   const int V = a.V, J = a.J, P = a.P, A = a.A, L = a.L, D = a.D, T = a.T, K = a.K;
   const int NRANK0 = a.NRANK0;
@@ -613,7 +638,7 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   SG_USE(r_rst)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_npre) SG_USE(r_rleft)
   SG_USE(r_unc) SG_USE(r_since) SG_USE(r_start) SG_USE(r_fin) SG_USE(r_tau) SG_USE(r_capgh)
-  SG_USE(r_delivgh) SG_USE(r_nmig) SG_USE(i_job_migrate)
+  SG_USE(r_delivgh) SG_USE(r_nmig) SG_USE(i_job_migrate) SG_USE(r_waitj)
   int* SG_HOST_RESTRICT si = c.si;
   long long* SG_HOST_RESTRICT sc = c.sc;
   double* SG_HOST_RESTRICT sf = c.sf;
@@ -650,6 +675,7 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   for (int p = 0; p < P; ++p) LN(OWN, p) = LN(AVAIL, PI(i_pool_owner, p) * P + p);
 
   // ---- 3. allocation, jobs in plan order
+  bool any_wait = false;
   for (int j = 0; j <= J; ++j) {
     if (j == NRANK0 && any_lf) {  // numpy_engine._landlord_first_take
       for (int p = 0; p < P; ++p) {
@@ -674,6 +700,7 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
       if (!(VF(r_fin, PI(i_dep_list, k)) <= h)) run = false;
     }
     const int cur = VI(r_poolj, j), held = VI(r_nodes, j);
+    VI(r_waitj, j) = 0;
     if (!run && cur < 0) continue;  // waiting or finished, holding nothing: nothing changes
     const bool resize = (VF(r_rleft, j) > 0.0) || (held == 0) || (VI(r_hitlast, j) != 0);
     const int curc = sg_i32max(cur, 0);
@@ -729,6 +756,10 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
     }
     VI(r_poolj, j) = new_pool;
     VI(r_nodes, j) = new_n;
+    if (run && new_pool < 0) {  // runnable, but its gang fits nowhere
+      VI(r_waitj, j) = 1;
+      any_wait = true;
+    }
     if (isinf(VF(r_start, j)) && new_n > 0) VF(r_start, j) = h;
   }
   for (int a_ = 0; a_ < A; ++a_) {
@@ -739,6 +770,7 @@ SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   for (int li = 0; li < L; ++li) {
     VF(r_delivgh, li) += ((double)LN(DLV, li) * (double)PI(i_pool_gpn, PI(i_lease_pool, li))) * dt;
   }
+  if (any_wait) sg_wait_records(a, c, v);
   // node layout: in each pool, jobs hold contiguous ranges in plan order
   for (int p = 0; p < P; ++p) LN(ACC, p) = 0;
   for (int j = 0; j < J; ++j) {
@@ -817,8 +849,8 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   VI(r_hitlast, j) = st.interruptions > 0 ? 1 : 0;
   const double safe_rate = rate > 0.0 ? rate : 1.0;
   VF(r_lostf, j) += st.lost;
-  VF(r_lostgh, j) += (st.lost / safe_rate) * gpus;
-  VF(r_usefulgh, j) += (st.gained / safe_rate) * gpus;
+  VF(r_lostgh, j * P + p) += (st.lost / safe_rate) * gpus;
+  VF(r_usefulgh, j * P + p) += (st.gained / safe_rate) * gpus;
   VF(r_flopspool, j * P + p) += st.gained;
   const bool finished = isfinite(st.fin_off);
   if (finished) VF(r_fin, j) = h + st.fin_off;

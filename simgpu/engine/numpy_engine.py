@@ -96,9 +96,12 @@ class RawResults:
     job_lost_flops: np.ndarray  # (V, R, J) float64 work rolled back
     job_lost_gpu_h: np.ndarray  # (V, R, J) float64 compute GPU-hours rolled back
     job_useful_gpu_h: np.ndarray  # (V, R, J) float64 compute GPU-hours kept
+    job_lost_gpu_h_pool: np.ndarray  # (V, R, J, P) float64 ... rolled back, by pool
+    job_useful_gpu_h_pool: np.ndarray  # (V, R, J, P) float64 ... kept, by pool
     job_alloc_gpu_h: np.ndarray  # (V, R, J) float64 GPU-hours held
     job_flops_pool: np.ndarray  # (V, R, J, P) float64 kept FLOPs by pool
     party_cap_gpu_h: np.ndarray  # (V, R, A, P) float64 usable GPU-hours
+    party_wait_gpu_h: np.ndarray  # (V, R, A, P) float64 usable, unheld, while a run waits
     job_alloc_gpu_h_pool: np.ndarray  # (V, R, J, P) float64 GPU-hours held, by pool
     lease_delivered_gpu_h: np.ndarray  # (V, R, L) float64 healthy GPU-hours delivered
     lease_paid_usd: np.ndarray  # (V, L) float64 payments (deterministic)
@@ -155,7 +158,7 @@ class RawResults:
         ``daily``)."""
         V, J, P = len(plan.variants), len(plan.job_names), len(plan.pool_names)
         A, L, NCT = len(plan.party_names), len(plan.lease_names), len(plan.cause_names)
-        n = V * (J * (10 + NCT + 2 * P) + A * P + L) * 8 + P * (5 + plan.n_node_causes) * 8
+        n = V * (J * (10 + NCT + 4 * P) + 2 * A * P + L) * 8 + P * (5 + plan.n_node_causes) * 8
         if daily:
             n += V * plan.n_days * A * A * 4
         return n
@@ -286,8 +289,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     n_pre = np.zeros((B, J), np.int64)
     n_mig = np.zeros((B, J), np.int64)
     lost_f = np.zeros((B, J))
-    lost_gh = np.zeros((B, J))
-    useful_gh = np.zeros((B, J))
+    lost_gh = np.zeros((B, J, P))
+    useful_gh = np.zeros((B, J, P))
+    wait_gh = np.zeros((B, A, P))
     flops_pool = np.zeros((B, J, P))
     alloc_pool_gh = np.zeros((B, J, P))
     cap_gh = np.zeros((B, A, P))
@@ -325,6 +329,8 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     peak = plan.pool_peak_flop_h
     gpn_lease = gpn[plan.lease_pool]
     auto_any = bool(auto.any())
+    party_jobs = [np.flatnonzero(plan.job_party == a) for a in range(A)]
+    allowed = (tgt > 0).astype(np.int64)  # (J, P) the pools each job may use
     # each replica's MFU multiplier of each job (1 without a band), per history
     mult = plan.mfu_multipliers(replica_offset + np.arange(R))[rb]  # (B, J)
     mult_f = mult.ravel()
@@ -419,6 +425,10 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                                                     new_n.ravel()[ch], t)
             pool_j, nodes_j = new_pool, new_n
             start_h = np.where(np.isinf(start_h) & (new_n > 0), h, start_h)
+            waiting = run & (new_pool < 0)  # runnable, but its gang fits nowhere
+            if waiting.any():
+                _wait_records(plan, waiting, new_pool, new_n, cap_nodes, party_jobs,
+                              allowed, gpn, dt, wait_gh)
 
             # node layout: in each pool, jobs hold contiguous ranges in plan order; ends[j]
             # (J, B P): the nodes of each (history, pool) held by jobs 0 ... j
@@ -485,9 +495,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             hit_last.ravel()[act] = out.interruptions > 0
             safe_rate = np.where(rate > 0, rate, 1.0)
             lost_f.ravel()[act] += out.lost
-            lost_gh.ravel()[act] += out.lost / safe_rate * gpus
-            useful_gh.ravel()[act] += out.gained / safe_rate * gpus
             at_pool = act * P + p_act
+            lost_gh.ravel()[at_pool] += out.lost / safe_rate * gpus
+            useful_gh.ravel()[at_pool] += out.gained / safe_rate * gpus
             flops_pool.ravel()[at_pool] += out.gained
             finished = np.isfinite(out.finish_offset)
             if finished.any():
@@ -530,8 +540,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         job_start_h=vr(start_h), job_finish_h=vr(fin_h), job_interruptions=vr(n_int),
         job_interruptions_by_cause=vr(int_cause), pool_failures_by_cause=phys.failures_by_cause,
         job_preemptions=vr(n_pre), job_migrations=vr(n_mig), job_lost_flops=vr(lost_f),
-        job_lost_gpu_h=vr(lost_gh),
-        job_useful_gpu_h=vr(useful_gh), job_alloc_gpu_h=vr(alloc_pool_gh.sum(axis=2)),
+        job_lost_gpu_h=vr(lost_gh.sum(axis=2)), job_useful_gpu_h=vr(useful_gh.sum(axis=2)),
+        job_lost_gpu_h_pool=vr(lost_gh), job_useful_gpu_h_pool=vr(useful_gh),
+        party_wait_gpu_h=vr(wait_gh), job_alloc_gpu_h=vr(alloc_pool_gh.sum(axis=2)),
         job_flops_pool=vr(flops_pool), job_alloc_gpu_h_pool=vr(alloc_pool_gh),
         party_cap_gpu_h=vr(cap_gh), lease_delivered_gpu_h=vr(deliv_gh),
         lease_paid_usd=plan.lease_usd_h.sum(axis=2) * dt,
@@ -695,6 +706,24 @@ def _with_job_events(plan: Plan, t: int, replica: np.ndarray, j_act: np.ndarray,
     graceful = np.zeros((N, width), bool)
     graceful.ravel()[at] = kind == 2
     return row, rank, cause, times, extra, graceful
+
+
+def _wait_records(plan: Plan, waiting: np.ndarray, pool_j: np.ndarray, nodes_j: np.ndarray,
+                  cap_nodes: np.ndarray, party_jobs: list[np.ndarray], allowed: np.ndarray,
+                  gpn: np.ndarray, dt: float, wait_gh: np.ndarray) -> None:
+    """Step 6, waiting for a gang: each party's usable nodes that none of its jobs holds,
+    in the pools where one of its ``waiting`` jobs (runnable, placed nowhere) may run, as
+    GPU-hours added to ``wait_gh`` (B, A, P) in place. ``cap_nodes`` (A, B, P)."""
+    B = waiting.shape[0]
+    ar_b = np.arange(B)
+    for a, js in enumerate(party_jobs):
+        if not js.size or not waiting[:, js].any():
+            continue
+        wp = (waiting[:, js].astype(np.int64) @ allowed[js]) > 0  # (B, P)
+        held = np.zeros(wp.shape, np.int64)
+        for j in js:
+            held[ar_b, np.maximum(pool_j[:, j], 0)] += nodes_j[:, j]
+        wait_gh[:, a] += np.where(wp, cap_nodes[a] - held, 0) * gpn * dt
 
 
 def _migrate(plan: Plan, j: int, prefs: list[int], rank: np.ndarray, av: np.ndarray,

@@ -821,60 +821,85 @@ def reliability(data: ReportData) -> Figure:
 
 # ---------------------------------------------------------------------- GPU-hours
 
-#: Colours and words of the parts of ``tenants.<t>.gpu_hours``.
+#: Colours and words of the parts of ``tenants.<t>.gpu_hours`` and ``leases.<l>.gpu_hours``
+#: (hatched: hours the tenant could not use).
 GPU_HOURS_STYLE = {
     "kept": ("#2ca02c", "training progress kept"),
     "lost": ("#d62728", "work lost to failures (rolled back)"),
     "overhead": ("#ff7f0e", "restarts, detection, checkpoint writes"),
-    "idle": ("#c7c7c7", "usable, held by none of its runs"),
-    "withheld": ("none", "taken away by the lever (baseline's usable hours)"),
+    "gang_wait": ("#9467bd", "usable, none held: a run waiting for its gang to fit"),
+    "idle": ("#c7c7c7", "usable, none held, no run waiting (between runs, after the roadmap)"),
+    "not_delivered": ("hatch:xx", "paid, not delivered healthy (failed nodes, landlord-first)"),
+    "withheld": ("hatch://", "taken away by the lever (the baseline's hours)"),
 }
+
+
+def _hours_panel(ax, data: ReportData, doc: dict, parts: tuple[str, ...], total: str,
+                 used_words: str, seen: set[str]) -> None:
+    """One stacked panel of :func:`gpu_hours`: a bar per variant of ``doc`` (variant ->
+    parts), annotated with the share of ``total`` its runs held."""
+    variants = {v.name: v for v in data.plan.variants}
+    names = list(doc)
+    y = np.arange(len(names))
+    left = np.zeros(len(names))
+    for part in parts:
+        colour, words = GPU_HOURS_STYLE[part]
+        vals = np.array([doc[n][part] for n in names]) / 1e9
+        label = None if part in seen else words
+        seen.add(part)
+        if colour.startswith("hatch:"):
+            ax.barh(y, vals, left=left, color="none", edgecolor="#555555",
+                    hatch=colour[len("hatch:"):], linewidth=0.6, label=label)
+        else:
+            ax.barh(y, vals, left=left, color=colour, label=label)
+        left += vals
+    for k, n in enumerate(names):
+        d = doc[n]
+        used = d["kept"] + d["lost"] + d["overhead"]
+        ax.annotate(f"{used_words} {100 * used / d[total]:.0f} % of it" if d[total]
+                    else "nothing usable", (left[k], k), xytext=(4, 0),
+                    textcoords="offset points", va="center", fontsize=8)
+    ax.set_yticks(y, ["as configured (baseline)" if n == "baseline"
+                      else variant_label(data, variants[n]) for n in names])
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.set_xlim(0, 1.22 * max(left.max(), max(doc[n][total] for n in names) / 1e9, 1e-9))
+    ax.set_xlabel("GPU-hours over the simulated horizon (billions, mean over histories)")
+    ax.grid(True, axis="x", alpha=0.3)
 
 
 @styled
 def gpu_hours(data: ReportData) -> Figure | None:
-    """Where each tenant's usable GPU-hours went over the horizon, per counterfactual
-    (means over histories, stacked; ``tenants.<t>.gpu_hours``)."""
-    plan = data.plan
-    docs = {t: d.get("gpu_hours") for t, d in (data.summary.get("tenants") or {}).items()
-            if d.get("gpu_hours")}
-    if not docs:
+    """Where each tenant's usable GPU-hours, and each lease's contracted GPU-hours, went
+    over the horizon, per counterfactual (means over histories, stacked;
+    ``tenants.<t>.gpu_hours``, ``leases.<l>.gpu_hours``)."""
+    from simgpu.analysis.summary import GPU_HOURS_PARTS, LEASE_HOURS_PARTS
+
+    panels = []
+    for t, d in (data.summary.get("tenants") or {}).items():
+        if d.get("gpu_hours"):
+            panels.append((f"{data.label(t)}: where its usable GPU-hours went",
+                           d["gpu_hours"], GPU_HOURS_PARTS, "usable", "its runs held"))
+    for ln, d in (data.summary.get("leases") or {}).items():
+        if d.get("gpu_hours"):
+            panels.append((f"lease {data.label(ln)} ({data.label(d['landlord'])} to "
+                           f"{data.label(d['tenant'])}): where its paid GPU-hours went",
+                           d["gpu_hours"], LEASE_HOURS_PARTS, "paid", "the tenant's runs held"))
+    if not panels:
         return None
-    variants = {v.name: v for v in plan.variants}
-    rows = max(len(d) for d in docs.values())
-    fig = _figure(11, 1.4 + 0.42 * rows * len(docs) + 0.8)
-    axes = np.atleast_1d(_axes(fig, len(docs), 1, squeeze=False)[:, 0])
-    for ax, (t, doc) in zip(axes, docs.items(), strict=True):
-        names = list(doc)
-        y = np.arange(len(names))
-        left = np.zeros(len(names))
-        for part, (colour, words) in GPU_HOURS_STYLE.items():
-            vals = np.array([doc[n][part] for n in names]) / 1e9
-            if part == "withheld":
-                ax.barh(y, vals, left=left, color="none", edgecolor="#555555", hatch="//",
-                        linewidth=0.6, label=words if t == next(iter(docs)) else None)
-            else:
-                ax.barh(y, vals, left=left, color=colour,
-                        label=words if t == next(iter(docs)) else None)
-            left += vals
-        base = doc[names[0]]
-        for k, n in enumerate(names):
-            d = doc[n]
-            used = d["kept"] + d["lost"] + d["overhead"]
-            ax.annotate(f"its runs held {100 * used / d['usable']:.0f} % of it" if d["usable"]
-                        else "nothing usable", (left[k], k), xytext=(4, 0),
-                        textcoords="offset points", va="center", fontsize=8)
-        ax.set_yticks(y, ["as configured (baseline)" if n == "baseline"
-                          else variant_label(data, variants[n]) for n in names])
-        ax.set_ylim(len(names) - 0.5, -0.5)
-        ax.set_xlim(0, 1.22 * max(left.max(), base["usable"] / 1e9, 1e-9))
-        ax.set_xlabel("GPU-hours over the simulated horizon (billions, mean over histories)")
-        ax.grid(True, axis="x", alpha=0.3)
-        ax.set_title(f"{data.label(t)}: where its usable GPU-hours went")
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower left", ncols=3,
-               frameon=False)
-    fig.suptitle(f"GPU-hours by use, per counterfactual ({data.replicas} histories; idle "
-                 "includes the hours after the roadmap is done)")
+    rows = sum(len(p[1]) for p in panels)
+    fig = _figure(11, 1.4 + 0.42 * rows + 0.5 * len(panels) + 0.9)
+    axes = np.atleast_1d(_axes(fig, len(panels), 1, squeeze=False)[:, 0])
+    seen: set[str] = set()
+    for ax, (title, doc, parts, total, words) in zip(axes, panels, strict=True):
+        _hours_panel(ax, data, doc, parts, total, words, seen)
+        ax.set_title(title)
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.append(h)
+            labels.append(lab)
+    fig.legend(handles, labels, loc="outside lower left", ncols=2, frameon=False)
+    fig.suptitle(f"GPU-hours by use, per counterfactual ({data.replicas} histories)")
     return fig
 
 
@@ -1296,7 +1321,8 @@ FIGURES = (
     ("dependency", "Dependency share and visibility per run and per landlord", dependency),
     ("reliability", "Interruptions and effective training time per run", reliability),
     ("money", "Lease payments and price per GPU-hour, per landlord", money),
-    ("gpu_hours", "Where each tenant's GPU-hours went, per counterfactual", gpu_hours),
+    ("gpu_hours", "Where each tenant's and each lease's GPU-hours went, per counterfactual",
+     gpu_hours),
     ("sweeps", "In-batch sweeps: delay, dependency and price against each lever", sweeps),
     ("tornado", "Sensitivity: the headline numbers at the low and high end of each uncertain "
                 "input", tornado),

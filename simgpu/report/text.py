@@ -206,6 +206,18 @@ def headline(data: ReportData) -> list[str]:
                      if used.get("p50") is not None else
                      "it trained on none of them") + " (medians)")
         out.append(s + ".")
+        gh = (le.get("gpu_hours") or {}).get("baseline")
+        if gh and gh["paid"] > 0:
+            def pc(k: str, gh: dict = gh) -> str:
+                return _pct(gh[k] / gh["paid"])
+
+            held = (gh["kept"] + gh["lost"] + gh["overhead"]) / gh["paid"]
+            out.append(f"Of the GPU-hours paid for under {lname} (baseline, means), "
+                       f"{data.label(le['tenant'])}'s runs held {_pct(held)} "
+                       f"({pc('kept')} became kept training progress), {pc('gang_wait')} sat "
+                       f"unused while a run waited for enough GPUs for its gang, {pc('idle')} "
+                       f"sat unused with no run waiting, and {pc('not_delivered')} were not "
+                       "delivered in working order.")
     jobs = summ.get("jobs") or {}
     if jobs:
         hits = sum((j["interruptions"].get("mean") or 0.0) for j in jobs.values())
@@ -637,13 +649,16 @@ READING = {
     "money": "Left: cumulative lease payments under each counterfactual (identical curves are "
              "marked '='). Right: payments divided by the healthy GPU-hours actually "
              "delivered, one point per history.",
-    "gpu_hours": "Each bar splits the GPU-hours the tenant could use over the simulated "
-                 "horizon (mean over histories): green, training progress kept; red, work "
-                 "rolled back by failures; orange, time its runs held GPUs without computing "
-                 "(restarts, detection, checkpoint writes); grey, usable hours none of its "
-                 "runs held (waiting for a gang to fit, between runs, and after its roadmap "
-                 "is done); hatched, the baseline's usable hours the lever took away. A "
-                 "lever that delays the roadmap also stretches the hours its runs hold.",
+    "gpu_hours": "Each bar splits GPU-hours over the simulated horizon (mean over "
+                 "histories): first what each tenant could use, then, per lease, what its "
+                 "contract paid for. Green, training progress kept; red, work rolled back "
+                 "by failures; orange, time the runs held GPUs without computing (restarts, "
+                 "detection, checkpoint writes); purple, usable hours none of its runs held "
+                 "while one of them waited for enough GPUs for its gang; grey, usable hours "
+                 "none held with no run waiting (between runs, after the roadmap); cross-"
+                 "hatched, paid hours not delivered healthy (failed nodes the tenant bears, "
+                 "landlord-first takes); hatched, the baseline's hours the lever took away. "
+                 "A lease's delivered hours are split as the tenant's hours on its pool are.",
     "tornado": "One panel per headline number: each row is an uncertain input, its light bar "
                "runs from the base point (black line) to the number at the input's low end, "
                "its dark bar to the number at its high end; rows are sorted by swing, the "

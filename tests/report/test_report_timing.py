@@ -55,10 +55,11 @@ def test_withholding_start_in_words_and_other_levers_left_out(timed):
     md = "\n".join(timing_text(timed))
     assert "### Sweep hold: the day l1 and l2 start withholding 100 % of the leased GPUs " \
            "for 1 day" in md
-    # every landlord's GPUs withheld on day 0-1: m1 runs on the tenant's 40 GPUs, a day
-    # late; on days 3-4 m3 does, a day late too: a tie, said so
+    # every landlord's GPUs withheld on day 0-1: m1 (1 day on 80 GPUs) does half its work
+    # on the tenant's 40 GPUs, then migrates back to the leased 80 at day 1: half a day
+    # late; on days 3-4 m3 does the same: a tie, said so
     assert ("It would hurt tn most if l1 and l2 started withholding 100 % of the leased "
-            "GPUs on 1 Jan 2026 (ending on 2 Jan 2026): its roadmap would be delayed by 1.0 "
+            "GPUs on 1 Jan 2026 (ending on 2 Jan 2026): its roadmap would be delayed by 0.5 "
             "days (median), the largest delay falling on m1. A move on 4 Jan 2026 delays it "
             "as much.") in md
     assert "Sweep px" not in md  # a price sweep has no date
