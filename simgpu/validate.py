@@ -1467,7 +1467,7 @@ class PublishedEttr:
     write_h: float
     inputs: str
     full: int = 32  # replicas (full mode)
-    quick: int = 2
+    quick: int = 8  # cheap: the bounds must hold in a quick run too
 
 
 #: ETTR outcomes of published runs, reproduced by the engine with the run's inputs.

@@ -231,7 +231,7 @@ def test_published_failure_rates_against_the_preset_of_their_kind():
 
 
 def test_published_ettr_runs_the_engine_with_the_sources_inputs():
-    """The ETTR rows run the engine (a quick run here: 2 replicas) with each run's inputs;
+    """The ETTR rows run the engine (a quick run here: 8 replicas) with each run's inputs;
     validation rows carry the flagship's ETTR; the bounds are met."""
     rows = {r["id"]: r for r in validate.ettr_published(validate.Context(quick=True))}
     assert set(rows) == {e.id for e in validate.ETTR_PUBLISHED}
