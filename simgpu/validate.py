@@ -2089,8 +2089,10 @@ no standard error is claimed); simgpu's value is the preset's rate averaged over
 which the engine reproduces (section 3). The goal, a factor of 1.5 either way, is loose
 because the sources count different things (job failures, machines down, GPU deaths).
 
-What the table shows. The flagship predicts 1.7 to 3.7 times fewer failures than every
-other all-cause source: it is a best case. The typical preset, fitted on RSC-1 alone,
+What the table shows. The flagship predicts fewer failures than every other all-cause
+source: 1.7 to 2.3 times fewer than the fleet rates of mature clusters, 4.1 times fewer
+than OPT-175B's new build, 5.5 to 6.3 times fewer than RSC-1's job MTTFs imply; it is a
+best case. The typical preset, fitted on RSC-1 alone,
 predicts the held-out all-cause rates within the goal (Meta's 98k-GPU run +0 %, Crusoe's
 H200 cluster -24 %); cross-validated by source over the three all-cause rates of mature
 clusters (RSC-1 6.50, Meta 98k 6.51, Crusoe 8.54), a fit on any one predicts the others
