@@ -31,7 +31,8 @@ The simulations that several rows share are computed once per run and cached in 
 :class:`Context`. What runs: the closed forms, the engine against the discrete-event
 reference (baseline and every counterfactual lever, preemptions, a failure-free world
 compared history by history), the step convergence, the ``llama3_405b`` preset against
-the published run, the throughput model against its published table (when
+the published run, published failure rates and ETTR against the reliability presets of
+their kind of cluster, the throughput model against its published table (when
 :mod:`simgpu.perf` provides ``validation_rows``), and the latest engine-vs-DES benchmark
 (read from ``benchmarks/results``, not rerun; marked stale when the engine or the
 reference changed since it ran). ``--quick`` uses fewer replicas (a smoke run, not for
