@@ -31,7 +31,8 @@ The simulations that several rows share are computed once per run and cached in 
 :class:`Context`. What runs: the closed forms, the engine against the discrete-event
 reference (baseline and every counterfactual lever, preemptions, a failure-free world
 compared history by history), the step convergence, the ``llama3_405b`` preset against
-the published run, the throughput model against its published table (when
+the published run, published failure rates and ETTR against the reliability presets of
+their kind of cluster, the throughput model against its published table (when
 :mod:`simgpu.perf` provides ``validation_rows``), and the latest engine-vs-DES benchmark
 (read from ``benchmarks/results``, not rerun; marked stale when the engine or the
 reference changed since it ran). ``--quick`` uses fewer replicas (a smoke run, not for
@@ -48,6 +49,7 @@ invariants) describe tests, not measurements, and are kept here as static text.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import functools
 import hashlib
@@ -162,19 +164,9 @@ KNOWN_DISCREPANCIES = {
         "the same artefact for the landlord's job, which holds all its party keeps; it "
         "agrees at a 0.0125 h step"),
     "rel_rsc1_1node": (
-        "the Ampere preset (RSC-1's fleet rate) against RSC-1's own job MTTF: job failures "
+        "the typical preset (RSC-1's fleet rate) against RSC-1's own job MTTF: job failures "
         "there include causes the fleet rate leaves out (attribution unclear in the source)"),
     "rel_rsc1_128node": "the same source and the same attribution question, 128-node jobs",
-    "rel_opt175b": (
-        "OPT-175B's machines went down about 2.4 times as often as the Ampere preset "
-        "predicts, on a cloud cluster being provisioned during the run (infant mortality: "
-        "infant_factor, not set in the shipped presets)"),
-    "rel_fthsdp_98k": (
-        "a 98k-GPU H100-class run fails about 1.7 times as often as the Hopper preset "
-        "(Llama 3's flagship run) predicts: the preset is a best case"),
-    "rel_crusoe_h200": (
-        "a new H200 cloud cluster fails about 2.2 times as often as the Hopper preset "
-        "(Llama 3's flagship run) predicts: the preset is a best case"),
 }
 
 
@@ -1294,69 +1286,280 @@ def llama3_preset(ctx: Context) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------ published reliability
 
-#: Failure rates of published clusters and runs the presets were not derived from:
-#: (id, what, source, GPU generation, published rate per 1000 node-days (derived from the
-#: source's counts), how it was derived, which failures it counts: "all" or "gpu").
+#: The reliability presets by kind of cluster (conf/reliability/): the flagship best
+#: case (Llama 3 405B's run), a typical mature cluster, and a new build in its first
+#: months (the typical cluster with infant mortality).
+RELIABILITY_PRESETS = {"flagship": "hopper", "typical": "hopper_typical",
+                       "new_build": "hopper_new_build"}
+#: The published rows each preset was fitted on: against that preset they are calibration
+#: rows, never out of sample (the flagship's, Llama 3's count, is in the section above).
+PRESET_FITTED_ROWS = {"hopper": (), "hopper_typical": ("rel_rsc1_fleet",),
+                      "hopper_new_build": ("rel_rsc1_fleet", "rel_opt175b")}
+#: The papers those rows come from: another outcome of the same paper is not out of source.
+PRESET_FIT_PAPERS = {"hopper": ("arXiv:2407.21783",),
+                     "hopper_typical": ("arXiv:2410.21680",),
+                     "hopper_new_build": ("arXiv:2410.21680", "OPT-175B logbook")}
+
+
+@dataclass(frozen=True)
+class PublishedRate:
+    """A failure rate published for a cluster or run, per 1000 node-days (8-GPU nodes).
+
+    ``kind`` is the preset it is compared with (:data:`RELIABILITY_PRESETS`) and
+    ``kind_why`` the reason; ``only`` is ``"all"`` (every job-interrupting failure) or
+    ``"gpu"`` (the source counts GPU failures only). A new build's rate is averaged over
+    the source's ``days`` from node age ``age0_days``."""
+
+    id: str
+    what: str
+    source: str
+    kind: str
+    kind_why: str
+    rate: float
+    how: str
+    only: str = "all"
+    days: float | None = None
+    age0_days: float = 0.0
+
+
+#: Failure rates of published clusters and runs (rates derived from the sources' counts).
 RELIABILITY_PUBLISHED = (
-    ("rel_rsc1_1node", "Meta RSC-1 (16k A100), 1-node jobs: job MTTF 47.7 days",
-     "Kokolis et al., arXiv:2410.21680 Fig. 7", "ampere", 1000.0 / 47.7,
-     "1000 / 47.7 node-days", "all"),
-    ("rel_rsc1_128node", "Meta RSC-1, 128-node (1,024-GPU) jobs: job MTTF 7.9 h",
-     "Kokolis et al., arXiv:2410.21680 Fig. 7", "ampere", 1000.0 / (128 * 7.9 / 24.0),
-     "1000 / (128 nodes x 7.9 h)", "all"),
-    ("rel_opt175b", "OPT-175B, 128 A100 nodes, 56 days: about 2 machines down a day",
-     "Zhang et al., OPT-175B logbook (final update, 2022)", "ampere", 2.0 / 128 * 1000.0,
-     "2 a day / 128 nodes", "all"),
-    ("rel_bloom176b", "BLOOM-176B, 48 A100 nodes, 109 days: a GPU dies every week or so",
-     "BigScience BLOOM training chronicles (2022)", "ampere", 1.0 / 7.0 / 48 * 1000.0,
-     "1 a week / 48 nodes", "gpu"),
-    ("rel_crusoe_h200", "Crusoe, about 200 H200 nodes, about 4 months: about 205 failures",
-     "Crusoe at NVIDIA GTC 2025 (secondary report)", "hopper", 205.0 / (200 * 120) * 1000.0,
-     "205 / (200 nodes x 120 days)", "all"),
-    ("rel_fthsdp_98k", "Meta, 98,304 H100-class GPUs: a failure every 18 minutes",
-     "Salpekar et al., arXiv:2602.00277", "hopper", 1440.0 / 18.0 / 12288 * 1000.0,
-     "80 a day / 12,288 nodes", "all"),
-    ("rel_b200_504", "63 B200 nodes, 55 days: 10 GPU failures (XID)",
-     "arXiv:2605.09370 (secondary summary)", "blackwell", 10.0 / (63 * 55) * 1000.0,
-     "10 / (63 nodes x 55 days)", "gpu"),
+    PublishedRate(
+        "rel_rsc1_fleet", "Meta RSC-1 (16k A100), the whole fleet over 11 months",
+        "Kokolis et al., arXiv:2410.21680 (rate quoted by secondary sources)", "typical",
+        "a mature research cluster", 6.50, "as quoted"),
+    PublishedRate(
+        "rel_rsc1_1node", "Meta RSC-1, 1-node jobs: job MTTF 47.7 days",
+        "Kokolis et al., arXiv:2410.21680 Fig. 7", "typical", "the same cluster",
+        1000.0 / 47.7, "1000 / 47.7 node-days"),
+    PublishedRate(
+        "rel_rsc1_128node", "Meta RSC-1, 128-node (1,024-GPU) jobs: job MTTF 7.9 h",
+        "Kokolis et al., arXiv:2410.21680 Fig. 7", "typical", "the same cluster",
+        1000.0 / (128 * 7.9 / 24.0), "1000 / (128 nodes x 7.9 h)"),
+    PublishedRate(
+        "rel_opt175b", "OPT-175B, 128 A100 nodes, 56 days: about 2 machines down a day",
+        "Zhang et al., OPT-175B logbook (final update, 2022)", "new_build",
+        "a cloud cluster still being provisioned during the run (no burn-in before it: "
+        "age 0)", 2.0 / 128 * 1000.0, "2 a day / 128 nodes", days=56.0, age0_days=0.0),
+    PublishedRate(
+        "rel_bloom176b", "BLOOM-176B, 48 A100 nodes, 109 days: a GPU dies every week or so",
+        "BigScience BLOOM training chronicles (2022)", "typical",
+        "a national supercomputer's partition, its age not stated", 1.0 / 7.0 / 48 * 1000.0,
+        "1 a week / 48 nodes", only="gpu"),
+    PublishedRate(
+        "rel_crusoe_h200", "Crusoe, about 200 H200 nodes, about 4 months: about 205 failures",
+        "Crusoe at NVIDIA GTC 2025 (secondary report)", "typical",
+        "a cloud cluster, its age not stated", 205.0 / (200 * 120) * 1000.0,
+        "205 / (200 nodes x 120 days)"),
+    PublishedRate(
+        "rel_fthsdp_98k", "Meta, 98,304 H100-class GPUs: a failure every 18 minutes",
+        "Salpekar et al., arXiv:2602.00277 (secondary summaries)", "typical",
+        "Meta's production fleet at scale, not a single flagship run",
+        1440.0 / 18.0 / 12288 * 1000.0, "80 a day / 12,288 nodes"),
+    PublishedRate(
+        "rel_b200_504", "63 B200 nodes, 55 days: 10 GPU failures (XID)",
+        "arXiv:2605.09370 (abstract)", "typical",
+        "a production cluster, its age not stated", 10.0 / (63 * 55) * 1000.0,
+        "10 / (63 nodes x 55 days)", only="gpu"),
 )
 
 
 @functools.cache
-def preset_rate(generation: str, only: str = "all") -> float:
-    """Failures per 1000 node-days of the shipped reliability preset ``generation``, as the
+def preset_rate(preset: str, only: str = "all", days: float | None = None,
+                age0_days: float = 0.0) -> float:
+    """Failures per 1000 node-days of the shipped reliability preset ``preset``, as the
     engine uses it (the plan's ``pool_node_rate``: averaged over the nodes, lemons
-    included); ``only="gpu"``: its GPU cause alone."""
+    included); ``only="gpu"``: its GPU cause alone; with ``days``: averaged over the first
+    ``days`` of nodes ``age0_days`` old at the start (the plan's ``fail_mult``, infant
+    mortality)."""
     import simgpu  # noqa: PLC0415
     from simgpu.config.load import load  # noqa: PLC0415
     from simgpu.engine.plan import compile_plan  # noqa: PLC0415
 
-    cfg = simgpu.compose([f"reliability@pools.colossus1.reliability={generation}"])
-    plan = compile_plan(load(cfg))
+    over = [f"reliability@pools.colossus1.reliability={preset}"]
+    if days is not None:
+        over += [f"pools.colossus1.reliability.age_at_start_days={age0_days}",
+                 f"sim.horizon_days={max(days, 1.0)}"]
+    plan = compile_plan(load(simgpu.compose(over)))
     p = plan.pool_names.index("colossus1")
     rate = float(plan.pool_node_rate[p]) * 24.0 * 1000.0
+    if days is not None:
+        steps = max(1, round(days * 24.0 / plan.dt))
+        rate *= float(np.mean(plan.fail_mult[p, :steps]))
     if only == "gpu" and "gpu" in plan.cause_names[:plan.n_node_causes]:
         c = plan.cause_names.index("gpu")
         rate *= float(np.diff(plan.cause_cum[p], prepend=0.0)[c])
     return rate
 
 
+def _fit_class(row_id: str, source: str, preset: str) -> tuple[str, str]:
+    """A row's class against ``preset`` and the words that say why."""
+    if row_id in PRESET_FITTED_ROWS[preset]:
+        return "calibration", f"`{preset}` is fitted on this row (calibration)"
+    if any(p in source for p in PRESET_FIT_PAPERS[preset]):
+        return "validation", (f"not fitted on, but from the paper `{preset}` is fitted on: "
+                              "not out of source")
+    return "validation", f"held out: `{preset}` never saw this source"
+
+
 @check("reliability_published", "reliability")
 def reliability_published(ctx: Context) -> list[dict[str, Any]]:
-    """The shipped presets' failure rate per GPU generation against rates published for
-    clusters and runs they were not derived from (out of sample). The engine reproduces a
-    configured rate (section 3's Poisson row), so the preset's rate is simgpu's
-    prediction. Goal: within a factor of 1.5 either way."""
+    """Each published failure rate against the preset of its kind of cluster (flagship,
+    typical, new build: :data:`RELIABILITY_PRESETS`), with the flagship's ratio beside it.
+    A row a preset was fitted on is a calibration row; the others are validation rows
+    (the note says when one shares a paper with the fit). The engine reproduces a
+    configured rate (section 3's Poisson row), so the preset's rate is simgpu's prediction.
+    Goal: within a factor of 1.5 either way."""
     rows = []
-    for rid, what, source, gen, pub, how, only in RELIABILITY_PUBLISHED:
-        sim = preset_rate(gen, only)
+    flagship = RELIABILITY_PRESETS["flagship"]
+    for pr in RELIABILITY_PUBLISHED:
+        preset = RELIABILITY_PRESETS[pr.kind]
+        sim = preset_rate(preset, pr.only, pr.days, pr.age0_days)
+        flag = preset_rate(flagship, pr.only)
+        cls, why = _fit_class(pr.id, pr.source, preset)
+        over = (f", averaged over {pr.days:g} days from age {pr.age0_days:g} days"
+                if pr.days is not None else "")
         rows.append(make_row(
-            id=rid, check=f"{what} (failures per 1000 node-days"
-                           f"{', GPU only' if only == 'gpu' else ''})",
-            source=source, where=f"`conf/reliability/{gen}.yaml`", reference=pub,
+            id=pr.id, check=f"{pr.what} (failures per 1000 node-days"
+                            f"{', GPU only' if pr.only == 'gpu' else ''})",
+            source=pr.source, where=f"`conf/reliability/{preset}.yaml`", reference=pr.rate,
             simgpu=sim, goal=Goal("ratio", 1.5), fmt="{:.2f}",
-            reference_text=f"{pub:.2f} ({how})",
-            note=f"x{sim / pub:.2f} the published rate", cls="validation"))
+            reference_text=f"{pr.rate:.2f} ({pr.how})",
+            note=(f"{pr.kind.replace('_', ' ')} ({pr.kind_why}): `{preset}`{over} "
+                  f"x{sim / pr.rate:.2f} the published rate, {why}; flagship `{flagship}` "
+                  f"x{flag / pr.rate:.2f}"), cls=cls))
+    return rows
+
+
+def _preset_reliability(preset: str, detect_hours: float) -> dict[str, Any]:
+    """The reliability section of ``preset`` as a plain dict, every hang's detection time
+    (a cause with one) set to ``detect_hours``."""
+    from omegaconf import OmegaConf  # noqa: PLC0415
+
+    import simgpu  # noqa: PLC0415
+
+    cfg = simgpu.compose([f"reliability@pools.colossus1.reliability={preset}"])
+    rel = OmegaConf.to_container(cfg.pools.colossus1.reliability, resolve=True,
+                                 enum_to_str=True)
+    for c in rel.get("causes", {}).values():
+        if c.get("detect_hours"):
+            c["detect_hours"] = detect_hours
+    return rel
+
+
+@dataclass(frozen=True)
+class PublishedEttr:
+    """An effective-training-time outcome of a published run and the inputs the engine
+    runs it with (assumed ones are said so in ``inputs``)."""
+
+    id: str
+    what: str
+    source: str
+    reference: float
+    goal: Goal
+    cls: str
+    preset: str
+    nodes: int  # the job's 8-GPU nodes (the pool has ``spares`` more)
+    spares: int
+    days: float
+    restart_h: float  # the whole stall of a restart (fixed: restart_seconds_at_16k 0)
+    detect_h: float  # detection of a hang (causes that have one)
+    interval_h: float
+    write_h: float
+    inputs: str
+    full: int = 32  # replicas (full mode)
+    quick: int = 8  # cheap: the bounds must hold in a quick run too
+
+
+#: ETTR outcomes of published runs, reproduced by the engine with the run's inputs.
+ETTR_PUBLISHED = (
+    PublishedEttr(
+        "ettr_byterobust_9600", "ByteRobust: a 3-month dense job on 9,600 GPUs, ETTR 97 %",
+        "Wan et al., ByteRobust, SOSP'25, arXiv:2509.16293 (abstract)", 0.97,
+        Goal("rel", 0.02), "validation", "hopper_typical", 1200, 100, 90.0, 5.0 / 60.0,
+        30.0 / 3600.0, 30.0 / 3600.0, 0.04 / 3600.0,
+        "published: 1,200 nodes, 90 days, every-step in-memory checkpoints blocking "
+        "0.01-0.04 s, hangs found in about 30 s (secondary); assumed: the typical preset's "
+        "rate (the run's is not published), a training step of 30 s, a 5-min restart onto "
+        "warm standbys (Kokolis et al.'s lower bound)"),
+    PublishedEttr(
+        "ettr_fthsdp_98k_sync", "Meta, 98,304 GPUs, synchronous restarts: effective "
+        "training time 44 %", "Salpekar et al., arXiv:2602.00277 (abstract)", 0.44,
+        Goal("above", 0.44), "validation", "hopper_typical", 12288, 1024, 4.0, 10.0 / 60.0,
+        0.0, 30.0 / 3600.0, 0.0,
+        "published: 12,288 nodes, a 10-min stall per failure (detection included); "
+        "assumed: the typical preset's rate (the source's, a failure every 18 min, is a "
+        "held-out row above: 6.51 against 6.50), free checkpoints every 30 s (the "
+        "checkpoint cost is not published: an upper bound)", full=16),
+    PublishedEttr(
+        "ettr_rsc1_512node", "Meta RSC-1, 512-node (4,096-GPU) jobs at 1-h checkpoints: "
+        "ETTR over 0.9", "Kokolis et al., arXiv:2410.21680 (quoted)", 0.90,
+        Goal("above", 0.90), "calibration", "hopper_typical", 512, 64, 30.0, 5.0 / 60.0,
+        0.0, 1.0, 0.0,
+        "the paper's own estimate from its fleet rate, which the typical preset is fitted "
+        "on (calibration); its inputs: 1-h interval, 5-min restart, non-blocking writes"),
+)
+
+
+def _ettr_case(e: PublishedEttr, replicas: int) -> dict[str, Any]:
+    """A pool of the run's nodes plus spares with ``e.preset``'s reliability, one job on
+    the run's nodes for ``e.days`` (it never finishes), with the run's restart and
+    checkpoints."""
+    from simgpu.cases import one_pool  # noqa: PLC0415
+
+    cfg = one_pool(nodes=e.nodes + e.spares, horizon_days=e.days, replicas=replicas,
+                   target_gpus=8 * e.nodes, min_gpus=8 * e.nodes, flops=1e33,
+                   checkpoint={"interval_hours": e.interval_h, "write_hours": e.write_h},
+                   restart_hours=e.restart_h)
+    cfg["pools"]["p"]["reliability"] = _preset_reliability(e.preset, e.detect_h)
+    return cfg
+
+
+def _write_for_ettr(ettr: float, restart_h: float, mtbf_h: float) -> float | None:
+    """The blocking checkpoint write, hours, at which Daly's expected ETTR at the optimal
+    interval falls to ``ettr`` (``None`` if none does)."""
+    def f(w: float) -> float:
+        return float(expected_ettr(daly_interval(w, mtbf_h), w, restart_h, mtbf_h)) - ettr
+    return _solve(f, 1e-9, mtbf_h)
+
+
+@check("ettr_published", "reliability")
+def ettr_published(ctx: Context) -> list[dict[str, Any]]:
+    """Effective training time of published runs, run by the engine with each run's
+    published inputs and the preset of its kind for what is not published."""
+    rows = []
+    for e in ETTR_PUBLISHED:
+        n = ctx.n(e.full, e.quick)
+        plan, raw = ctx.cached(f"{e.id}[{n}]", lambda e=e, n=n: _simulate(_ettr_case(e, n),
+                                                                           n))
+        mean, se = _mean_se(_ettr(raw))
+        note = e.inputs
+        if e.cls == "validation":  # the flagship, run with the same inputs
+            flag = dataclasses.replace(e, preset=RELIABILITY_PRESETS["flagship"])
+            _, raw_f = ctx.cached(f"{e.id}_flagship[{n}]",
+                                  lambda f=flag, n=n: _simulate(_ettr_case(f, n), n))
+            note += f"; flagship `{flag.preset}`: {_mean_se(_ettr(raw_f))[0]:.4f}"
+        if e.goal.kind == "above" and e.cls == "validation":  # an upper bound: what closes it
+            w = _write_for_ettr(e.reference, e.restart_h,
+                                1.0 / (float(plan.pool_node_rate[0]) * e.nodes))
+            if w is not None:
+                note += (f"; by Daly's closed form a blocking write of {3600 * w:.0f} s at "
+                         f"the optimal interval brings it to the published {e.reference:g}")
+        rows.append(make_row(
+            id=e.id, check=f"{e.what} (ETTR)", source=e.source,
+            where=f"`conf/reliability/{e.preset}.yaml`, `simgpu/validate.py`",
+            reference=e.reference, simgpu=mean, simgpu_se=se, n=f"{n} replicas",
+            goal=e.goal, fmt="{:.4f}",
+            reference_text=(f"> {e.reference:g}" if e.id.startswith("ettr_rsc1")
+                            else f"{e.reference:g}"),
+            error_text="n/a (a bound)" if e.goal.kind == "above" else "",
+            note=note, cls=e.cls))
+        # a published value is one run, with no standard error: its distance in simgpu's
+        # standard errors says nothing, the goal is on the relative error
+        r = rows[-1]
+        r["error_se"] = None
+        if r["error_rel"] is not None:
+            r["error_text"] = f"{100 * r['error_rel']:+.2f} % (one published run)"
     return rows
 
 
@@ -1871,21 +2074,44 @@ are illustrative. A published count is one history: it is compared as one Poisso
 _RELIABILITY_INTRO = """\
 ### Failure rates of other published clusters and runs (held out)
 
-The shipped reliability presets (`conf/reliability/`: Hopper from the Llama 3 run above,
-Ampere from Meta RSC-1's fleet rate, Blackwell from Hopper's) against failure rates
-published for clusters and runs they were not derived from. Each published rate is derived
-from the source's counts as the table says (one history each: no standard error is
-claimed); simgpu's value is the preset's rate averaged over its nodes (lemons included),
+Three reliability presets span what is published (`conf/reliability/`): `hopper`, the
+flagship best case, derived from the Llama 3 405B run above (3.79 per 1000 node-days);
+`hopper_typical`, a mature cluster, fitted on one source only, Meta RSC-1's fleet rate
+(6.50, Kokolis et al., arXiv:2410.21680); `hopper_new_build`, the typical cluster with
+infant mortality after a 14-day burn-in, whose age multiplier (3 at age 0, decaying over
+90 days) is calibrated on OPT-175B's run on a cluster still being provisioned. Each
+published rate is compared with the preset of its kind of cluster (a source that does not
+state its cluster's age counts as typical), and the flagship's ratio is in the note. A
+row a preset was fitted on is a calibration row; the note says when a held-out row comes
+from the paper a preset was fitted on (RSC-1's job MTTFs: not out of source). Each
+published rate is derived from the source's counts as the table says (one history each:
+no standard error is claimed); simgpu's value is the preset's rate averaged over its nodes
+(lemons included; for a new build, over the source's period from the nodes' age then),
 which the engine reproduces (section 3). The goal, a factor of 1.5 either way, is loose
 because the sources count different things (job failures, machines down, GPU deaths).
-What the table shows: the presets are a best case. Clusters other than the ones they were
-derived from report 1.7 to 3.7 times more failures in all; the GPU-only counts of BLOOM
-and of a B200 run lie within the goal (the Ampere preset predicts 1.4 times BLOOM's GPU
-deaths: a rate that fitted the others would over-predict it; it is reported, not tuned
-away). The report's sensitivity analysis varies the failure rate
-over Hopper 3.79-8.5 and Ampere 2.34-6.50 per 1000 node-days (`report.sensitivity`); a
-study of a specific cluster should set `failures_per_1000_node_days` from that cluster's
-record.
+
+What the table shows. The flagship predicts fewer failures than every other all-cause
+source: 1.7 to 2.3 times fewer than the fleet rates of mature clusters, 4.1 times fewer
+than OPT-175B's new build, 5.5 to 6.3 times fewer than RSC-1's job MTTFs imply; it is a
+best case. The typical preset, fitted on RSC-1 alone,
+predicts the held-out all-cause rates within the goal (Meta's 98k-GPU run +0 %, Crusoe's
+H200 cluster -24 %); cross-validated by source over the three all-cause rates of mature
+clusters (RSC-1 6.50, Meta 98k 6.51, Crusoe 8.54), a fit on any one predicts the others
+within 31 %, and a geometric-mean fit leaving each out errs by +15 %, +14 % and -24 %. Its
+GPU share over-predicts the two GPU-only counts by 1.4 times (BLOOM, a B200 run): a rate
+that fits the all-cause sources over-predicts them; it is reported, not tuned away.
+RSC-1's own job MTTFs are 3.2 to 3.7 times the fleet rate of the same paper (known
+discrepancies: the attribution of those job failures is unclear). The new-build preset
+has no out-of-sample check: OPT-175B is its only published rate, and it is fitted on it.
+
+The ETTR rows run the engine with each run's published inputs (checkpoint, restart,
+detection, size, length) and the typical preset's rate where the run's is not published,
+the flagship's ETTR with the same inputs in the note. ETTR near 1 barely tells the presets
+apart (ByteRobust: typical and flagship both within 2 %); Meta's 98k-GPU synchronous run
+is a bound, since its checkpoint cost is not published. The report's sensitivity analysis
+varies the failure rate over Hopper 3.79-8.5 and Ampere 2.34-6.50 per 1000 node-days
+(`report.sensitivity`); a study of a specific cluster should set
+`failures_per_1000_node_days` from that cluster's record.
 """
 
 _PERF_INTRO = """\
@@ -1906,9 +2132,13 @@ def _not_yet(rows: list[dict[str, Any]]) -> str:
                      "Megatron-LM's\n  published table is future work.")
     if "llama3" not in ok:
         items.append("- Interruptions by cause against the Llama 3 405B run: future work.")
-    items.append("- Recovery (restart, checkpoint and ETTR) against runs the presets were "
-                 "not derived from:\n  failure rates have held-out rows (section 6); ETTR "
-                 "outcomes of other runs (ByteRobust,\n  MegaScale, FT-HSDP) do not yet.")
+    items.append("- Recovery against runs the presets were not derived from: ByteRobust's "
+                 "and Meta's 98k-GPU\n  ETTR have rows (section 6), MegaScale's does not "
+                 "(its run length is not published),\n  and no published run gives "
+                 "restart times by job size to check the restart model with.")
+    items.append("- The new-build preset's age multiplier: OPT-175B, the one published rate "
+                 "of a new build,\n  is its calibration; no hazard-versus-age curve of a "
+                 "modern GPU cluster is published.")
     items.append("- Reliability defaults per GPU generation other than Hopper, and the "
                  "repair-time\n  distributions: the repair times in the shipped presets are "
                  "illustrative, and no\n  published run gives them.")

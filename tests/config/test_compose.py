@@ -56,14 +56,16 @@ def test_every_group_option_composes_when_selected(group, option):
     cfg = load(compose([f"{target}={option}"]))
     assert isinstance(cfg, SimgpuConfig)
     if group == "reliability":
-        rates = {"hopper": 3.509, "ampere": 6.019, "blackwell": 3.509}
+        rates = {"hopper": 3.509, "ampere": 6.019, "blackwell": 3.509,
+                 "hopper_typical": 6.019, "hopper_new_build": 6.019}
         rel = cfg.pools["colossus1"].reliability
         assert rel.failures_per_1000_node_days == rates[option]
         # the lemons keep the pool-average rate at the published one
         avg = rel.failures_per_1000_node_days * (1 + rel.lemon_fraction *
                                                  (rel.lemon_factor - 1))
-        assert avg == pytest.approx({"hopper": 3.79, "ampere": 6.50,
-                                     "blackwell": 3.79}[option], abs=1e-3)
+        assert avg == pytest.approx({"hopper": 3.79, "ampere": 6.50, "blackwell": 3.79,
+                                     "hopper_typical": 6.50, "hopper_new_build": 6.50
+                                     }[option], abs=1e-3)  # new build: once mature
 
 
 def test_default_experiment_is_colossus_lease(default):
