@@ -47,7 +47,7 @@ ARG_INTS = (
     "f_dom_lam", "f_dom_rate", "f_dom_p1", "f_dom_p2", "f_dom_max", "f_lease_frac", "f_peak",
     "f_job_flops", "f_job_mfu", "f_job_earliest", "f_job_write", "f_job_restart",
     "f_node_rate", "f_day_w", "f_job_s16k", "f_job_rexp", "f_cause_detect", "f_fabric_rate",
-    "f_planned_rate",
+    "f_planned_rate", "f_fail_mult",
     "r_down", "r_poolj", "r_nodes", "r_hitlast",
     "r_fails", "r_failscause", "r_outages", "r_nint", "r_intcause", "r_npre", "r_nmig",
     "r_onlinegh", "r_healthygh", "r_rleft", "r_total", "r_unc", "r_since", "r_start", "r_fin",
@@ -272,7 +272,7 @@ def plan_blocks(plan: Plan) -> PlanBlocks:
         job_write=plan.job_write, job_restart=plan.job_restart, node_rate=plan.pool_node_rate,
         day_w=day_w, job_s16k=plan.job_restart_s16k, job_rexp=plan.job_restart_exp,
         cause_detect=plan.hit_detect_hours(), fabric_rate=plan.fabric_rate,
-        planned_rate=plan.planned_rate)
+        planned_rate=plan.planned_rate, fail_mult=plan.fail_mult)
     offsets: dict[str, int] = {}
     ichunks, off = [], 0
     for k, arr in ints.items():

@@ -75,7 +75,7 @@ struct SgArgs {
   int f_fail_n, f_fail_l, f_cause_cum, f_repair_p1, f_repair_p2, f_repair_max, f_dom_lam;
   int f_dom_rate, f_dom_p1, f_dom_p2, f_dom_max, f_lease_frac, f_peak, f_job_flops;
   int f_job_mfu, f_job_earliest, f_job_write, f_job_restart, f_node_rate, f_day_w;
-  int f_job_s16k, f_job_rexp, f_cause_detect, f_fabric_rate, f_planned_rate;
+  int f_job_s16k, f_job_rexp, f_cause_detect, f_fabric_rate, f_planned_rate, f_fail_mult;
   int r_down, r_poolj, r_nodes, r_hitlast;
   int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre, r_nmig;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
@@ -193,12 +193,13 @@ SG_DEV double sg_restart_hours(double base, double s16k, double rexp, double gpu
 }
 
 // Plan.job_mtbf_hours: the mean time between failures of a job on `nn` nodes of `pool` at
-// step t (node failures at the pool's per-node rate, plus the outages of the domains its
+// step t (node failures at the pool's per-node rate times its nodes' age multiplier, plus
+// the outages of the domains its
 // node range meets on average), hours; inf where nothing can fail.
 SG_DEV double sg_job_mtbf(const SgArgs& a, int pool, double nn, int t) {
   const int* I = a.I;
   const double* F = a.F;
-  double lam = nn * F[a.f_node_rate + pool];
+  double lam = nn * (F[a.f_node_rate + pool] * F[a.f_fail_mult + pool * a.T + t]);
   for (int d = 0; d < a.D; ++d) {
     if (I[a.i_dom_pool + d] != pool) continue;
     const int kk = I[a.i_dom_nodes + d];

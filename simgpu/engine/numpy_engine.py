@@ -555,8 +555,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
 class _CheckpointIntervals:
     """The Daly intervals of the automatic-checkpoint jobs (:mod:`simgpu.engine.checkpoint`)
     by (job, pool, nodes), each computed once: ``daly_interval(write, job_mtbf_hours(pool,
-    nodes, t))`` depends on the step only through the domains online in the pool, so the
-    table is cleared when those change (never with facility domains only)."""
+    nodes, t))`` depends on the step only through the domains online in the pool and the
+    multiplier of its nodes' ages, so the table is cleared when those change (never with
+    facility domains only and mature nodes)."""
 
     def __init__(self, plan: Plan):
         self.plan = plan
@@ -566,6 +567,7 @@ class _CheckpointIntervals:
         self.table = np.full(int(size.sum()), np.nan)
         self.vary = np.flatnonzero(plan.dom_nodes > 0)  # domains counted per node range
         self.units = None
+        self.mult = None
 
     def get(self, job: np.ndarray, pool: np.ndarray, nodes: np.ndarray, t: int) -> np.ndarray:
         """Intervals, hours of compute, for jobs ``job`` holding ``nodes`` of ``pool``."""
@@ -575,6 +577,10 @@ class _CheckpointIntervals:
             if self.units is None or (units != self.units).any():
                 self.table[:] = np.nan
                 self.units = units.copy()
+        mult = plan.fail_mult[:, t]
+        if self.mult is None or (mult != self.mult).any():
+            self.table[:] = np.nan
+            self.mult = mult.copy()
         jp = job * self.tgt.shape[1] + pool
         fits = nodes <= self.tgt.ravel()[jp]  # always: a job holds at most its target
         key = np.where(fits, self.offset.ravel()[jp] + nodes, 0)

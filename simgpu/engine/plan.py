@@ -116,14 +116,15 @@ class Plan:
     def job_mtbf_hours(self, pool: np.ndarray, nodes: np.ndarray, t: int) -> np.ndarray:
         """Mean time between failures of jobs holding ``nodes`` nodes of ``pool`` at step ``t``.
 
-        Node failures at the pool's expected per-node rate, plus correlated outages: a
+        Node failures at the pool's expected per-node rate at step ``t`` (lemons and the
+        multiplier of its nodes' ages included), plus correlated outages: a
         contiguous range of ``n`` nodes meets on average ``(n + k - 1) / k`` domains of
         ``k`` nodes (at most all of them); a facility outage hits every job. Hours;
         ``inf`` where nothing can fail.
         """
         pool = np.asarray(pool)
         n = np.asarray(nodes, float)
-        lam = n * self.pool_node_rate[pool]
+        lam = n * (self.pool_node_rate[pool] * self.fail_mult[pool, t])
         for d in range(len(self.dom_pool)):
             k = self.dom_nodes[d]
             here = pool == self.dom_pool[d]

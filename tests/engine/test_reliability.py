@@ -133,6 +133,23 @@ def test_infant_mortality_multiplies_each_steps_failure_mean_exactly():
     assert raw.pool_failures.mean() > 1.5 * mature
 
 
+def test_the_automatic_interval_and_the_mtbf_use_the_young_nodes_rate():
+    """A job placed on young nodes checkpoints for their rate, m(age) times the mature
+    one: Plan.job_mtbf_hours at step t divides the mature MTBF by the step's multiplier."""
+    cfg = one_pool(nodes=4, target_gpus=32, min_gpus=8, horizon_days=3.0, replicas=1,
+                   flops=1e30)
+    cfg["pools"]["p"]["reliability"] = {
+        "failures_per_1000_node_days": 20.0,
+        "infant_factor": 4.0, "infant_days": 2.0, "age_at_start_days": 0.0}
+    plan = compile_plan(load(cfg))
+    mature = 1.0 / (4 * plan.pool_node_rate[0])
+    for t in (0, 24, 71):
+        m = plan.fail_mult[0, t]
+        assert m == pytest.approx(1.0 + 3.0 * math.exp(-(t + 0.5) / 48.0), rel=0.02)
+        assert plan.job_mtbf_hours(np.array([0]), np.array([4]), t)[0] == \
+            pytest.approx(mature / m, rel=1e-12)
+
+
 # ------------------------------------------------------------------ fabric and planned
 
 
