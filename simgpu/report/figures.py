@@ -856,7 +856,7 @@ def _hours_panel(ax, data: ReportData, doc: dict, parts: tuple[str, ...], total:
     for k, n in enumerate(names):
         d = doc[n]
         used = d["kept"] + d["lost"] + d["overhead"]
-        ax.annotate(f"{used_words} {100 * used / d[total]:.0f} % of it" if d[total]
+        ax.annotate(f"{used_words} {100 * used / d[total]:.0f} %" if d[total]
                     else "nothing usable", (left[k], k), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8)
     ax.set_yticks(y, ["as configured (baseline)" if n == "baseline"
@@ -878,12 +878,12 @@ def gpu_hours(data: ReportData) -> Figure | None:
     for t, d in (data.summary.get("tenants") or {}).items():
         if d.get("gpu_hours"):
             panels.append((f"{data.label(t)}: where its usable GPU-hours went",
-                           d["gpu_hours"], GPU_HOURS_PARTS, "usable", "its runs held"))
+                           d["gpu_hours"], GPU_HOURS_PARTS, "usable", "runs held"))
     for ln, d in (data.summary.get("leases") or {}).items():
         if d.get("gpu_hours"):
             panels.append((f"lease {data.label(ln)} ({data.label(d['landlord'])} to "
                            f"{data.label(d['tenant'])}): where its paid GPU-hours went",
-                           d["gpu_hours"], LEASE_HOURS_PARTS, "paid", "the tenant's runs held"))
+                           d["gpu_hours"], LEASE_HOURS_PARTS, "paid", "runs held"))
     if not panels:
         return None
     rows = sum(len(p[1]) for p in panels)

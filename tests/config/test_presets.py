@@ -46,6 +46,26 @@ def test_preset_composes_validates_and_is_described(name):
     assert cfg.sim.replicas * len(variants(cfg)) <= 1600
 
 
+# ----------------------------------------------------------------- colossus_lease
+
+
+def test_the_landlords_own_run_moves_back_to_colossus_2_under_every_lever():
+    """Migration at a checkpoint (issue 14.8): with the lease gone, withheld or taken
+    first, Grok's run may start on Colossus One's free GPUs; it moves to Colossus 2, which
+    it prefers, once that is faster, so no lever delays it against the baseline. Without
+    migration it stayed on Colossus One in some histories and finished about 300 days
+    later (after this 470-day horizon)."""
+    keep = ["scenario.counterfactuals.withhold_levels=[0.5]", "sim.replicas=4"]
+    res = short("colossus_lease", 470, *keep)
+    g = res.plan.job_names.index("grok_next")
+    fin = res.raw.job_finish_h[:, :, g] / 24.0  # (V, R)
+    assert np.isfinite(fin).all()
+    assert np.abs(fin - fin[0]).max() < 3  # days, every lever, every history
+    never = [f"jobs.{j}.migrate=never" for j in res.plan.job_names]
+    stay = short("colossus_lease", 470, *keep, *never)
+    assert (~np.isfinite(stay.raw.job_finish_h[1:, :, g])).any()
+
+
 # ------------------------------------------------------------------ grok_priority
 
 
