@@ -245,6 +245,22 @@ def with_(cfg: dict[str, Any], **sections: Any) -> dict[str, Any]:
     return out
 
 
+def without_migration(cfg: Any) -> Any:
+    """``cfg`` (a dict, changed in place, or a loaded configuration) with every job's
+    ``migrate: never``: the comparisons of the stepped engine with the reference that
+    were written before the engines modelled migration at a checkpoint (docs/model.md,
+    "Allocation") compare the behaviour without it; migration is checked on its own."""
+    from simgpu.config import schema as S
+
+    if isinstance(cfg, dict):
+        for j in cfg["jobs"].values():
+            j["migrate"] = "never"
+    else:
+        for j in cfg.jobs.values():
+            j.migrate = S.Migrate.never
+    return cfg
+
+
 def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:
     """A small landlord/tenant world that exercises every branch of the step loop: lemons,
     several failure causes, rack and facility outages, a lease by share (delivered) and

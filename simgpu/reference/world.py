@@ -20,7 +20,9 @@ helpers: a bug in the plan cannot hide from the reference. What is derived:
   allowed pool, FLOPs, MFU per pool (a measured ``mfu``, or :func:`simgpu.perf.mfu_for`
   for a model shape and parallelism: the throughput model is an independent library),
   dependencies, earliest starts and checkpointing (Young/Daly from the published formulas,
-  :func:`daly_interval`).
+  :func:`daly_interval`), whether a job migrates at a checkpoint, and the band of its MFU
+  multiplier (:func:`mfu_multipliers`: per replica and job, lognormal through the
+  configured ``[p10, p90]`` or the throughput model's own band).
 
 Where the stepped engine samples a quantity at step starts (schedules, lease windows), the
 reference uses the exact instant; the two agree as the step shrinks.
@@ -34,10 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from simgpu.config import schema as S
 
 __all__ = ["Duration", "JobSpec", "LeaseSpec", "PoolSpec", "VariantSpec", "World",
-           "build_world", "daly_interval", "young_interval"]
+           "build_world", "daly_interval", "mfu_multipliers", "young_interval"]
 
 #: Hours in a year of 365.25 days (rates per year and annual prices).
 HOURS_PER_YEAR = 365.25 * 24.0
@@ -46,6 +50,12 @@ HOURS_PER_YEAR = 365.25 * 24.0
 TAU_MIN_H, TAU_MAX_H = 1e-3, 1e6
 #: Tolerance of the floors of node counts (share x nodes, MW to nodes, interpolation).
 _EPS = 1e-9
+#: The standard normal's 90th percentile: a lognormal through ``[p10, p90]`` has
+#: ``sigma = ln(p90 / p10) / (2 Z90)``.
+Z90 = 1.2815515655446004
+#: Stream, step and index of the MFU multiplier's standard normal in :mod:`simgpu.rng`
+#: (docs/model.md, "Progress": stream 5, step 0, index the job).
+MFU_STREAM = 5
 
 
 # ------------------------------------------------------------------- checkpointing
@@ -240,6 +250,8 @@ class JobSpec:
     gpn: list[int] = field(default_factory=list)  # per pool: GPUs per node
     restart_s16k: float = 0.0  # communicator set-up at 16,384 GPUs, seconds
     restart_exp: float = 0.0  # its growth exponent with the GPUs
+    migrate: bool = True  # moves or grows at a checkpoint when that finishes it sooner
+    mfu_band: tuple[float, float] | None = None  # (p10, p90) MFU multipliers; None: m = 1
 
     def restart_hours(self, pool: int, nodes: int) -> float:
         """Restart time of a (re)start on ``nodes`` nodes of ``pool``, hours: the fixed
@@ -595,6 +607,62 @@ def _mfu(cfg: S.SimgpuConfig, name: str, job: S.JobConfig, pool: S.PoolConfig) -
                          prefix=f"jobs.{name}."))
 
 
+def _mfu_band(cfg: S.SimgpuConfig, job: S.JobConfig) -> tuple[float, float] | None:
+    """The job's ``mfu_band`` as (p10, p90) multipliers, or None without one.
+
+    ``model`` is the throughput model's out-of-source band (docs/perf.md, "Prediction
+    band") of the architecture family of the GPUs in the job's allowed pools, read from
+    :mod:`simgpu.perf` (an independent library): the catalogue name's architecture, its
+    family when that architecture is calibrated; the band pooled over all rows when the
+    family is unknown (a GPU outside the catalogue), uncalibrated (Blackwell) or when the
+    allowed pools mix families.
+    """
+    band = job.mfu_band
+    if band is None:
+        return None
+    if band == "model":
+        from simgpu.perf import band_multipliers
+        from simgpu.perf.hardware import ARCH_OF, ARCHITECTURES
+
+        fams = set()
+        for pn in job.pools:
+            arch = ARCHITECTURES.get(ARCH_OF.get(str(cfg.pools[pn].gpu).lower(), ""))
+            fams.add(arch.family if arch is not None and arch.calibrated else None)
+        lo, hi = band_multipliers(fams.pop() if len(fams) == 1 else None)
+        return float(lo), float(hi)
+    return float(band[0]), float(band[1])
+
+
+def mfu_multipliers(world: World, replicas: np.ndarray) -> np.ndarray:
+    """Each replica's MFU multiplier of every job, shape (len(replicas), J).
+
+    ``m = exp(mu + sigma z)``, ``mu = (ln p10 + ln p90) / 2``, ``sigma = (ln p90 - ln p10)
+    / (2 Z90)``: lognormal with the band's 10th and 90th percentiles (docs/model.md,
+    "Progress"); ``m = 1`` exactly for a job without a band (and for ``[1, 1]``).
+
+    ``z`` is the model's draw: :func:`simgpu.rng.distributions.normal` keyed (``sim.seed``,
+    the global replica id, stream 5, step 0, index the job's position in allocation order,
+    which is the order of ``world.jobs``: the same rule as the stepped engine's, derived
+    here). Unlike the physical history, which the reference draws from its own streams,
+    this one number per replica and job is a model input the spec keys explicitly;
+    sharing it pairs the two simulators' replicas on the MFU but not on anything they
+    simulate (statistical agreement is what the checks need either way).
+    """
+    from simgpu.rng.distributions import normal
+
+    replicas = np.asarray(replicas, np.int64)
+    out = np.ones((len(replicas), len(world.jobs)))
+    for j, job in enumerate(world.jobs):
+        if job.mfu_band is None or len(replicas) == 0:
+            continue
+        lo, hi = job.mfu_band
+        mu = 0.5 * (math.log(lo) + math.log(hi))
+        sigma = (math.log(hi) - math.log(lo)) / (2.0 * Z90)
+        z = normal(world.seed, replicas, MFU_STREAM, 0, j)
+        out[:, j] = np.exp(mu + sigma * z)
+    return out
+
+
 def build_world(cfg: S.SimgpuConfig) -> World:
     """The reference's reading of a validated configuration.
 
@@ -704,6 +772,7 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             restart_h=float(jc.restart_hours), gpn=[p.gpn for p in pools],
             restart_s16k=float(jc.restart_seconds_at_16k),
             restart_exp=float(jc.restart_exponent),
+            migrate=jc.migrate != S.Migrate.never, mfu_band=_mfu_band(cfg, jc),
             deadline_h=_hours(jc.deadline, start) if jc.deadline else math.inf))
     return World(cfg=cfg, horizon_h=horizon, seed=int(cfg.sim.seed), party_names=party_names,
                  pools=pools, leases=leases, jobs=jobs, variants=variants,

@@ -13,7 +13,13 @@ import math
 import numpy as np
 import pytest
 
-from simgpu.cases import kernel_mix, levers, non_renew_action_case, random_config
+from simgpu.cases import (
+    kernel_mix,
+    levers,
+    non_renew_action_case,
+    random_config,
+    without_migration,
+)
 from simgpu.config.load import load
 from simgpu.engine.numpy_engine import simulate
 from simgpu.engine.plan import compile_plan
@@ -65,7 +71,8 @@ def _assert_same_history(cfg_dict: dict, dt: float, links: int = 3) -> None:
 def test_failure_free_world_with_every_contract_feature():
     """Shares and GPU counts, both burdens, renewals, notice, withhold / price /
     landlord-first actions, every counterfactual, three sweeps, linear ramps."""
-    _assert_same_history(_failure_free(kernel_mix(horizon_days=12.0), 0.1), 0.1)
+    _assert_same_history(without_migration(_failure_free(kernel_mix(horizon_days=12.0), 0.1)),
+                         0.1)
 
 
 @pytest.mark.parametrize("seed", range(6))
