@@ -104,9 +104,9 @@ def test_levers_agree_with_failures():
     """Every lever with failures (engine at a fine step): finish hours, delays against the
     baseline and lease deliveries of every variant within 3 combined standard errors."""
     n, dt = 300, 0.025
-    plan = compile_plan(levers(dt))
+    plan = compile_plan(without_migration(levers(dt)))
     eng = simulate(plan, 0, n, daily=False)
-    run = simulate_des_variants(levers(dt), n)
+    run = simulate_des_variants(without_migration(levers(dt)), n)
     jd = [run.world.job_names.index(x) for x in plan.job_names]
     H = plan.horizon_hours
 
