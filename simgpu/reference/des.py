@@ -84,7 +84,9 @@ The engine (``simgpu.engine.numpy_engine``) resolves the same process on a grid 
    time has passed; in the engine it stays healthy until the end of its step and comes
    back at the first boundary after ``failure + repair``.
 3. *Schedules and lease windows* change at their exact instants here; the engine samples
-   them at step starts.
+   them at step starts. So do the lemons removed (``lemon_removal_days``: here each at the
+   instant its tranche's decaying count passes a half node) and the tranches of a linear
+   ramp (here one per whole node, the engine's one per step).
 
 These remain at any step:
 

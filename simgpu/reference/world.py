@@ -8,7 +8,12 @@ helpers: a bug in the plan cannot hide from the reference. What is derived:
 * dates to hours since ``sim.start``;
 * each pool's nodes online over time, as change points in continuous time (nodes or MW
   through the GPU type's all-in ``facility_kw``; step, or linear with a change at every
-  whole node), and its lemon split ``floor(online x lemon_fraction + 0.5)``;
+  whole node), and its lemon split ``floor(online x lemon_fraction + 0.5)``, or, with
+  ``lemon_removal_days``, each capacity tranche's lemons decaying as ``exp(-age /
+  lemon_removal_days)`` (lemons found and replaced by sound nodes), with a change at
+  every whole lemon; then ``maintenance_fraction`` of each class is out for planned
+  maintenance (``floor(class x (1 - fraction))`` available): the nodes "online" here and
+  everywhere in the reference are the available ones (:func:`_available`);
 * failure rates per node class (lemons at ``lemon_factor`` times the rate), failure causes
   with their repair-time distributions, correlated-outage domains;
 * each lease's contract (share or GPUs), failure burden and, per variant, its delivered
@@ -134,8 +139,8 @@ class PoolSpec:
     gpn: int
     peak_flop_h: float  # FLOP per GPU-hour at dense peak
     installed: int
-    change_h: list[float]  # times the online count changes (the first is -inf)
-    online_at: list[int]  # online nodes from each change on
+    change_h: list[float]  # times the available nodes change (the first is -inf)
+    online_at: list[int]  # nodes available (online, not in maintenance) from each change on
     lemon_fraction: float
     rate: tuple[float, float]  # failures per node-hour: normal, lemon
     causes: list[tuple[int, float, Duration]]  # (cause index, cumulative share, repair)
@@ -152,6 +157,8 @@ class PoolSpec:
     # (jobs on more than one node) and planned maintenance (graceful)
     fabric_h: float = 0.0
     planned_h: float = 0.0
+    # lemons among the available nodes from each change on (empty: split(online))
+    lemon_at: list[int] = field(default_factory=list)
 
     def age_multiplier(self, age_h: float) -> float:
         """The failure-rate multiplier of a node ``age_h`` hours old."""
@@ -162,8 +169,15 @@ class PoolSpec:
         return self.detect_h.get(cause, 0.0)
 
     def online(self, t: float) -> int:
-        """Nodes online at hour ``t``."""
+        """Nodes available at hour ``t``: online by the schedule, not in maintenance."""
         return self.online_at[bisect_right(self.change_h, t) - 1]
+
+    def classes(self, t: float) -> tuple[int, int]:
+        """(normal, lemon) nodes available at hour ``t``."""
+        i = bisect_right(self.change_h, t) - 1
+        if not self.lemon_at:
+            return self.split(self.online_at[i])
+        return self.online_at[i] - self.lemon_at[i], self.lemon_at[i]
 
     def split(self, online: int) -> tuple[int, int]:
         """(normal, lemon) nodes of ``online``."""
@@ -579,6 +593,83 @@ def _write_hours(job: S.JobConfig) -> float:
     return (5.0 + ck.size_gb / min(ck.storage_gb_s, 25.0 * nodes)) / 3600.0
 
 
+def _lemon_removal(rel: S.ReliabilityConfig, times: list[float], values: list[int],
+                   horizon: float) -> list[tuple[float, int, int]]:
+    """(time, online, lemons) change points when lemons are found and replaced.
+
+    The nodes online at hour 0 are a tranche ``age_at_start_days`` old; every later
+    increase of the schedule is a tranche ``burn_in_days`` old when it comes online. A
+    tranche of ``n`` nodes of age ``a`` holds ``n x lemon_fraction x exp(-a / D)``
+    lemons (``D`` = ``lemon_removal_days``); a decrease of the schedule retires every
+    tranche in proportion (the sum scaled by online / nodes ever added). The pool's
+    lemons are that sum rounded (``floor(x + 0.5)``, at most the nodes online); between
+    schedule changes the sum is ``x(a) exp(-(t - a) / D)``, so the count falls by one at
+    the instant it passes ``k - 0.5``: ``t = a + D ln(x(a) / (k - 0.5))``.
+    """
+    tau = 24.0 * float(rel.lemon_removal_days)
+    lf = float(rel.lemon_fraction)
+    on0 = values[bisect_right(times, 0.0) - 1]
+    segs = [(0.0, on0)] + [(t, v) for t, v in zip(times, values, strict=True) if t > 0.0]
+    tranches: list[tuple[float, int]] = []  # (hour of age 0, nodes)
+    added, prev = 0, 0
+    out: list[tuple[float, int, int]] = []
+    for i, (a, v) in enumerate(segs):
+        b = min(segs[i + 1][0] if i + 1 < len(segs) else horizon, horizon)
+        inc = v - prev
+        if inc > 0:
+            tranches.append((a - 24.0 * float(rel.burn_in_days) if i else
+                             -24.0 * float(rel.age_at_start_days), inc))
+            added += inc
+        prev = v
+        x = (v / added if added else 0.0) * lf * sum(
+            n * math.exp(-(a - born) / tau) for born, n in tranches)
+        k = int(math.floor(x + 0.5))
+        out.append((-math.inf if i == 0 else a, v, min(k, v)))
+        while k >= 1:  # the count falls to k - 1 when x(t) passes k - 0.5
+            t = a + tau * math.log(x / (k - 0.5))
+            if t >= b:
+                break
+            out.append((max(t, math.nextafter(a, math.inf)), v, min(k - 1, v)))
+            k -= 1
+    return out
+
+
+def _available(rel: S.ReliabilityConfig, times: list[float], values: list[int],
+               horizon: float) -> tuple[list[float], list[int], list[int]]:
+    """Change points of a pool's available nodes and of the lemons among them.
+
+    From the schedule's nodes online (``times``, ``values``): lemons ``floor(online x
+    lemon_fraction + 0.5)``, or decaying by tranche with ``lemon_removal_days``
+    (:func:`_lemon_removal`); then ``maintenance_fraction`` of each class is out, the
+    rest available: ``floor(normal x (1 - f))`` and ``floor(lemons x (1 - f))``
+    (docs/model.md: "the capacity that maintenance keeps out is ``maintenance_fraction``
+    of the online nodes"). Returns the change times (the first -inf), the nodes
+    available and the lemons among them from each change on.
+    """
+    if rel.lemon_removal_days is None:
+        lf = float(rel.lemon_fraction)
+        raw = [(t, v, int(math.floor(v * lf + 0.5)))
+               for t, v in zip(times, values, strict=True)]
+    else:
+        raw = _lemon_removal(rel, times, values, horizon)
+    keep = 1.0 - float(rel.maintenance_fraction or 0.0)
+    out_t: list[float] = []
+    out_on: list[int] = []
+    out_lem: list[int] = []
+    for t, v, lem in raw:
+        lem = min(lem, v)
+        normal = v - lem
+        if keep < 1.0:
+            normal = int(math.floor(normal * keep + _EPS))
+            lem = int(math.floor(lem * keep + _EPS))
+        if out_t and (normal + lem, lem) == (out_on[-1], out_lem[-1]):
+            continue
+        out_t.append(t)
+        out_on.append(normal + lem)
+        out_lem.append(lem)
+    return out_t, out_on, out_lem
+
+
 def _roadmap_order(jobs: dict[str, S.JobConfig]) -> list[str]:
     """Every job after the jobs it waits for; configuration order breaks ties (depth
     first, dependencies in the order they are listed)."""
@@ -705,7 +796,7 @@ def build_world(cfg: S.SimgpuConfig) -> World:
                            d.outages_per_domain_year / HOURS_PER_YEAR, Duration.of(d.duration),
                            cause_names.index(f"outage:{dname}"))
                 for dname, d in rel.domains.items() if d.outages_per_domain_year > 0]
-        times, values = _schedule(cfg, pc, start, horizon)
+        times, values, lemons = _available(rel, *_schedule(cfg, pc, start, horizon), horizon)
         pools.append(PoolSpec(
             name=n, owner=party_index[pc.owner], gpn=int(pc.gpus_per_node),
             peak_flop_h=cfg.gpus[pc.gpu].peak_tflops * 1e12 * 3600.0, installed=int(pc.nodes),
@@ -717,7 +808,7 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             burn_in_h=24.0 * float(rel.burn_in_days),
             age_at_start_h=24.0 * float(rel.age_at_start_days),
             fabric_h=float(rel.fabric_per_1000_node_days) / 24000.0,
-            planned_h=float(rel.planned_per_1000_node_days) / 24000.0))
+            planned_h=float(rel.planned_per_1000_node_days) / 24000.0, lemon_at=lemons))
     # the jobs' own interruptions are causes too, after the node and domain causes
     cause_fabric = cause_planned = -1
     if any(p.fabric_h > 0 for p in pools):
