@@ -277,3 +277,27 @@ def test_model_band_is_the_throughput_models():
     m = mfu_multipliers(w, np.arange(3))
     assert m.shape == (3, len(w.jobs))
     np.testing.assert_array_equal(m[:, w.job_names.index("none")], 1.0)
+
+
+def test_a_migrating_job_takes_the_nodes_of_a_lower_job_of_its_party():
+    """``a`` (priority 1, 6 to 10 nodes, 120 node-h) starts on p2's 6 nodes because p1
+    has only 5, which ``b`` (priority 0, p1 only, 5 nodes, 100 node-h) takes. At hour 10
+    p1 grows to 10 nodes: ``a`` has 58.5 node-h done, 61.5 left, 10.25 h staying against
+    6.15 h + 0.25 h moving: it migrates, takes all of p1 and finishes at 16.4 h; ``b``,
+    after it in allocation order, is stopped gracefully at hour 10 (48.75 node-h kept: a
+    preemption, not a migration) and resumes on 5 nodes when ``a`` is done: 16.4 + 0.25 +
+    51.25 / 5 = 26.9 h."""
+    cfg = _world({"p1": _pool(10, [{"at": "2026-01-01", "nodes": 5},
+                                   {"at": "2026-01-01T10:00", "nodes": 10}]),
+                  "p2": _pool(6)},
+                 {"a": _job(["p1", "p2"], 120.0, 10, 6, priority=1),
+                  "b": _job(["p1"], 100.0, 5, 1)})
+    rec = _run(cfg)
+    names = build_world(load(cfg)).job_names
+    a, b = names.index("a"), names.index("b")
+    np.testing.assert_array_equal(rec["interruptions"], 0)
+    np.testing.assert_array_equal(rec["lost_flops"], 0.0)
+    assert rec["finish_h"][0, a] == pytest.approx(16.4, abs=1e-9)
+    assert rec["finish_h"][0, b] == pytest.approx(26.9, abs=1e-9)
+    assert (rec["migrations"][0, a], rec["preemptions"][0, a]) == (1, 0)
+    assert (rec["migrations"][0, b], rec["preemptions"][0, b]) == (0, 1)
