@@ -44,8 +44,8 @@ capacity keeps all work (graceful checkpoint) and counts as a preemption. A job 
 its pool and may migrate (``jobs.<n>.migrate: at_checkpoint``) considers one alternative,
 ``min(target, available)`` nodes in the first allowed pool before its own where its
 minimum fits, else (running, not restarting) that many of its own pool if more than it
-holds, and takes it iff the work left times the difference of the placements' inverse
-rates exceeds the restart it adds (:meth:`_Replay._migration`); a migration checkpoints
+holds, and takes it iff the time it gains before it would finish or be hit (its MTBF)
+where it is exceeds the restart it adds (:meth:`_Replay._migration`); a migration checkpoints
 first, restarts, and counts in ``migrations``, not as a preemption. Jobs hold
 specific nodes: they release their highest ids first and take the lowest free healthy
 ids. With an automatic interval a job checkpoints at Daly's optimum for its mean time
@@ -465,20 +465,26 @@ class _Replay:
         The one alternative: ``min(target, available)`` nodes in the first allowed pool
         before its current one (preference order) where its minimum fits; else, when it
         is running (not restarting), ``min(target, available)`` nodes of its current pool
-        if that is more than it holds. It is taken iff ``rem (1 / r_stay - 1 / r_alt) >
-        max(0, R_alt - rho)``: ``rem`` the FLOPs still to do (uncommitted work included:
-        the move checkpoints first), ``r`` FLOP/h of each placement (nodes x FLOP per
-        node-hour x the replica's MFU multiplier), ``R_alt`` the alternative's restart
-        (no detection), ``rho`` the restart the job still has to serve; hours throughout.
+        if that is more than it holds. It is taken iff ``W (1 - r_stay / r_alt) >
+        max(0, R_alt - rho)``: ``r`` the FLOP/h of each placement (nodes x FLOP per
+        node-hour x the replica's MFU multiplier), ``W = min(rem / r_stay, MTBF)`` the
+        hours the job would run where it is before it finishes (``rem``: the FLOPs still
+        to do, uncommitted work included, as the move checkpoints first) or is next hit
+        (its mean time between failures on the stay placement,
+        :meth:`PoolSpec.mtbf_hours <simgpu.reference.world.PoolSpec.mtbf_hours>`, as for
+        the automatic checkpoint interval: after a hit it re-sizes without an extra
+        restart), ``R_alt`` the alternative's restart (no detection) and ``rho`` the
+        restart the job still has to serve; hours throughout.
 
         Allocation runs here at every event, not at every step start as in the engine;
         no opportunity is missed that way. Between two events the entitlements, hence
-        both placements, are fixed, while ``rem`` can only fall (compute) and ``rho``
-        only fall (a restart being served): the gain never grows and the cost never
-        falls, so an alternative not worth taking at an event stays so until the next
-        one (anything that raises ``rem`` or ``rho``, a hit, is an event). The DES moves
-        at the event's instant; the engine at the next step start, with slightly less
-        work left (the allocation-timing difference of the module docstring).
+        both placements, and the MTBF (it changes with the schedule only) are fixed,
+        while ``rem`` can only fall (compute) and ``rho`` only fall (a restart being
+        served): the gain never grows and the cost never falls, so an alternative not
+        worth taking at an event stays so until the next one (anything that raises
+        ``rem`` or ``rho``, a hit, is an event). The DES moves at the event's instant; the
+        engine at the next step start, with slightly less work left (the
+        allocation-timing difference of the module docstring).
         """
         job, cur, held = self.w.jobs[j], self.jpool[j], self.jn[j]
         rho = self.restart_left[j]
@@ -498,8 +504,9 @@ class _Replay:
         rem = max(job.flops - self.total[j], 0.0)
         r_stay = stay_n * self.fnh[j][cur]
         r_alt = alt_n * self.fnh[j][alt_p]
+        window = min(rem / r_stay, self.w.pools[cur].mtbf_hours(stay_n, self.now))
         cost = max(0.0, job.restart_hours(alt_p, alt_n) - rho)
-        if rem * (1.0 / r_stay - 1.0 / r_alt) > cost:
+        if window * (1.0 - r_stay / r_alt) > cost:
             return alt_p, alt_n
         return None
 

@@ -301,3 +301,25 @@ def test_a_migrating_job_takes_the_nodes_of_a_lower_job_of_its_party():
     assert rec["finish_h"][0, b] == pytest.approx(26.9, abs=1e-9)
     assert (rec["migrations"][0, a], rec["preemptions"][0, a]) == (1, 0)
     assert (rec["migrations"][0, b], rec["preemptions"][0, b]) == (0, 1)
+
+
+@pytest.mark.parametrize(("mtbf_h", "moves"), [(0.4, False), (0.6, True), (math.inf, True)])
+def test_the_gain_counts_only_until_the_next_hit(mtbf_h, moves):
+    """The rule itself (docs/model.md): ``W (1 - r_stay / r_alt) > max(0, R_alt - rho)``
+    with ``W = min(rem / r_stay, MTBF)``. On 5 nodes of p2 with 10 free in p1 and 100
+    node-h left (20 h), moving halves the rate's inverse: worth it iff ``W / 2 > 0.25``,
+    i.e. iff the 5-node MTBF on p2 (here set by its node failure rate) exceeds 0.5 h.
+    A restarting job (rho = 0.2 h) pays only 0.05 h: it moves at MTBF 0.4 h too."""
+    from simgpu.reference.des import _Replay
+    from simgpu.reference.physical import Tape
+
+    cfg = _late_preferred("2026-01-01T10:00", 10)
+    per_node_h = 0.0 if math.isinf(mtbf_h) else 1.0 / (5 * mtbf_h)
+    cfg["pools"]["p2"]["reliability"]["failures_per_1000_node_days"] = per_node_h * 24000.0
+    w = build_world(load(cfg))
+    assert w.pools[1].mtbf_hours(5, 10.0) == pytest.approx(mtbf_h)
+    rep = _Replay(w, 0, Tape(), np.random.default_rng(0))
+    rep.now, rep.jpool[0], rep.jn[0], rep.total[0] = 10.0, 1, 5, 50.0 * NODE_FLOP_H
+    assert rep._migration(0, [10, 5], 5) == ((0, 10) if moves else None)
+    rep.restart_left[0] = 0.2
+    assert rep._migration(0, [10, 5], 5) == (0, 10)
