@@ -261,19 +261,22 @@ def without_migration(cfg: Any) -> Any:
     return cfg
 
 
-def comparable_with_engine(cfg: Any) -> Any:
-    """``cfg`` as it is when the stepped engine models migration at a checkpoint (its
-    plan has ``job_migrate``), else :func:`without_migration` of it: the reference
-    models migration; while the engine did not, their comparisons could only be without
-    it. Checked against the engine that migrates: every comparison in tests/reference
-    passes with migration on."""
+def engine_migrates() -> bool:
+    """Whether the stepped engine models migration at a checkpoint (its plan has
+    ``job_migrate``)."""
     import dataclasses
 
     from simgpu.engine.plan import Plan
 
-    if "job_migrate" in {f.name for f in dataclasses.fields(Plan)}:
-        return cfg
-    return without_migration(cfg)
+    return "job_migrate" in {f.name for f in dataclasses.fields(Plan)}
+
+
+def comparable_with_engine(cfg: Any) -> Any:
+    """``cfg`` as it is when the stepped engine models migration at a checkpoint, else
+    :func:`without_migration` of it: the reference models migration; while the engine
+    did not, their comparisons could only be without it. Checked against the engine that
+    migrates: every comparison in tests/reference passes with migration on."""
+    return cfg if engine_migrates() else without_migration(cfg)
 
 
 def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:

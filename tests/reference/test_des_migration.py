@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from simgpu.cases import ROUND_GPU
+from simgpu.cases import ROUND_GPU, engine_migrates
 from simgpu.config.load import load
 from simgpu.reference.des import build_world, simulate_des
 from simgpu.reference.world import Z90, mfu_multipliers
@@ -323,3 +323,57 @@ def test_the_gain_counts_only_until_the_next_hit(mtbf_h, moves):
     assert rep._migration(0, [10, 5], 5) == ((0, 10) if moves else None)
     rep.restart_left[0] = 0.2
     assert rep._migration(0, [10, 5], 5) == (0, 10)
+
+
+# ------------------------------------------------------------------ against the engine
+
+
+needs_engine = pytest.mark.skipif(not engine_migrates(),
+                                  reason="the stepped engine does not model migration")
+
+
+@needs_engine
+def test_migrations_agree_with_the_engine_failure_free():
+    """One failure-free history of every variant of the kernel mix (a pool that ramps
+    up, two pools per job, leases and levers): the same migrations per job."""
+    from simgpu.cases import kernel_mix
+    from simgpu.engine.numpy_engine import simulate
+    from simgpu.engine.plan import compile_plan
+    from simgpu.reference.des import simulate_des_variants
+
+    cfg = kernel_mix(horizon_days=12.0)
+    for p in cfg["pools"].values():
+        p["reliability"]["failures_per_1000_node_days"] = 0.0
+        p["reliability"]["domains"] = {}
+    cfg["sim"]["step_hours"] = 0.1
+    cfg = load(cfg)
+    plan = compile_plan(cfg)
+    eng = simulate(plan, 0, 1, daily=False)
+    run = simulate_des_variants(cfg, 1)
+    jd = [run.world.job_names.index(n) for n in plan.job_names]
+    assert sum(int(run.variants[v.name]["migrations"].sum()) for v in plan.variants) > 20
+    for vi, v in enumerate(plan.variants):
+        np.testing.assert_array_equal(eng.job_migrations[vi, 0],
+                                      run.variants[v.name]["migrations"][0, jd],
+                                      err_msg=v.name)
+
+
+@needs_engine
+def test_migrations_agree_with_the_engine_with_failures():
+    """The roadmap case (failures, outages, a growing then shrinking pool, pool moves)
+    at a 0.1 h step: mean migrations per job within 3 combined standard errors."""
+    from simgpu.cases import roadmap
+    from simgpu.engine.numpy_engine import simulate
+    from simgpu.engine.plan import compile_plan
+
+    n = 150
+    cfg = roadmap(0.1)
+    plan = compile_plan(cfg)
+    e = simulate(plan, 0, n, daily=False).job_migrations[0].astype(float)
+    rec = simulate_des(cfg, n)
+    d = rec["migrations"][:, [build_world(cfg).job_names.index(x)
+                              for x in plan.job_names]].astype(float)
+    assert d.sum(axis=0).max() > 100
+    se = np.sqrt(e.var(axis=0, ddof=1) / n + d.var(axis=0, ddof=1) / n)
+    assert (np.abs(e.mean(axis=0) - d.mean(axis=0)) <= 3 * se + 1e-12).all(), (
+        e.mean(axis=0), d.mean(axis=0), se)
