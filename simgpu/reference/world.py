@@ -610,19 +610,22 @@ def _lemon_removal(rel: S.ReliabilityConfig, times: list[float], values: list[in
     lf = float(rel.lemon_fraction)
     on0 = values[bisect_right(times, 0.0) - 1]
     segs = [(0.0, on0)] + [(t, v) for t, v in zip(times, values, strict=True) if t > 0.0]
-    tranches: list[tuple[float, int]] = []  # (hour of age 0, nodes)
-    added, prev = 0, 0
+    # decayed = sum over tranches of nodes x exp(-age / D) at the segment's start, carried
+    # from segment to segment (one tranche per node of a long linear ramp: no re-summing)
+    decayed, added, prev, t_prev = 0.0, 0, 0, 0.0
     out: list[tuple[float, int, int]] = []
     for i, (a, v) in enumerate(segs):
         b = min(segs[i + 1][0] if i + 1 < len(segs) else horizon, horizon)
+        decayed *= math.exp(-(a - t_prev) / tau)
+        t_prev = a
         inc = v - prev
         if inc > 0:
-            tranches.append((a - 24.0 * float(rel.burn_in_days) if i else
-                             -24.0 * float(rel.age_at_start_days), inc))
+            born = a - 24.0 * float(rel.burn_in_days) if i else \
+                -24.0 * float(rel.age_at_start_days)
+            decayed += inc * math.exp(-(a - born) / tau)
             added += inc
         prev = v
-        x = (v / added if added else 0.0) * lf * sum(
-            n * math.exp(-(a - born) / tau) for born, n in tranches)
+        x = (v / added if added else 0.0) * lf * decayed
         k = int(math.floor(x + 0.5))
         out.append((-math.inf if i == 0 else a, v, min(k, v)))
         while k >= 1:  # the count falls to k - 1 when x(t) passes k - 0.5
