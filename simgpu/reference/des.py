@@ -8,7 +8,9 @@ order, sizes, MFU, checkpoint intervals), :mod:`simgpu.reference.physical` draws
 replica's physical history (failures, repairs, outages, schedule changes) and this module
 replays that history under each variant: contracts, allocation and job progress. It never
 imports :mod:`simgpu.engine` (a test checks it) and draws its own random numbers from
-``numpy.random.Generator(numpy.random.Philox(...))``, one stream per replica.
+``numpy.random.Generator(numpy.random.Philox(...))``, one stream per replica; the one
+exception is the per-replica MFU multiplier, a model input that docs/model.md keys in
+:mod:`simgpu.rng` (stream 5), drawn here with that key.
 
 Because the physical history does not depend on the variant, every variant of a replica
 sees the same failures (common random numbers): differences between variants of the DES
@@ -38,7 +40,13 @@ target while it is restarting), and stays if what it gets is at least its minimu
 otherwise it takes ``min(target, available)`` in the first allowed pool, in preference
 order, where its minimum fits, or waits. Any (re)start, pool move or shrink of a
 computing job costs its restart time without progress; a stop or shrink forced by
-capacity keeps all work (graceful checkpoint) and counts as a preemption. Jobs hold
+capacity keeps all work (graceful checkpoint) and counts as a preemption. A job that keeps
+its pool and may migrate (``jobs.<n>.migrate: at_checkpoint``) considers one alternative,
+``min(target, available)`` nodes in the first allowed pool before its own where its
+minimum fits, else (running, not restarting) that many of its own pool if more than it
+holds, and takes it iff the time it gains before it would finish or be hit (its MTBF)
+where it is exceeds the restart it adds (:meth:`_Replay._migration`); a migration checkpoints
+first, restarts, and counts in ``migrations``, not as a preemption. Jobs hold
 specific nodes: they release their highest ids first and take the lowest free healthy
 ids. With an automatic interval a job checkpoints at Daly's optimum for its mean time
 between failures on its allocation, recomputed whenever its pool or size changes.
@@ -48,8 +56,10 @@ that holds one of its nodes once. A hit loses the work since the last completed
 checkpoint and restarts the job (a hit during a restart restarts it again).
 
 *Progress.* A job holding ``n`` nodes of pool ``p`` computes at ``n x gpus_per_node x
-peak x mfu`` FLOP/h after its restart, in checkpoint cycles of ``tau`` compute hours
-followed by a blocking write of ``write`` hours; work is committed when a write
+peak x mfu x m`` FLOP/h after its restart (``m`` the replica's MFU multiplier, lognormal
+through the job's ``mfu_band``, 1 without one:
+:func:`simgpu.reference.world.mfu_multipliers`), in checkpoint cycles of ``tau`` compute
+hours followed by a blocking write of ``write`` hours; work is committed when a write
 completes. It finishes the moment its total reaches its FLOPs (no final write) and frees
 its nodes at once. A job is runnable from its earliest start once every job it waits for
 has finished.
@@ -74,7 +84,9 @@ The engine (``simgpu.engine.numpy_engine``) resolves the same process on a grid 
    time has passed; in the engine it stays healthy until the end of its step and comes
    back at the first boundary after ``failure + repair``.
 3. *Schedules and lease windows* change at their exact instants here; the engine samples
-   them at step starts.
+   them at step starts. So do the lemons removed (``lemon_removal_days``: here each at the
+   instant its tranche's decaying count passes a half node) and the tranches of a linear
+   ramp (here one per whole node, the engine's one per step).
 
 These remain at any step:
 
@@ -100,10 +112,10 @@ Physical processes (node- or cluster-age hazards, planned maintenance) belong to
 :mod:`simgpu.reference.physical`, which emits them as tape records; anything derived from
 the configuration to :mod:`simgpu.reference.world` (a restart time that grows with the
 job's size is :meth:`JobSpec.restart_hours <simgpu.reference.world.JobSpec.restart_hours>`,
-called at every restart here); decisions to :class:`_Replay`. Migration at checkpoints
-needs one more internal event: the time a running job next completes a checkpoint write
-(from ``since``, ``tau`` and ``write``, as :meth:`_Replay._predict_finish` computes its
-finish), at which the allocation pass may move or grow it.
+called at every restart here); decisions to :class:`_Replay`. Migration needs no event
+of its own: the model moves a job as if at a checkpoint boundary when the allocation is
+evaluated, and an alternative not worth taking at one event cannot become worth it before
+the next (:meth:`_Replay._migration`).
 """
 
 from __future__ import annotations
@@ -117,7 +129,7 @@ import numpy as np
 
 from simgpu.config import schema as S
 from simgpu.reference.physical import DOWN, GONE, SCHEDULE, UP, Tape, physical_history
-from simgpu.reference.world import World, build_world, daly_interval
+from simgpu.reference.world import World, build_world, daly_interval, mfu_multipliers
 
 __all__ = ["DesRun", "build_world", "simulate_des", "simulate_des_variants"]
 
@@ -131,7 +143,7 @@ class _Replay:
     """One variant of one replica: contracts, allocation and progress over a tape."""
 
     def __init__(self, world: World, v: int, tape: Tape,
-                 rng: np.random.Generator | None = None):
+                 rng: np.random.Generator | None = None, mfu_mult: Any = None):
         self.w, self.v, self.tape = world, v, tape
         self.rng = rng  # the jobs' own interruptions (fabric, planned)
         self.job_ev = any(p.fabric_h > 0 or p.planned_h > 0 for p in world.pools)
@@ -149,6 +161,10 @@ class _Replay:
         self.holder: list[dict[int, int]] = [{} for _ in range(P)]
         # jobs
         jobs = world.jobs
+        # FLOPs per node-hour of each job in each pool: the configured MFU times the
+        # replica's MFU multiplier (1 without a band; shared by every variant and pool)
+        mult = [1.0] * J if mfu_mult is None else [float(x) for x in mfu_mult]
+        self.fnh = [[r * m for r in j.flop_node_h] for j, m in zip(jobs, mult, strict=True)]
         self.tau = [j.tau_h if j.tau_h is not None else math.nan for j in jobs]
         self.cyc = [t + j.write_h for t, j in zip(self.tau, jobs, strict=True)]
         self.jpool = [-1] * J
@@ -168,6 +184,7 @@ class _Replay:
         self.n_int = [0] * J
         self.int_cause = [[0] * len(world.cause_names) for _ in range(J)]
         self.n_pre = [0] * J
+        self.n_mig = [0] * J
         self.lost = [0.0] * J
         self.held_gh = [0.0] * J
         self.useful_gh = [0.0] * J
@@ -246,7 +263,7 @@ class _Replay:
             dtt -= r
             self.restart_left[j] = 0.0
         tau, cyc = self.tau[j], self.cyc[j]
-        rate = self.jn[j] * self.w.jobs[j].flop_node_h[p]
+        rate = self.jn[j] * self.fnh[j][p]
         s0 = self.since[j]
         s1 = s0 + dtt
         k0 = math.floor(s0 / cyc)
@@ -267,7 +284,7 @@ class _Replay:
 
     def _flop_per_gpu_h(self, j: int) -> float:
         p = self.jpool[j]
-        return self.w.jobs[j].flop_node_h[p] / self.gpn[p]
+        return self.fnh[j][p] / self.gpn[p]
 
     def _hit(self, j: int, cause: int) -> None:
         """A failure hit job ``j``: roll back to the last checkpoint and restart."""
@@ -329,7 +346,7 @@ class _Replay:
         self.version[j] += 1
         if self.jn[j] == 0:
             return
-        rate = self.jn[j] * self.w.jobs[j].flop_node_h[self.jpool[j]]
+        rate = self.jn[j] * self.fnh[j][self.jpool[j]]
         tau, cyc = self.tau[j], self.cyc[j]
         s0 = self.since[j]
         k0 = math.floor(s0 / cyc)
@@ -441,6 +458,58 @@ class _Replay:
                 deliv[li] -= take
                 over -= take
 
+    def _migration(self, j: int, av: list[int], stay_n: int) -> tuple[int, int] | None:
+        """The placement job ``j`` migrates to instead of staying on ``stay_n`` nodes of
+        its pool, or None (docs/model.md, "Allocation", migration at a checkpoint).
+
+        The one alternative: ``min(target, available)`` nodes in the first allowed pool
+        before its current one (preference order) where its minimum fits; else, when it
+        is running (not restarting), ``min(target, available)`` nodes of its current pool
+        if that is more than it holds. It is taken iff ``W (1 - r_stay / r_alt) >
+        max(0, R_alt - rho)``: ``r`` the FLOP/h of each placement (nodes x FLOP per
+        node-hour x the replica's MFU multiplier), ``W = min(rem / r_stay, MTBF)`` the
+        hours the job would run where it is before it finishes (``rem``: the FLOPs still
+        to do, uncommitted work included, as the move checkpoints first) or is next hit
+        (its mean time between failures on the stay placement,
+        :meth:`PoolSpec.mtbf_hours <simgpu.reference.world.PoolSpec.mtbf_hours>`, as for
+        the automatic checkpoint interval: after a hit it re-sizes without an extra
+        restart), ``R_alt`` the alternative's restart (no detection) and ``rho`` the
+        restart the job still has to serve; hours throughout.
+
+        Allocation runs here at every event, not at every step start as in the engine;
+        no opportunity is missed that way. Between two events the entitlements, hence
+        both placements, and the MTBF (it changes with the schedule only) are fixed,
+        while ``rem`` can only fall (compute) and ``rho`` only fall (a restart being
+        served): the gain never grows and the cost never falls, so an alternative not
+        worth taking at an event stays so until the next one (anything that raises
+        ``rem`` or ``rho``, a hit, is an event). The DES moves at the event's instant; the
+        engine at the next step start, with slightly less work left (the
+        allocation-timing difference of the module docstring).
+        """
+        job, cur, held = self.w.jobs[j], self.jpool[j], self.jn[j]
+        rho = self.restart_left[j]
+        alt_p, alt_n = -1, 0
+        for p in job.pools:
+            if p == cur:
+                break
+            if av[p] >= job.minimum[p]:
+                alt_p, alt_n = p, min(job.target[p], av[p])
+                break
+        if alt_p < 0 and rho <= 0.0:
+            n = min(job.target[cur], av[cur])
+            if n > held:
+                alt_p, alt_n = cur, n
+        if alt_p < 0:
+            return None
+        rem = max(job.flops - self.total[j], 0.0)
+        r_stay = stay_n * self.fnh[j][cur]
+        r_alt = alt_n * self.fnh[j][alt_p]
+        window = min(rem / r_stay, self.w.pools[cur].mtbf_hours(stay_n, self.now))
+        cost = max(0.0, job.restart_hours(alt_p, alt_n) - rho)
+        if window * (1.0 - r_stay / r_alt) > cost:
+            return alt_p, alt_n
+        return None
+
     def _allocate(self) -> None:
         self.pending = False
         now, w = self.now, self.w
@@ -478,16 +547,27 @@ class _Replay:
                     if av[p] >= job.minimum[p]:
                         new_pool, new_n = p, min(job.target[p], av[p])
                         break
+            migrated = False
+            if job.migrate and new_pool >= 0 and new_pool == cur:
+                alt = self._migration(j, av, new_n)
+                if alt is not None:
+                    new_pool, new_n = alt
+                    migrated = True
             if new_pool >= 0:
                 av[new_pool] -= new_n
             moved = new_pool != cur
             shrink = new_pool == cur and new_n < held and not resize
-            if cur >= 0 and (moved or shrink) and run:
+            if migrated:
+                # a migration checkpoints first (the work is kept); not a preemption
+                self.unc[j] = 0.0
+                self.since[j] = 0.0
+                self.n_mig[j] += 1
+            elif cur >= 0 and (moved or shrink) and run:
                 # a stop or shrink forced by capacity checkpoints first: the work is kept
                 self.unc[j] = 0.0
                 self.since[j] = 0.0
                 self.n_pre[j] += 1
-            if new_pool >= 0 and (moved or shrink):
+            if new_pool >= 0 and (moved or shrink or migrated):
                 self.restart_left[j] = job.restart_hours(new_pool, new_n)
             elif new_pool < 0:
                 self.restart_left[j] = 0.0
@@ -624,15 +704,18 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
     DesRun
         Per variant: ``start_h``, ``finish_h`` (hours since ``sim.start``; ``inf`` =
         never), ``interruptions`` (failure hits), ``preemptions`` (stops or shrinks forced
-        by capacity), ``lost_flops`` (work rolled back), ``useful_gpu_h`` (compute
-        GPU-hours whose work was kept), ``held_gpu_h`` (GPU-hours held) and ``ettr``
-        (their ratio; nan if never held), each (replicas, J); ``interruptions_by_cause``
-        (replicas, J, C); ``flops_pool`` (replicas, J, P) kept FLOPs by pool;
-        ``party_cap_gpu_h`` (replicas, A, P) usable GPU-hours by party and pool;
-        ``lease_delivered_gpu_h`` (replicas, L); ``lease_paid_usd`` (L,) payments;
-        ``pool_failures``, ``pool_outages`` (replicas, P); ``pool_failures_by_cause``
-        (replicas, P, node causes). Jobs, pools, parties, leases and causes in the order
-        of ``DesRun.world``.
+        by capacity), ``migrations`` (moves to a more preferred pool or growths taken at a
+        checkpoint because they finish the job sooner; not preemptions),
+        ``mfu_multiplier`` (the replica's multiplier of the job's MFU, 1 without an
+        ``mfu_band``; the same in every variant), ``lost_flops`` (work rolled back),
+        ``useful_gpu_h`` (compute GPU-hours whose work was kept), ``held_gpu_h``
+        (GPU-hours held) and ``ettr`` (their ratio; nan if never held), each
+        (replicas, J); ``interruptions_by_cause`` (replicas, J, C); ``flops_pool``
+        (replicas, J, P) kept FLOPs by pool; ``party_cap_gpu_h`` (replicas, A, P) usable
+        GPU-hours by party and pool; ``lease_delivered_gpu_h`` (replicas, L);
+        ``lease_paid_usd`` (L,) payments; ``pool_failures``, ``pool_outages`` (replicas,
+        P); ``pool_failures_by_cause`` (replicas, P, node causes). Jobs, pools, parties,
+        leases and causes in the order of ``DesRun.world``.
 
     Raises
     ------
@@ -653,7 +736,9 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
             "start_h": np.full((R, J), _INF), "finish_h": np.full((R, J), _INF),
             "interruptions": np.zeros((R, J), np.int64),
             "interruptions_by_cause": np.zeros((R, J, C), np.int64),
-            "preemptions": np.zeros((R, J), np.int64), "lost_flops": np.zeros((R, J)),
+            "preemptions": np.zeros((R, J), np.int64),
+            "migrations": np.zeros((R, J), np.int64),
+            "mfu_multiplier": np.ones((R, J)), "lost_flops": np.zeros((R, J)),
             "useful_gpu_h": np.zeros((R, J)), "held_gpu_h": np.zeros((R, J)),
             "ettr": np.full((R, J), np.nan), "flops_pool": np.zeros((R, J, P)),
             "party_cap_gpu_h": np.zeros((R, A, P)), "lease_delivered_gpu_h": np.zeros((R, L)),
@@ -662,13 +747,14 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
             "pool_failures_by_cause": np.zeros((R, P, NC), np.int64),
             "pool_outages": np.zeros((R, P), np.int64),
         }
+    mult = mfu_multipliers(world, np.arange(R, dtype=np.int64) + int(seed_offset))
     for r in range(R):
         ss = np.random.SeedSequence([world.seed, int(seed_offset) + r, _STREAM_TAG])
         tape = physical_history(world, np.random.Generator(np.random.Philox(ss)))
         for v in idx:
             rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(
                 [world.seed, int(seed_offset) + r, _STREAM_TAG, 1 + v])))
-            rep = _Replay(world, v, tape, rng)
+            rep = _Replay(world, v, tape, rng, mult[r])
             rep.run()
             o = out[world.variants[v].name]
             o["start_h"][r] = rep.start_h
@@ -676,6 +762,8 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
             o["interruptions"][r] = rep.n_int
             o["interruptions_by_cause"][r] = rep.int_cause
             o["preemptions"][r] = rep.n_pre
+            o["migrations"][r] = rep.n_mig
+            o["mfu_multiplier"][r] = mult[r]
             o["lost_flops"][r] = rep.lost
             o["useful_gpu_h"][r] = rep.useful_gh
             o["held_gpu_h"][r] = rep.held_gh

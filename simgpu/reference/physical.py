@@ -10,9 +10,13 @@ Every node of every pool is an entity with an id (never reused), a class (normal
 and a state (healthy, down, absent). A healthy node fails after an Exponential time of its
 class's rate, its own clock; its cause is drawn by the pool's shares, and it is down for a
 repair time drawn from that cause's distribution, then healthy again. Healthy nodes of a
-class number ``max(online - down, 0)`` with ``online`` from the pool's schedule: nodes are
-added (healthy) when the schedule grows, the highest-id healthy nodes of the class retire
-when it shrinks, and a repaired node that the schedule has no room for retires.
+class number ``max(online - down, 0)`` with ``online`` the pool's available nodes of that
+class (:meth:`PoolSpec.classes <simgpu.reference.world.PoolSpec.classes>`: the schedule,
+less maintenance, lemons removed over time): nodes are added (healthy) when it grows,
+the highest-id healthy nodes of the class retire when it shrinks, and a repaired node
+that it has no room for retires. A removed lemon is therefore a healthy lemon retired and
+a new sound node added at that instant; the new node's age starts then (the engine gives
+a replacement its tranche's age: a difference only with infant mortality too).
 
 Each kind of correlated outage is a Poisson process of rate ``outages_per_domain_year``
 times the number of domains online (``ceil(online / nodes)``; one for a facility),
@@ -248,7 +252,7 @@ class _History:
 
     def _on_schedule(self, now: float, p: int) -> None:
         spec, pool = self.w.pools[p], self.pools[p]
-        pool.on = list(spec.split(spec.online(now)))
+        pool.on = list(spec.classes(now))
         self.tape.put(now, SCHEDULE, p, ())
         self._fit(p, now)
 
@@ -281,7 +285,7 @@ class _History:
         w = self.w
         for p, spec in enumerate(w.pools):  # initial nodes, lemons at random ids
             pool = self.pools[p]
-            pool.on = list(spec.split(spec.online(0.0)))
+            pool.on = list(spec.classes(0.0))
             n, m = pool.on
             classes = self.draw.rng.permutation(np.repeat([0, 1], [n, m])).tolist()
             self.tape.put(0.0, SCHEDULE, p, ())

@@ -8,7 +8,12 @@ helpers: a bug in the plan cannot hide from the reference. What is derived:
 * dates to hours since ``sim.start``;
 * each pool's nodes online over time, as change points in continuous time (nodes or MW
   through the GPU type's all-in ``facility_kw``; step, or linear with a change at every
-  whole node), and its lemon split ``floor(online x lemon_fraction + 0.5)``;
+  whole node), and its lemon split ``floor(online x lemon_fraction + 0.5)``, or, with
+  ``lemon_removal_days``, each capacity tranche's lemons decaying as ``exp(-age /
+  lemon_removal_days)`` (lemons found and replaced by sound nodes), with a change at
+  every whole lemon; then ``maintenance_fraction`` of each class is out for planned
+  maintenance (``floor(class x (1 - fraction))`` available): the nodes "online" here and
+  everywhere in the reference are the available ones (:func:`_available`);
 * failure rates per node class (lemons at ``lemon_factor`` times the rate), failure causes
   with their repair-time distributions, correlated-outage domains;
 * each lease's contract (share or GPUs), failure burden and, per variant, its delivered
@@ -20,7 +25,9 @@ helpers: a bug in the plan cannot hide from the reference. What is derived:
   allowed pool, FLOPs, MFU per pool (a measured ``mfu``, or :func:`simgpu.perf.mfu_for`
   for a model shape and parallelism: the throughput model is an independent library),
   dependencies, earliest starts and checkpointing (Young/Daly from the published formulas,
-  :func:`daly_interval`).
+  :func:`daly_interval`), whether a job migrates at a checkpoint, and the band of its MFU
+  multiplier (:func:`mfu_multipliers`: per replica and job, lognormal through the
+  configured ``[p10, p90]`` or the throughput model's own band).
 
 Where the stepped engine samples a quantity at step starts (schedules, lease windows), the
 reference uses the exact instant; the two agree as the step shrinks.
@@ -34,10 +41,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from simgpu.config import schema as S
 
 __all__ = ["Duration", "JobSpec", "LeaseSpec", "PoolSpec", "VariantSpec", "World",
-           "build_world", "daly_interval", "young_interval"]
+           "build_world", "daly_interval", "mfu_multipliers", "young_interval"]
 
 #: Hours in a year of 365.25 days (rates per year and annual prices).
 HOURS_PER_YEAR = 365.25 * 24.0
@@ -46,6 +55,12 @@ HOURS_PER_YEAR = 365.25 * 24.0
 TAU_MIN_H, TAU_MAX_H = 1e-3, 1e6
 #: Tolerance of the floors of node counts (share x nodes, MW to nodes, interpolation).
 _EPS = 1e-9
+#: The standard normal's 90th percentile: a lognormal through ``[p10, p90]`` has
+#: ``sigma = ln(p90 / p10) / (2 Z90)``.
+Z90 = 1.2815515655446004
+#: Stream, step and index of the MFU multiplier's standard normal in :mod:`simgpu.rng`
+#: (docs/model.md, "Progress": stream 5, step 0, index the job).
+MFU_STREAM = 5
 
 
 # ------------------------------------------------------------------- checkpointing
@@ -124,8 +139,8 @@ class PoolSpec:
     gpn: int
     peak_flop_h: float  # FLOP per GPU-hour at dense peak
     installed: int
-    change_h: list[float]  # times the online count changes (the first is -inf)
-    online_at: list[int]  # online nodes from each change on
+    change_h: list[float]  # times the available nodes change (the first is -inf)
+    online_at: list[int]  # nodes available (online, not in maintenance) from each change on
     lemon_fraction: float
     rate: tuple[float, float]  # failures per node-hour: normal, lemon
     causes: list[tuple[int, float, Duration]]  # (cause index, cumulative share, repair)
@@ -142,6 +157,8 @@ class PoolSpec:
     # (jobs on more than one node) and planned maintenance (graceful)
     fabric_h: float = 0.0
     planned_h: float = 0.0
+    # lemons among the available nodes from each change on (empty: split(online))
+    lemon_at: list[int] = field(default_factory=list)
 
     def age_multiplier(self, age_h: float) -> float:
         """The failure-rate multiplier of a node ``age_h`` hours old."""
@@ -152,8 +169,15 @@ class PoolSpec:
         return self.detect_h.get(cause, 0.0)
 
     def online(self, t: float) -> int:
-        """Nodes online at hour ``t``."""
+        """Nodes available at hour ``t``: online by the schedule, not in maintenance."""
         return self.online_at[bisect_right(self.change_h, t) - 1]
+
+    def classes(self, t: float) -> tuple[int, int]:
+        """(normal, lemon) nodes available at hour ``t``."""
+        i = bisect_right(self.change_h, t) - 1
+        if not self.lemon_at:
+            return self.split(self.online_at[i])
+        return self.online_at[i] - self.lemon_at[i], self.lemon_at[i]
 
     def split(self, online: int) -> tuple[int, int]:
         """(normal, lemon) nodes of ``online``."""
@@ -240,6 +264,8 @@ class JobSpec:
     gpn: list[int] = field(default_factory=list)  # per pool: GPUs per node
     restart_s16k: float = 0.0  # communicator set-up at 16,384 GPUs, seconds
     restart_exp: float = 0.0  # its growth exponent with the GPUs
+    migrate: bool = True  # moves or grows at a checkpoint when that finishes it sooner
+    mfu_band: tuple[float, float] | None = None  # (p10, p90) MFU multipliers; None: m = 1
 
     def restart_hours(self, pool: int, nodes: int) -> float:
         """Restart time of a (re)start on ``nodes`` nodes of ``pool``, hours: the fixed
@@ -567,6 +593,86 @@ def _write_hours(job: S.JobConfig) -> float:
     return (5.0 + ck.size_gb / min(ck.storage_gb_s, 25.0 * nodes)) / 3600.0
 
 
+def _lemon_removal(rel: S.ReliabilityConfig, times: list[float], values: list[int],
+                   horizon: float) -> list[tuple[float, int, int]]:
+    """(time, online, lemons) change points when lemons are found and replaced.
+
+    The nodes online at hour 0 are a tranche ``age_at_start_days`` old; every later
+    increase of the schedule is a tranche ``burn_in_days`` old when it comes online. A
+    tranche of ``n`` nodes of age ``a`` holds ``n x lemon_fraction x exp(-a / D)``
+    lemons (``D`` = ``lemon_removal_days``); a decrease of the schedule retires every
+    tranche in proportion (the sum scaled by online / nodes ever added). The pool's
+    lemons are that sum rounded (``floor(x + 0.5)``, at most the nodes online); between
+    schedule changes the sum is ``x(a) exp(-(t - a) / D)``, so the count falls by one at
+    the instant it passes ``k - 0.5``: ``t = a + D ln(x(a) / (k - 0.5))``.
+    """
+    tau = 24.0 * float(rel.lemon_removal_days)
+    lf = float(rel.lemon_fraction)
+    on0 = values[bisect_right(times, 0.0) - 1]
+    segs = [(0.0, on0)] + [(t, v) for t, v in zip(times, values, strict=True) if t > 0.0]
+    # decayed = sum over tranches of nodes x exp(-age / D) at the segment's start, carried
+    # from segment to segment (one tranche per node of a long linear ramp: no re-summing)
+    decayed, added, prev, t_prev = 0.0, 0, 0, 0.0
+    out: list[tuple[float, int, int]] = []
+    for i, (a, v) in enumerate(segs):
+        b = min(segs[i + 1][0] if i + 1 < len(segs) else horizon, horizon)
+        decayed *= math.exp(-(a - t_prev) / tau)
+        t_prev = a
+        inc = v - prev
+        if inc > 0:
+            born = a - 24.0 * float(rel.burn_in_days) if i else \
+                -24.0 * float(rel.age_at_start_days)
+            decayed += inc * math.exp(-(a - born) / tau)
+            added += inc
+        prev = v
+        x = (v / added if added else 0.0) * lf * decayed
+        k = int(math.floor(x + 0.5))
+        out.append((-math.inf if i == 0 else a, v, min(k, v)))
+        while k >= 1:  # the count falls to k - 1 when x(t) passes k - 0.5
+            t = a + tau * math.log(x / (k - 0.5))
+            if t >= b:
+                break
+            out.append((max(t, math.nextafter(a, math.inf)), v, min(k - 1, v)))
+            k -= 1
+    return out
+
+
+def _available(rel: S.ReliabilityConfig, times: list[float], values: list[int],
+               horizon: float) -> tuple[list[float], list[int], list[int]]:
+    """Change points of a pool's available nodes and of the lemons among them.
+
+    From the schedule's nodes online (``times``, ``values``): lemons ``floor(online x
+    lemon_fraction + 0.5)``, or decaying by tranche with ``lemon_removal_days``
+    (:func:`_lemon_removal`); then ``maintenance_fraction`` of each class is out, the
+    rest available: ``floor(normal x (1 - f))`` and ``floor(lemons x (1 - f))``
+    (docs/model.md: "the capacity that maintenance keeps out is ``maintenance_fraction``
+    of the online nodes"). Returns the change times (the first -inf), the nodes
+    available and the lemons among them from each change on.
+    """
+    if rel.lemon_removal_days is None:
+        lf = float(rel.lemon_fraction)
+        raw = [(t, v, int(math.floor(v * lf + 0.5)))
+               for t, v in zip(times, values, strict=True)]
+    else:
+        raw = _lemon_removal(rel, times, values, horizon)
+    keep = 1.0 - float(rel.maintenance_fraction or 0.0)
+    out_t: list[float] = []
+    out_on: list[int] = []
+    out_lem: list[int] = []
+    for t, v, lem in raw:
+        lem = min(lem, v)
+        normal = v - lem
+        if keep < 1.0:
+            normal = int(math.floor(normal * keep + _EPS))
+            lem = int(math.floor(lem * keep + _EPS))
+        if out_t and (normal + lem, lem) == (out_on[-1], out_lem[-1]):
+            continue
+        out_t.append(t)
+        out_on.append(normal + lem)
+        out_lem.append(lem)
+    return out_t, out_on, out_lem
+
+
 def _roadmap_order(jobs: dict[str, S.JobConfig]) -> list[str]:
     """Every job after the jobs it waits for; configuration order breaks ties (depth
     first, dependencies in the order they are listed)."""
@@ -593,6 +699,62 @@ def _mfu(cfg: S.SimgpuConfig, name: str, job: S.JobConfig, pool: S.PoolConfig) -
 
     return float(mfu_for(job.model, job.parallel, cfg.gpus[pool.gpu], gpus=job.target_gpus,
                          prefix=f"jobs.{name}."))
+
+
+def _mfu_band(cfg: S.SimgpuConfig, job: S.JobConfig) -> tuple[float, float] | None:
+    """The job's ``mfu_band`` as (p10, p90) multipliers, or None without one.
+
+    ``model`` is the throughput model's out-of-source band (docs/perf.md, "Prediction
+    band") of the architecture family of the GPUs in the job's allowed pools, read from
+    :mod:`simgpu.perf` (an independent library): the catalogue name's architecture, its
+    family when that architecture is calibrated; the band pooled over all rows when the
+    family is unknown (a GPU outside the catalogue), uncalibrated (Blackwell) or when the
+    allowed pools mix families.
+    """
+    band = job.mfu_band
+    if band is None:
+        return None
+    if band == "model":
+        from simgpu.perf import band_multipliers
+        from simgpu.perf.hardware import ARCH_OF, ARCHITECTURES
+
+        fams = set()
+        for pn in job.pools:
+            arch = ARCHITECTURES.get(ARCH_OF.get(str(cfg.pools[pn].gpu).lower(), ""))
+            fams.add(arch.family if arch is not None and arch.calibrated else None)
+        lo, hi = band_multipliers(fams.pop() if len(fams) == 1 else None)
+        return float(lo), float(hi)
+    return float(band[0]), float(band[1])
+
+
+def mfu_multipliers(world: World, replicas: np.ndarray) -> np.ndarray:
+    """Each replica's MFU multiplier of every job, shape (len(replicas), J).
+
+    ``m = exp(mu + sigma z)``, ``mu = (ln p10 + ln p90) / 2``, ``sigma = (ln p90 - ln p10)
+    / (2 Z90)``: lognormal with the band's 10th and 90th percentiles (docs/model.md,
+    "Progress"); ``m = 1`` exactly for a job without a band (and for ``[1, 1]``).
+
+    ``z`` is the model's draw: :func:`simgpu.rng.distributions.normal` keyed (``sim.seed``,
+    the global replica id, stream 5, step 0, index the job's position in allocation order,
+    which is the order of ``world.jobs``: the same rule as the stepped engine's, derived
+    here). Unlike the physical history, which the reference draws from its own streams,
+    this one number per replica and job is a model input the spec keys explicitly;
+    sharing it pairs the two simulators' replicas on the MFU but not on anything they
+    simulate (statistical agreement is what the checks need either way).
+    """
+    from simgpu.rng.distributions import normal
+
+    replicas = np.asarray(replicas, np.int64)
+    out = np.ones((len(replicas), len(world.jobs)))
+    for j, job in enumerate(world.jobs):
+        if job.mfu_band is None or len(replicas) == 0:
+            continue
+        lo, hi = job.mfu_band
+        mu = 0.5 * (math.log(lo) + math.log(hi))
+        sigma = (math.log(hi) - math.log(lo)) / (2.0 * Z90)
+        z = normal(world.seed, replicas, MFU_STREAM, 0, j)
+        out[:, j] = np.exp(mu + sigma * z)
+    return out
 
 
 def build_world(cfg: S.SimgpuConfig) -> World:
@@ -637,7 +799,7 @@ def build_world(cfg: S.SimgpuConfig) -> World:
                            d.outages_per_domain_year / HOURS_PER_YEAR, Duration.of(d.duration),
                            cause_names.index(f"outage:{dname}"))
                 for dname, d in rel.domains.items() if d.outages_per_domain_year > 0]
-        times, values = _schedule(cfg, pc, start, horizon)
+        times, values, lemons = _available(rel, *_schedule(cfg, pc, start, horizon), horizon)
         pools.append(PoolSpec(
             name=n, owner=party_index[pc.owner], gpn=int(pc.gpus_per_node),
             peak_flop_h=cfg.gpus[pc.gpu].peak_tflops * 1e12 * 3600.0, installed=int(pc.nodes),
@@ -649,7 +811,7 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             burn_in_h=24.0 * float(rel.burn_in_days),
             age_at_start_h=24.0 * float(rel.age_at_start_days),
             fabric_h=float(rel.fabric_per_1000_node_days) / 24000.0,
-            planned_h=float(rel.planned_per_1000_node_days) / 24000.0))
+            planned_h=float(rel.planned_per_1000_node_days) / 24000.0, lemon_at=lemons))
     # the jobs' own interruptions are causes too, after the node and domain causes
     cause_fabric = cause_planned = -1
     if any(p.fabric_h > 0 for p in pools):
@@ -704,6 +866,7 @@ def build_world(cfg: S.SimgpuConfig) -> World:
             restart_h=float(jc.restart_hours), gpn=[p.gpn for p in pools],
             restart_s16k=float(jc.restart_seconds_at_16k),
             restart_exp=float(jc.restart_exponent),
+            migrate=jc.migrate != S.Migrate.never, mfu_band=_mfu_band(cfg, jc),
             deadline_h=_hours(jc.deadline, start) if jc.deadline else math.inf))
     return World(cfg=cfg, horizon_h=horizon, seed=int(cfg.sim.seed), party_names=party_names,
                  pools=pools, leases=leases, jobs=jobs, variants=variants,

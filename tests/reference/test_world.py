@@ -48,6 +48,61 @@ def test_linear_schedule_changes_at_every_whole_node():
     assert [pool.online(t) for t in (0.5, 1.0 + 1e-6, 9.5, 10.0, 30.0)] == [0, 1, 9, 10, 10]
 
 
+def _aging_pool(horizon_days: float = 20.0, **rel) -> dict:
+    cfg = one_pool(nodes=100, horizon_days=horizon_days, step_hours=0.5)
+    cfg["pools"]["p"]["reliability"].update(rel)
+    return cfg
+
+
+def test_maintenance_keeps_a_fraction_of_each_class_out():
+    """100 nodes, 20 lemons, 10 % in maintenance: floor(80 x 0.9) = 72 sound and
+    floor(20 x 0.9) = 18 lemons available; 90 nodes are what the reference calls online
+    (contracts, outages, payments)."""
+    pool = _world(_aging_pool(lemon_fraction=0.2, maintenance_fraction=0.1)).pools[0]
+    assert pool.online(0.0) == 90
+    assert pool.classes(0.0) == (72, 18)
+    assert pool.classes(400.0) == (72, 18)
+
+
+def test_lemon_removal_decays_each_lemon_out():
+    """100 nodes online from the start, brand new (age 0), 20 % lemons removed with a
+    10-day time constant: floor(20 exp(-t / 240 h) + 0.5) lemons, the first replaced at
+    240 ln(20 / 19.5) = 6.076 h, the last at 240 ln(20 / 0.5) = 885.3 h; sound nodes
+    replace them (100 online throughout)."""
+    pool = _world(_aging_pool(40.0, lemon_fraction=0.2, lemon_removal_days=10.0,
+                              age_at_start_days=0.0)).pools[0]
+    t1, t20 = 240.0 * math.log(20.0 / 19.5), 240.0 * math.log(20.0 / 0.5)
+    assert pool.classes(0.0) == (80, 20)
+    assert pool.classes(t1 - 1e-6) == (80, 20)
+    assert pool.classes(t1 + 1e-6) == (81, 19)
+    for t in (50.0, 200.0, 480.0):
+        lem = math.floor(20.0 * math.exp(-t / 240.0) + 0.5)
+        assert pool.classes(t) == (100 - lem, lem)
+    assert pool.classes(t20 - 1e-6) == (99, 1)
+    assert pool.classes(t20 + 1e-6) == (100, 0)
+    assert pool.change_h[-1] == pytest.approx(t20)
+    assert all(pool.online(t) == 100 for t in pool.change_h[1:])
+
+
+def test_available_nodes_agree_with_the_engine_plan():
+    """Two independent derivations of the nodes available per class (tranches with their
+    own ages, a retirement in proportion, lemon removal, maintenance): the reference at
+    the engine's step starts equals the plan's counts at every step (a step schedule: the
+    tranches arrive at the same hours)."""
+    cfg = _aging_pool(lemon_fraction=0.3, lemon_factor=4.0, lemon_removal_days=3.0,
+                      maintenance_fraction=0.1, age_at_start_days=1.0, burn_in_days=0.5)
+    cfg["pools"]["p"]["capacity"] = [{"at": "2026-01-01", "nodes": 40},
+                                     {"at": "2026-01-04", "nodes": 100},
+                                     {"at": "2026-01-10", "nodes": 70}]
+    c = load(cfg)
+    plan = compile_plan(c)
+    pool = build_world(c).pools[0]
+    got = [pool.classes(t * plan.dt) for t in range(plan.n_steps)]
+    assert [g[0] for g in got] == plan.online_normal[0].tolist()
+    assert [g[1] for g in got] == plan.online_lemon[0].tolist()
+    assert len(set(got)) > 20  # the lemons fall many times, the schedule changes
+
+
 def test_lemon_split_rounds_to_the_nearest_node():
     cfg = one_pool(nodes=10)
     cfg["pools"]["p"]["reliability"] = {"failures_per_1000_node_days": 24.0,
