@@ -245,40 +245,6 @@ def with_(cfg: dict[str, Any], **sections: Any) -> dict[str, Any]:
     return out
 
 
-def without_migration(cfg: Any) -> Any:
-    """``cfg`` (a dict, changed in place, or a loaded configuration) with every job's
-    ``migrate: never``: the comparisons of the stepped engine with the reference that
-    were written before the engines modelled migration at a checkpoint (docs/model.md,
-    "Allocation") compare the behaviour without it; migration is checked on its own."""
-    from simgpu.config import schema as S
-
-    if isinstance(cfg, dict):
-        for j in cfg["jobs"].values():
-            j["migrate"] = "never"
-    else:
-        for j in cfg.jobs.values():
-            j.migrate = S.Migrate.never
-    return cfg
-
-
-def engine_migrates() -> bool:
-    """Whether the stepped engine models migration at a checkpoint (its plan has
-    ``job_migrate``)."""
-    import dataclasses
-
-    from simgpu.engine.plan import Plan
-
-    return "job_migrate" in {f.name for f in dataclasses.fields(Plan)}
-
-
-def comparable_with_engine(cfg: Any) -> Any:
-    """``cfg`` as it is when the stepped engine models migration at a checkpoint, else
-    :func:`without_migration` of it: the reference models migration; while the engine
-    did not, their comparisons could only be without it. Checked against the engine that
-    migrates: every comparison in tests/reference passes with migration on."""
-    return cfg if engine_migrates() else without_migration(cfg)
-
-
 def kernel_mix(horizon_days: float = 30.0, step_hours: float = 1.0) -> dict[str, Any]:
     """A small landlord/tenant world that exercises every branch of the step loop: lemons,
     several failure causes, rack and facility outages, a lease by share (delivered) and

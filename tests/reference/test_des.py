@@ -22,7 +22,6 @@ import pytest
 
 from simgpu.cases import (
     LEASE,
-    comparable_with_engine,
     des_config,
     des_job,
     des_pool,
@@ -143,9 +142,9 @@ def test_lemon_failures_agree_with_engine() -> None:
     free) more often, the free nodes are enriched in lemons and the held ones depleted,
     so the DES's jobs are hit less often than under the engine's uniform failure
     positions (a documented model difference, not discretisation)."""
-    cfg = comparable_with_engine(single_job(0.25, nodes=64, share=1.0,
+    cfg = single_job(0.25, nodes=64, share=1.0,
                                             failures_per_1000_node_days=300.0,
-                                            lemon_fraction=0.2, lemon_factor=6.0))
+                                            lemon_fraction=0.2, lemon_factor=6.0)
     plan = compile_plan(cfg)
     eng = simulate(plan, 0, 100, daily=False)
     ref = simulate_des(cfg, 100)
@@ -161,7 +160,7 @@ def test_lemon_failures_agree_with_engine() -> None:
 def test_agrees_with_engine_roadmap() -> None:
     """Several parties and pools, a lease, dependencies, an earliest start, pool moves,
     schedule changes, facility and rack outages."""
-    _compare(comparable_with_engine(roadmap(0.1)), n_engine=150, n_des=150)
+    _compare(roadmap(0.1), n_engine=150, n_des=150)
 
 
 def test_variant_selection_and_landlord_first() -> None:

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from simgpu.cases import ROUND_GPU, engine_migrates
+from simgpu.cases import ROUND_GPU
 from simgpu.config.load import load
 from simgpu.reference.des import build_world, simulate_des
 from simgpu.reference.world import Z90, mfu_multipliers
@@ -328,11 +328,6 @@ def test_the_gain_counts_only_until_the_next_hit(mtbf_h, moves):
 # ------------------------------------------------------------------ against the engine
 
 
-needs_engine = pytest.mark.skipif(not engine_migrates(),
-                                  reason="the stepped engine does not model migration")
-
-
-@needs_engine
 def test_migrations_agree_with_the_engine_failure_free():
     """One failure-free history of every variant of the kernel mix (a pool that ramps
     up, two pools per job, leases and levers): the same migrations per job."""
@@ -358,7 +353,6 @@ def test_migrations_agree_with_the_engine_failure_free():
                                       err_msg=v.name)
 
 
-@needs_engine
 def test_migrations_agree_with_the_engine_with_failures():
     """The roadmap case (failures, outages, a growing then shrinking pool, pool moves)
     at a 0.1 h step: mean migrations per job within 3 combined standard errors."""

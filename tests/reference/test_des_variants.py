@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from simgpu.cases import (
-    comparable_with_engine,
     kernel_mix,
     levers,
     non_renew_action_case,
@@ -72,7 +71,7 @@ def test_failure_free_world_with_every_contract_feature():
     """Shares and GPU counts, both burdens, renewals, notice, withhold / price /
     landlord-first actions, every counterfactual, three sweeps, linear ramps."""
     cfg = _failure_free(kernel_mix(horizon_days=12.0), 0.1)
-    _assert_same_history(comparable_with_engine(cfg), 0.1)
+    _assert_same_history(cfg, 0.1)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -104,9 +103,9 @@ def test_levers_agree_with_failures():
     """Every lever with failures (engine at a fine step): finish hours, delays against the
     baseline and lease deliveries of every variant within 3 combined standard errors."""
     n, dt = 300, 0.025
-    plan = compile_plan(comparable_with_engine(levers(dt)))
+    plan = compile_plan(levers(dt))
     eng = simulate(plan, 0, n, daily=False)
-    run = simulate_des_variants(comparable_with_engine(levers(dt)), n)
+    run = simulate_des_variants(levers(dt), n)
     jd = [run.world.job_names.index(x) for x in plan.job_names]
     H = plan.horizon_hours
 
