@@ -142,9 +142,8 @@ def test_lemon_failures_agree_with_engine() -> None:
     free) more often, the free nodes are enriched in lemons and the held ones depleted,
     so the DES's jobs are hit less often than under the engine's uniform failure
     positions (a documented model difference, not discretisation)."""
-    cfg = single_job(0.25, nodes=64, share=1.0,
-                                            failures_per_1000_node_days=300.0,
-                                            lemon_fraction=0.2, lemon_factor=6.0)
+    cfg = single_job(0.25, nodes=64, share=1.0, failures_per_1000_node_days=300.0,
+                     lemon_fraction=0.2, lemon_factor=6.0)
     plan = compile_plan(cfg)
     eng = simulate(plan, 0, 100, daily=False)
     ref = simulate_des(cfg, 100)
