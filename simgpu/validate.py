@@ -825,6 +825,12 @@ def des_levers(ctx: Context) -> list[dict[str, Any]]:
         "levers_preemptions", f"{_LEVERS_DESC}: mean capacity preemptions", where, label, e,
         d, "{:.2f}", what="variant/job", detect_min=1.0,
         detect_note="detectable over the means of at least one preemption"))
+    e, d = stack(lambda vi, j: eng.job_migrations[vi, :, j],
+                 lambda vn, j: des.variants[vn]["migrations"][:, jd[j]], all_pairs)
+    rows.append(_agreement_row(
+        "levers_migrations", f"{_LEVERS_DESC}: mean migrations at a checkpoint", where,
+        label, e, d, "{:.2f}", what="variant/job", detect_min=1.0,
+        detect_note="detectable over the means of at least one migration"))
     paid_e = eng.lease_paid_usd[:, 0]
     paid_d = np.array([des.variants[vn]["lease_paid_usd"][0] for vn in vnames])
     rel = np.abs(paid_e - paid_d) / np.maximum(np.abs(paid_d), 1e-300)
@@ -871,7 +877,7 @@ def des_deterministic(ctx: Context) -> list[dict[str, Any]]:
     ld = _by_name(w.lease_names, plan.lease_names)
     pd = _by_name(w.pool_names, plan.pool_names)
     H = plan.horizon_hours
-    worst_h, where_h, worst_g, where_g, same_pre = 0.0, "", 0.0, "", True
+    worst_h, where_h, worst_g, where_g, same_pre, same_mig = 0.0, "", 0.0, "", True, True
     for vi, v in enumerate(plan.variants):
         rec = des.variants[v.name]
         for j, name in enumerate(plan.job_names):
@@ -882,8 +888,11 @@ def des_deterministic(ctx: Context) -> list[dict[str, Any]]:
                 if diff > worst_h:
                     worst_h, where_h = diff, f"{what} of {name} in {v.name}"
             same_pre &= int(eng.job_preemptions[vi, 0, j]) == int(rec["preemptions"][0, jd[j]])
+            same_mig &= int(eng.job_migrations[vi, 0, j]) == int(rec["migrations"][0, jd[j]])
         pairs = (("usable GPU-hours", eng.party_cap_gpu_h[vi, 0].sum(axis=1),
                   rec["party_cap_gpu_h"][0][ad][:, pd].sum(axis=1)),
+                 ("GPU-hours waiting for a gang", eng.party_wait_gpu_h[vi, 0].sum(axis=1),
+                  rec["party_wait_gpu_h"][0][ad][:, pd].sum(axis=1)),
                  ("delivered GPU-hours", eng.lease_delivered_gpu_h[vi, 0],
                   rec["lease_delivered_gpu_h"][0, ld]),
                  ("payments", eng.lease_paid_usd[vi], rec["lease_paid_usd"][ld]))
@@ -902,10 +911,12 @@ def des_deterministic(ctx: Context) -> list[dict[str, Any]]:
                  error_text=f"{worst_h:.3f} h ({where_h or 'none'})",
                  note=("the engine starts work at step boundaries and samples linear ramps at "
                        "step starts: up to one step per link of a chain; capacity "
-                       "preemptions " + ("equal in every history" if same_pre
-                                         else "DIFFER"))),
+                       "preemptions " + ("equal in every variant" if same_pre
+                                         else "DIFFER") + ", migrations at a checkpoint "
+                       + ("equal in every variant" if same_mig else "DIFFER"))),
         make_row(id="deterministic_gpu_hours", check=f"{desc}: largest relative difference "
-                 "of usable GPU-hours by party, lease deliveries and payments",
+                 "of usable GPU-hours and GPU-hours waiting for a gang by party, lease "
+                 "deliveries and payments",
                  source="DES (one history)", where="`tests/reference/test_des_variants.py`",
                  reference=0.0, simgpu=worst_g, goal=Goal("absdiff", 1e-3), fmt="{:.1e}",
                  error_text=f"{worst_g:.1e} ({where_g or 'none'})",

@@ -190,8 +190,10 @@ class _Replay:
         self.useful_gh = [0.0] * J
         self.flops_pool = [[0.0] * P for _ in range(J)]
         self.cap_gh = [[0.0] * P for _ in range(A)]
+        self.wait_gh = [[0.0] * P for _ in range(A)]
         self.deliv_gh = [0.0] * L
         self._cap_now = [[0] * P for _ in range(A)]
+        self._wait_now = [[0] * P for _ in range(A)]
         self._deliv_now = [0] * L
         self._t_cap = 0.0
         # events
@@ -407,9 +409,12 @@ class _Replay:
             return
         for a in range(self.A):
             row, acc = self._cap_now[a], self.cap_gh[a]
+            wrow, wacc = self._wait_now[a], self.wait_gh[a]
             for p in range(self.P):
                 if row[p]:
                     acc[p] += dt * row[p] * self.gpn[p]
+                if wrow[p]:
+                    wacc[p] += dt * wrow[p] * self.gpn[p]
         for li, le in enumerate(self.w.leases):
             if self._deliv_now[li]:
                 self.deliv_gh[li] += dt * self._deliv_now[li] * self.gpn[le.pool]
@@ -526,6 +531,7 @@ class _Replay:
         owner_start = [avail[self.owner[p]][p] for p in range(self.P)]
         taken = not any_lf
         old_pool = list(self.jpool)
+        waiting = []  # runnable jobs placed nowhere
         for j, job in enumerate(w.jobs):
             if not taken and job.rank == 1:
                 self._take_back(avail, cap, deliv, lf_ent, owner_start, remaining)
@@ -582,9 +588,22 @@ class _Replay:
             self.jpool[j], self.jn[j] = new_pool, new_n
             if new_n > 0 and self.start_h[j] == _INF:
                 self.start_h[j] = now
+            if run and new_pool < 0:
+                waiting.append(j)
         if not taken:
             self._take_back(avail, cap, deliv, lf_ent, owner_start, remaining)
         self._cap_now, self._deliv_now = cap, deliv
+        # waiting for a gang: a party's usable nodes none of its jobs holds, in the pools
+        # where one of its waiting jobs may run
+        self._wait_now = [[0] * self.P for _ in range(self.A)]
+        for j in waiting:
+            job = w.jobs[j]
+            for p in job.pools:
+                a = job.party
+                if not self._wait_now[a][p]:
+                    held = sum(self.jn[k] for k, jk in enumerate(w.jobs)
+                               if jk.party == a and self.jpool[k] == p)
+                    self._wait_now[a][p] = cap[a][p] - held
         # node ids: releases first (highest ids), then takes (lowest free ids)
         for j in range(self.J):
             nodes = self.jnodes[j]
@@ -712,7 +731,9 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
         (GPU-hours held) and ``ettr`` (their ratio; nan if never held), each
         (replicas, J); ``interruptions_by_cause`` (replicas, J, C); ``flops_pool``
         (replicas, J, P) kept FLOPs by pool; ``party_cap_gpu_h`` (replicas, A, P) usable
-        GPU-hours by party and pool; ``lease_delivered_gpu_h`` (replicas, L);
+        GPU-hours by party and pool; ``party_wait_gpu_h`` (replicas, A, P) those none of
+        the party's jobs held while one of its runnable jobs that may use the pool was
+        placed nowhere (waiting for its gang); ``lease_delivered_gpu_h`` (replicas, L);
         ``lease_paid_usd`` (L,) payments; ``pool_failures``, ``pool_outages`` (replicas,
         P); ``pool_failures_by_cause`` (replicas, P, node causes). Jobs, pools, parties,
         leases and causes in the order of ``DesRun.world``.
@@ -742,7 +763,7 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
             "useful_gpu_h": np.zeros((R, J)), "held_gpu_h": np.zeros((R, J)),
             "ettr": np.full((R, J), np.nan), "flops_pool": np.zeros((R, J, P)),
             "party_cap_gpu_h": np.zeros((R, A, P)), "lease_delivered_gpu_h": np.zeros((R, L)),
-            "lease_paid_usd": _paid(world, v),
+            "party_wait_gpu_h": np.zeros((R, A, P)), "lease_paid_usd": _paid(world, v),
             "pool_failures": np.zeros((R, P), np.int64),
             "pool_failures_by_cause": np.zeros((R, P, NC), np.int64),
             "pool_outages": np.zeros((R, P), np.int64),
@@ -772,6 +793,7 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
                                     np.where(held > 0, held, 1.0), np.nan)
             o["flops_pool"][r] = rep.flops_pool
             o["party_cap_gpu_h"][r] = rep.cap_gh
+            o["party_wait_gpu_h"][r] = rep.wait_gh
             o["lease_delivered_gpu_h"][r] = rep.deliv_gh
             o["pool_failures"][r] = tape.failures
             o["pool_failures_by_cause"][r] = tape.failures_by_cause

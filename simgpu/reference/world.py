@@ -159,6 +159,8 @@ class PoolSpec:
     planned_h: float = 0.0
     # lemons among the available nodes from each change on (empty: split(online))
     lemon_at: list[int] = field(default_factory=list)
+    # mean_age_multiplier's table, built at first use
+    _ages: tuple | None = field(default=None, repr=False, compare=False)
 
     def age_multiplier(self, age_h: float) -> float:
         """The failure-rate multiplier of a node ``age_h`` hours old."""
@@ -190,12 +192,45 @@ class PoolSpec:
         return self.rate[0] * (1.0 + self.lemon_fraction * (self.rate[1] / self.rate[0] - 1.0)) \
             if self.rate[0] > 0 else 0.0
 
+    def mean_age_multiplier(self, t: float) -> float:
+        """The mean failure-rate multiplier of the nodes available at hour ``t``: each
+        increase of the schedule is a tranche (the nodes at the start ``age_at_start_h``
+        old, later ones ``burn_in_h`` old when they come), weighted by its nodes; a
+        decrease retires every tranche in proportion. 1 without infant mortality."""
+        if self.infant_factor == 1.0:
+            return 1.0
+        if self._ages is None:  # per segment: its start, nodes, and decayed sum there
+            starts, tot, dec = [], [], []
+            n_all, d_all, c_prev, prev = 0.0, 0.0, 0.0, 0
+            for k, (ch, on) in enumerate(zip(self.change_h, self.online_at, strict=True)):
+                c = 0.0 if k == 0 else ch
+                d_all *= math.exp(-(c - c_prev) / self.infant_h)
+                if on > prev:
+                    age = self.age_at_start_h if k == 0 else self.burn_in_h
+                    n_all += on - prev
+                    d_all += (on - prev) * math.exp(-age / self.infant_h)
+                elif on < prev:
+                    n_all *= on / prev
+                    d_all *= on / prev
+                starts.append(c)
+                tot.append(n_all)
+                dec.append(d_all)
+                c_prev, prev = c, on
+            self._ages = (starts, tot, dec)
+        starts, tot, dec = self._ages
+        i = max(bisect_right(starts, t) - 1, 0)
+        if tot[i] <= 0:
+            return 1.0
+        decayed = dec[i] * math.exp(-(t - starts[i]) / self.infant_h)
+        return 1.0 + (self.infant_factor - 1.0) * decayed / tot[i]
+
     def mtbf_hours(self, nodes: int, t: float) -> float:
         """Mean time between failures of a job holding ``nodes`` nodes here at hour ``t``:
-        node failures at the expected per-node rate, plus the outages of the domains that a
+        node failures at the expected per-node rate times the mean multiplier of the
+        nodes' ages (:meth:`mean_age_multiplier`), plus the outages of the domains that a
         contiguous range of ``nodes`` nodes meets (``(n + k - 1) / k`` domains of ``k``
         nodes, at most all of them; a facility outage hits every job)."""
-        lam = nodes * self.node_rate
+        lam = nodes * (self.node_rate * self.mean_age_multiplier(t))
         online = self.online(t)
         for d in self.domains:
             if d.nodes == 0:
