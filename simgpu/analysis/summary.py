@@ -313,21 +313,24 @@ def _tenant(plan: Plan, raw: RawResults, a: int) -> dict[str, Any]:
 
 
 #: Where a tenant's GPU-hours went (``tenants.<t>.gpu_hours``), in order.
-GPU_HOURS_PARTS = ("kept", "lost", "overhead", "gang_wait", "idle", "withheld")
+GPU_HOURS_PARTS = ("kept", "lost", "restarts", "checkpoint_writes", "gang_wait", "idle",
+                   "withheld")
 #: Where a lease's contracted GPU-hours went (``leases.<l>.gpu_hours``), in order.
-LEASE_HOURS_PARTS = ("kept", "lost", "overhead", "gang_wait", "idle", "not_delivered",
-                     "withheld")
+LEASE_HOURS_PARTS = ("kept", "lost", "restarts", "checkpoint_writes", "gang_wait", "idle",
+                     "not_delivered", "withheld")
 
 
 def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str, Any]:
     """Where tenant ``a``'s usable GPU-hours went over the horizon, per variant (baseline
     and counterfactuals; means over replicas, additive): ``kept`` (training progress
-    kept), ``lost`` (rolled back by failures), ``overhead`` (held but not computing:
-    restarts, detection and checkpoint writes), ``gang_wait`` (usable, held by none of its
+    kept), ``lost`` (rolled back by failures), ``restarts`` (held while (re)starting,
+    detection of the failure included), ``checkpoint_writes`` (held while writing
+    checkpoints: the rest of the held hours), ``gang_wait`` (usable, held by none of its
     runs, while one of them waited for its gang to fit in that pool), ``idle`` (usable,
     held by none of its runs, none waiting there: between runs, after the roadmap), and
     ``withheld`` (usable in the baseline's history but not in this variant's: the lever's
-    capacity). ``usable = kept + lost + overhead + gang_wait + idle``;
+    capacity). ``usable = kept + lost + restarts + checkpoint_writes + gang_wait +
+    idle``;
     ``usable_landlord``: the part on landlord-owned pools."""
     land = _owned_by(plan, None)
     base = raw.party_cap_gpu_h[0][:, a].sum(axis=1)  # (R,)
@@ -341,8 +344,9 @@ def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str,
         useful = raw.job_useful_gpu_h[vi][:, js].sum(axis=1)
         lost = raw.job_lost_gpu_h[vi][:, js].sum(axis=1)
         wait = raw.party_wait_gpu_h[vi][:, a].sum(axis=1)
-        parts = {"kept": useful, "lost": lost,
-                 "overhead": np.maximum(held - useful - lost, 0.0),
+        rst = raw.job_restart_gpu_h_pool[vi][:, js].sum(axis=(1, 2))
+        parts = {"kept": useful, "lost": lost, "restarts": rst,
+                 "checkpoint_writes": np.maximum(held - useful - lost - rst, 0.0),
                  "gang_wait": wait,
                  "idle": np.maximum(usable - held - wait, 0.0),
                  "withheld": np.maximum(base - usable, 0.0)}
@@ -432,7 +436,8 @@ def _lease_hours(plan: Plan, raw: RawResults, li: int, paid_gh: np.ndarray
     variant: withholding, no lease, an earlier end), ``not_delivered`` (paid for but not
     delivered healthy: failed nodes the tenant bears, landlord-first takes), and the
     delivered hours split as the tenant's hours on the lease's pool are (``kept``,
-    ``lost``, ``overhead``, ``gang_wait``, ``idle``: :func:`_gpu_hours`), in proportion
+    ``lost``, ``restarts``, ``checkpoint_writes``, ``gang_wait``, ``idle``:
+    :func:`_gpu_hours`), in proportion
     to the GPU-hours this lease delivered among everything the tenant could use on that
     pool (its other leases there and, if it owns the pool, its own nodes). ``paid`` is
     the variant's paid GPU-hours; the parts add up to ``max(paid, baseline's paid)``."""
@@ -450,7 +455,9 @@ def _lease_hours(plan: Plan, raw: RawResults, li: int, paid_gh: np.ndarray
         lost = raw.job_lost_gpu_h_pool[vi][:, js, p].sum(axis=1)
         held = raw.job_alloc_gpu_h_pool[vi][:, js, p].sum(axis=1)
         wait = raw.party_wait_gpu_h[vi][:, t, p]
-        parts = {"kept": kept, "lost": lost, "overhead": np.maximum(held - kept - lost, 0.0),
+        rst = raw.job_restart_gpu_h_pool[vi][:, js, p].sum(axis=1)
+        parts = {"kept": kept, "lost": lost, "restarts": rst,
+                 "checkpoint_writes": np.maximum(held - kept - lost - rst, 0.0),
                  "gang_wait": wait, "idle": np.maximum(cap - held - wait, 0.0)}
         doc = {k: float((x * part).mean()) for k, x in parts.items()}
         paid = float(paid_gh[vi, li])

@@ -52,7 +52,7 @@ ARG_INTS = (
     "r_fails", "r_failscause", "r_outages", "r_nint", "r_intcause", "r_npre", "r_nmig",
     "r_onlinegh", "r_healthygh", "r_rleft", "r_total", "r_unc", "r_since", "r_start", "r_fin",
     "r_tau", "r_lostf", "r_lostgh", "r_usefulgh", "r_flopspool", "r_allocpool", "r_capgh",
-    "r_delivgh", "r_rst", "r_mfum", "r_waitgh", "r_waitj",
+    "r_delivgh", "r_rst", "r_mfum", "r_waitgh", "r_waitj", "r_restartgh",
     "w_sf", "w_sc", "w_si", "w_phd", "w_ph", "w_lane", "w_ev", "w_order", "w_offs",
 )
 ARGS_DTYPE = np.dtype({"names": [*ARG_POINTERS, *(n for n, _ in ARG_WIDE), *ARG_INTS],
@@ -103,6 +103,7 @@ _RECORD = (
     ("mfum", "SF", lambda s: s["J"], False),  # the replica's MFU multipliers (Plan.mfu_multipliers)
     ("waitgh", "SF", lambda s: s["A"] * s["P"], True),
     ("waitj", "SI", lambda s: s["J"], True),  # runnable but placed nowhere, this step
+    ("restartgh", "SF", lambda s: s["J"] * s["P"], True),
 )
 _BLOCK_DTYPE = {"SI": np.int32, "SC": np.int64, "SF": np.float64}
 
@@ -509,6 +510,7 @@ class Batch:
             job_lost_flops=field("lostf", (J,)),
             job_lost_gpu_h=lost_pool.sum(axis=3), job_useful_gpu_h=useful_pool.sum(axis=3),
             job_lost_gpu_h_pool=lost_pool, job_useful_gpu_h_pool=useful_pool,
+            job_restart_gpu_h_pool=field("restartgh", (J, P)),
             party_wait_gpu_h=field("waitgh", (A, P)),
             job_alloc_gpu_h=alloc_pool.sum(axis=3), job_flops_pool=flops_pool,
             party_cap_gpu_h=field("capgh", (A, P)),

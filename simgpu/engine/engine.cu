@@ -80,7 +80,7 @@ struct SgArgs {
   int r_fails, r_failscause, r_outages, r_nint, r_intcause, r_npre, r_nmig;
   int r_onlinegh, r_healthygh, r_rleft, r_total, r_unc, r_since, r_start, r_fin, r_tau;
   int r_lostf, r_lostgh, r_usefulgh, r_flopspool, r_allocpool, r_capgh, r_delivgh, r_rst;
-  int r_mfum, r_waitgh, r_waitj;
+  int r_mfum, r_waitgh, r_waitj, r_restartgh;
   int w_sf, w_sc, w_si, w_phd, w_ph, w_lane, w_ev, w_order, w_offs;
 };
 
@@ -805,7 +805,7 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   SG_PLAN
   SG_USE(i_pool_gpn) SG_USE(f_peak) SG_USE(f_job_mfu) SG_USE(f_job_flops) SG_USE(f_cause_detect)
   SG_USE(f_job_write) SG_USE(r_rst) SG_USE(f_fabric_rate) SG_USE(f_planned_rate)
-  SG_USE(i_job_causes) SG_USE(r_mfum)
+  SG_USE(i_job_causes) SG_USE(r_mfum) SG_USE(r_restartgh)
   SG_USE(r_poolj) SG_USE(r_nodes) SG_USE(r_hitlast) SG_USE(r_nint) SG_USE(r_intcause)
   SG_USE(r_rleft) SG_USE(r_total) SG_USE(r_unc) SG_USE(r_since) SG_USE(r_fin) SG_USE(r_tau)
   SG_USE(r_lostf) SG_USE(r_lostgh) SG_USE(r_usefulgh) SG_USE(r_flopspool) SG_USE(r_allocpool)
@@ -852,6 +852,7 @@ SG_DEV void sg_job_step(const SgArgs& a, SgRep& c, int v, int j, int t) {
   VF(r_lostf, j) += st.lost;
   VF(r_lostgh, j * P + p) += (st.lost / safe_rate) * gpus;
   VF(r_usefulgh, j * P + p) += (st.gained / safe_rate) * gpus;
+  VF(r_restartgh, j * P + p) += st.restarted * gpus;
   VF(r_flopspool, j * P + p) += st.gained;
   const bool finished = isfinite(st.fin_off);
   if (finished) VF(r_fin, j) = h + st.fin_off;

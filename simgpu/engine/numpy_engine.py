@@ -98,6 +98,7 @@ class RawResults:
     job_useful_gpu_h: np.ndarray  # (V, R, J) float64 compute GPU-hours kept
     job_lost_gpu_h_pool: np.ndarray  # (V, R, J, P) float64 ... rolled back, by pool
     job_useful_gpu_h_pool: np.ndarray  # (V, R, J, P) float64 ... kept, by pool
+    job_restart_gpu_h_pool: np.ndarray  # (V, R, J, P) float64 held while restarting, by pool
     job_alloc_gpu_h: np.ndarray  # (V, R, J) float64 GPU-hours held
     job_flops_pool: np.ndarray  # (V, R, J, P) float64 kept FLOPs by pool
     party_cap_gpu_h: np.ndarray  # (V, R, A, P) float64 usable GPU-hours
@@ -158,7 +159,7 @@ class RawResults:
         ``daily``)."""
         V, J, P = len(plan.variants), len(plan.job_names), len(plan.pool_names)
         A, L, NCT = len(plan.party_names), len(plan.lease_names), len(plan.cause_names)
-        n = V * (J * (10 + NCT + 4 * P) + 2 * A * P + L) * 8 + P * (5 + plan.n_node_causes) * 8
+        n = V * (J * (10 + NCT + 5 * P) + 2 * A * P + L) * 8 + P * (5 + plan.n_node_causes) * 8
         if daily:
             n += V * plan.n_days * A * A * 4
         return n
@@ -291,6 +292,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     lost_f = np.zeros((B, J))
     lost_gh = np.zeros((B, J, P))
     useful_gh = np.zeros((B, J, P))
+    restart_gh = np.zeros((B, J, P))
     wait_gh = np.zeros((B, A, P))
     flops_pool = np.zeros((B, J, P))
     alloc_pool_gh = np.zeros((B, J, P))
@@ -498,6 +500,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
             at_pool = act * P + p_act
             lost_gh.ravel()[at_pool] += out.lost / safe_rate * gpus
             useful_gh.ravel()[at_pool] += out.gained / safe_rate * gpus
+            restart_gh.ravel()[at_pool] += out.restarted * gpus
             flops_pool.ravel()[at_pool] += out.gained
             finished = np.isfinite(out.finish_offset)
             if finished.any():
@@ -542,6 +545,7 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
         job_preemptions=vr(n_pre), job_migrations=vr(n_mig), job_lost_flops=vr(lost_f),
         job_lost_gpu_h=vr(lost_gh.sum(axis=2)), job_useful_gpu_h=vr(useful_gh.sum(axis=2)),
         job_lost_gpu_h_pool=vr(lost_gh), job_useful_gpu_h_pool=vr(useful_gh),
+        job_restart_gpu_h_pool=vr(restart_gh),
         party_wait_gpu_h=vr(wait_gh), job_alloc_gpu_h=vr(alloc_pool_gh.sum(axis=2)),
         job_flops_pool=vr(flops_pool), job_alloc_gpu_h_pool=vr(alloc_pool_gh),
         party_cap_gpu_h=vr(cap_gh), lease_delivered_gpu_h=vr(deliv_gh),

@@ -30,6 +30,7 @@ SG_DEV double sg_wall_time(double c, double tau, double cyc) {
 struct SgStep {
   double total, unc, since, rleft;  // state, updated in place
   double gained, lost, fin_off;     // outcome of the step
+  double restarted;                 // hours of the step spent restarting
   long long interruptions;
 };
 
@@ -40,6 +41,7 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
   const double total0 = st->total;
   double cs = 0.0;      // cumsum of delta over the segments before this one
   double lost = 0.0;    // cumsum of lost_seg
+  double rs = 0.0;      // cumsum of the hours spent restarting
   double begin = 0.0;
   int n_int = 0;
   double extra = 0.0;   // detection time of the hit that began this segment
@@ -55,6 +57,7 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
     const double w_b = first ? st->unc : 0.0;
     const double length = end - begin;
     const double run = sg_max(length - r, 0.0);
+    rs = first ? sg_min(r, length) : rs + sg_min(r, length);
     const double c_sigma = sg_compute_time(sigma, tau, cyc);
     const double s_end = sigma + run;
     const double k = floor(s_end / cyc);
@@ -75,6 +78,7 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
       st->since = 0.0;
       st->rleft = 0.0;
       st->lost = lost;
+      st->restarted = rs;
       st->interruptions = n_int;
       return;
     }
@@ -86,6 +90,7 @@ SG_DEV void sg_advance_one(double dt, double rate, double flops, double restart,
       st->total = total0 + cum;
       st->gained = st->total - total0;
       st->lost = lost;
+      st->restarted = rs;
       st->interruptions = n_int;
       return;
     }

@@ -46,6 +46,7 @@ class StepOutcome:
     interruptions: np.ndarray  # hits that interrupted the job (before it finished)
     interrupted_by: np.ndarray  # (N, M) bool: which of the sorted hits interrupted it
     finish_offset: np.ndarray  # hours into the step when it finished, inf if it did not
+    restarted: np.ndarray  # hours of the step spent restarting (detection included)
 
 
 def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
@@ -159,6 +160,10 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
     lost_seg = np.where(counted, w_b + gross - np.where(committed, w_b + kept, 0.0), 0.0)
     lost = np.zeros(n)
     lost[rows] = _grid_cumsum(lost_seg, grid, rows.size, m_max)[-1]
+    # hours spent restarting, in the segments up to the one where it finishes
+    served = np.where(m <= f_m[g], np.minimum(r, length), 0.0)
+    restarted = np.zeros(n)
+    restarted[rows] = _grid_cumsum(served, grid, rows.size, m_max)[-1]
     # the hits counted are the first ones of each job: all, or those before it finished
     interruptions = np.zeros(n, np.int64)
     interruptions[rows] = np.minimum(mine(n_hits), f_m)  # graceful hits included
@@ -182,7 +187,7 @@ def advance(dt: float, alloc: np.ndarray, rate: np.ndarray, flops: np.ndarray,
             full[rows] = out[name]
             out[name] = full
     return StepOutcome(lost=lost, interruptions=interruptions, interrupted_by=interrupted_by,
-                       finish_offset=fin_off, **out)
+                       finish_offset=fin_off, restarted=restarted, **out)
 
 
 def _grid_cumsum(x: np.ndarray, grid: np.ndarray, n: int, m_max: int) -> np.ndarray:

@@ -826,7 +826,8 @@ def reliability(data: ReportData) -> Figure:
 GPU_HOURS_STYLE = {
     "kept": ("#2ca02c", "training progress kept"),
     "lost": ("#d62728", "work lost to failures (rolled back)"),
-    "overhead": ("#ff7f0e", "restarts, detection, checkpoint writes"),
+    "restarts": ("#ff7f0e", "restarts after failures or moves (detection included)"),
+    "checkpoint_writes": ("#ffbb78", "checkpoint writes"),
     "gang_wait": ("#9467bd", "usable, none held: a run waiting for its gang to fit"),
     "idle": ("#c7c7c7", "usable, none held, no run waiting (between runs, after the roadmap)"),
     "not_delivered": ("hatch:xx", "paid, not delivered healthy (failed nodes, landlord-first)"),
@@ -855,7 +856,7 @@ def _hours_panel(ax, data: ReportData, doc: dict, parts: tuple[str, ...], total:
         left += vals
     for k, n in enumerate(names):
         d = doc[n]
-        used = d["kept"] + d["lost"] + d["overhead"]
+        used = d["kept"] + d["lost"] + d["restarts"] + d["checkpoint_writes"]
         ax.annotate(f"{used_words} {100 * used / d[total]:.0f} %" if d[total]
                     else "nothing usable", (left[k], k), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8)

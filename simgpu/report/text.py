@@ -211,7 +211,8 @@ def headline(data: ReportData) -> list[str]:
             def pc(k: str, gh: dict = gh) -> str:
                 return _pct(gh[k] / gh["paid"])
 
-            held = (gh["kept"] + gh["lost"] + gh["overhead"]) / gh["paid"]
+            held = (gh["kept"] + gh["lost"] + gh["restarts"] + gh["checkpoint_writes"]) \
+                / gh["paid"]
             out.append(f"Of the GPU-hours paid for under {lname} (baseline, means), "
                        f"{data.label(le['tenant'])}'s runs held {_pct(held)} "
                        f"({pc('kept')} became kept training progress), {pc('gang_wait')} sat "
@@ -649,16 +650,16 @@ READING = {
     "money": "Left: cumulative lease payments under each counterfactual (identical curves are "
              "marked '='). Right: payments divided by the healthy GPU-hours actually "
              "delivered, one point per history.",
-    "gpu_hours": "Each bar splits GPU-hours over the simulated horizon (mean over "
-                 "histories): first what each tenant could use, then, per lease, what its "
-                 "contract paid for. Green, training progress kept; red, work rolled back "
-                 "by failures; orange, time the runs held GPUs without computing (restarts, "
-                 "detection, checkpoint writes); purple, usable hours none of its runs held "
-                 "while one of them waited for enough GPUs for its gang; grey, usable hours "
-                 "none held with no run waiting (between runs, after the roadmap); cross-"
+    "gpu_hours": "Each bar splits GPU-hours over the simulated horizon (mean over histories): "
+                 "first what each tenant could use, then, per lease, what its contract paid for."
+                 " Green, training progress kept; red, work rolled back by failures; orange, "
+                 "time the runs spent restarting (after failures, moves and resizes, detection "
+                 "included); light orange, checkpoint writes; purple, usable hours none of its "
+                 "runs held while one of them waited for enough GPUs for its gang; grey, usable "
+                 "hours none held with no run waiting (between runs, after the roadmap); cross-"
                  "hatched, paid hours not delivered healthy (failed nodes the tenant bears, "
-                 "landlord-first takes); hatched, the baseline's hours the lever took away. "
-                 "A lease's delivered hours are split as the tenant's hours on its pool are.",
+                 "landlord-first takes); hatched, the baseline's hours the lever took away. A "
+                 "lease's delivered hours are split as the tenant's hours on its pool are.",
     "tornado": "One panel per headline number: each row is an uncertain input, its light bar "
                "runs from the base point (black line) to the number at the input's low end, "
                "its dark bar to the number at its high end; rows are sorted by swing, the "
