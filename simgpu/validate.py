@@ -893,6 +893,8 @@ def des_deterministic(ctx: Context) -> list[dict[str, Any]]:
                   rec["party_cap_gpu_h"][0][ad][:, pd].sum(axis=1)),
                  ("GPU-hours waiting for a gang", eng.party_wait_gpu_h[vi, 0].sum(axis=1),
                   rec["party_wait_gpu_h"][0][ad][:, pd].sum(axis=1)),
+                 ("GPU-hours restarting", eng.job_restart_gpu_h_pool[vi, 0].sum(axis=1),
+                  rec["restart_gpu_h"][0, jd]),
                  ("delivered GPU-hours", eng.lease_delivered_gpu_h[vi, 0],
                   rec["lease_delivered_gpu_h"][0, ld]),
                  ("payments", eng.lease_paid_usd[vi], rec["lease_paid_usd"][ld]))
@@ -915,8 +917,8 @@ def des_deterministic(ctx: Context) -> list[dict[str, Any]]:
                                          else "DIFFER") + ", migrations at a checkpoint "
                        + ("equal in every variant" if same_mig else "DIFFER"))),
         make_row(id="deterministic_gpu_hours", check=f"{desc}: largest relative difference "
-                 "of usable GPU-hours and GPU-hours waiting for a gang by party, lease "
-                 "deliveries and payments",
+                 "of usable GPU-hours and GPU-hours waiting for a gang by party, GPU-hours "
+                 "restarting by job, lease deliveries and payments",
                  source="DES (one history)", where="`tests/reference/test_des_variants.py`",
                  reference=0.0, simgpu=worst_g, goal=Goal("absdiff", 1e-3), fmt="{:.1e}",
                  error_text=f"{worst_g:.1e} ({where_g or 'none'})",

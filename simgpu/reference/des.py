@@ -188,6 +188,7 @@ class _Replay:
         self.lost = [0.0] * J
         self.held_gh = [0.0] * J
         self.useful_gh = [0.0] * J
+        self.restart_gh = [0.0] * J
         self.flops_pool = [[0.0] * P for _ in range(J)]
         self.cap_gh = [[0.0] * P for _ in range(A)]
         self.wait_gh = [[0.0] * P for _ in range(A)]
@@ -259,6 +260,7 @@ class _Replay:
         self.held_gh[j] += dtt * gpus
         r = self.restart_left[j]
         if r > 0.0:
+            self.restart_gh[j] += min(dtt, r) * gpus
             if dtt <= r:
                 self.restart_left[j] = r - dtt
                 return
@@ -728,7 +730,8 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
         ``mfu_multiplier`` (the replica's multiplier of the job's MFU, 1 without an
         ``mfu_band``; the same in every variant), ``lost_flops`` (work rolled back),
         ``useful_gpu_h`` (compute GPU-hours whose work was kept), ``held_gpu_h``
-        (GPU-hours held) and ``ettr`` (their ratio; nan if never held), each
+        (GPU-hours held), ``restart_gpu_h`` (held while restarting) and ``ettr`` (their
+        ratio; nan if never held), each
         (replicas, J); ``interruptions_by_cause`` (replicas, J, C); ``flops_pool``
         (replicas, J, P) kept FLOPs by pool; ``party_cap_gpu_h`` (replicas, A, P) usable
         GPU-hours by party and pool; ``party_wait_gpu_h`` (replicas, A, P) those none of
@@ -761,6 +764,7 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
             "migrations": np.zeros((R, J), np.int64),
             "mfu_multiplier": np.ones((R, J)), "lost_flops": np.zeros((R, J)),
             "useful_gpu_h": np.zeros((R, J)), "held_gpu_h": np.zeros((R, J)),
+            "restart_gpu_h": np.zeros((R, J)),
             "ettr": np.full((R, J), np.nan), "flops_pool": np.zeros((R, J, P)),
             "party_cap_gpu_h": np.zeros((R, A, P)), "lease_delivered_gpu_h": np.zeros((R, L)),
             "party_wait_gpu_h": np.zeros((R, A, P)), "lease_paid_usd": _paid(world, v),
@@ -788,6 +792,7 @@ def simulate_des_variants(config: Any, replicas: int, variants: list[int | str] 
             o["lost_flops"][r] = rep.lost
             o["useful_gpu_h"][r] = rep.useful_gh
             o["held_gpu_h"][r] = rep.held_gh
+            o["restart_gpu_h"][r] = rep.restart_gh
             held = np.asarray(rep.held_gh)
             o["ettr"][r] = np.where(held > 0, np.asarray(rep.useful_gh) /
                                     np.where(held > 0, held, 1.0), np.nan)
