@@ -546,12 +546,20 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
 
     bwd_window = stage_layers * (bwd + recomp)
     fwd_window = stage_layers * fwd
+    # once-per-step communication of an interleaved pipeline (Megatron-core: each model
+    # chunk's gradients are reduced after the chunk's last backward, its weights
+    # gathered before its first forward): the v chunks finish p chunk-backwards apart in
+    # the cool-down (start p chunk-forwards apart in the warm-up), so the communication
+    # of all but the last chunk overlaps those chunk-passes as well
+    step_widen = (1.0 + (v - 1) * p.pp) / v if v > 1 else 1.0
     # (seconds, compute window, buckets, per micro-batch?) of each collective
     parts: list[tuple[float, float, int, bool]] = []
     if p.zero_stage == 0:
-        parts.append((coll_seconds(g_bytes, True, n_units), bwd_window, n_units, per_mb))
+        parts.append((coll_seconds(g_bytes, True, n_units),
+                      bwd_window * (1.0 if per_mb else step_widen), n_units, per_mb))
     else:
-        parts.append((coll_seconds(g_bytes, False, n_units), bwd_window, n_units, per_mb))
+        parts.append((coll_seconds(g_bytes, False, n_units),
+                      bwd_window * (1.0 if per_mb else step_widen), n_units, per_mb))
         if p.zero_stage >= 3:
             n_l = max(1, stage_layers)
             parts.append((coll_seconds(w_bytes, False, n_l), fwd_window, n_l, True))
@@ -559,7 +567,8 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         elif p.zero_stage == 2 and per_mb:
             parts.append((coll_seconds(w_bytes, False, n_units), fwd_window, n_units, True))
         else:
-            parts.append((coll_seconds(w_bytes, False, n_units), fwd_window, n_units, False))
+            parts.append((coll_seconds(w_bytes, False, n_units), fwd_window * step_widen,
+                          n_units, False))
     mb_dp_exp = mb_dp_hid = mb_dp_slow = 0.0  # per micro-batch
     dp_exp = dp_hid = dp_slow = 0.0  # per step
     for comm, window, units, each_mb in parts:
