@@ -49,7 +49,7 @@ from simgpu.perf.spec import ModelSpec, ParallelSpec, check_layout, model_spec, 
 #: the gradient and moment formats are settings, see :class:`ParallelSpec`).
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0
 #: Bytes per value of each number format.
-DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0}
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
 #: GPUs per host, for the straggler term (DGX/HGX servers; a GB200 NVL72 rack counts
 #: as 9 such hosts of 8 GPUs for this purpose).
 GPUS_PER_NODE = 8
@@ -569,11 +569,20 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         else:
             parts.append((coll_seconds(w_bytes, False, n_units), fwd_window * step_widen,
                           n_units, False))
+    # collectives that overlap the same computation share one communication stream
+    # (one NCCL communicator: PyTorch FSDP's backward all-gather of the next layer and
+    # reduce-scatter of the last one run one after the other), so they are summed
+    # before being set against that computation
+    shared: dict[tuple[float, bool], list[float]] = {}
+    for comm, window, units, each_mb in parts:
+        acc = shared.setdefault((window, each_mb), [0.0, 0.0])
+        acc[0] += comm
+        acc[1] += comm / units
     mb_dp_exp = mb_dp_hid = mb_dp_slow = 0.0  # per micro-batch
     dp_exp = dp_hid = dp_slow = 0.0  # per step
-    for comm, window, units, each_mb in parts:
+    for (window, each_mb), (comm, tail) in shared.items():
         if p.dp_overlap:
-            e, hdn, sl = _overlap(comm, window, cal, tail=comm / units)
+            e, hdn, sl = _overlap(comm, window, cal, tail=tail)
         else:
             e, hdn, sl = comm, 0.0, 0.0
         if each_mb:

@@ -26,8 +26,11 @@ ACTIVATIONS = {"gelu": 2, "relu": 2, "squared_relu": 2, "silu": 2,
 #: Aliases accepted for the activation names (as frameworks spell them).
 ACTIVATION_ALIASES = {"squared-relu": "squared_relu", "relu2": "squared_relu",
                       "swish": "silu", "fast-swiglu": "swiglu", "gelu_new": "gelu"}
-#: Number formats of gradients and optimizer moments.
+#: Number formats of optimizer moments.
 DTYPES = ("fp32", "bf16")
+#: Number formats of the gradient buffer and its reduction: also ``fp16`` (FP16 mixed
+#: precision, Megatron-LM ``--fp16`` without ``--accumulate-allreduce-grads-in-fp32``).
+GRAD_DTYPES = ("fp32", "bf16", "fp16")
 #: When data-parallel gradients are reduced: once per optimizer step (DDP with gradient
 #: accumulation, Megatron's distributed optimizer) or after every micro-batch (ZeRO-2/3,
 #: PyTorch FSDP without ``no_sync``).
@@ -151,9 +154,10 @@ class ParallelSpec:
         the ceiling (Llama 3 405B: 126 layers on 16 stages).
     grad_dtype : str
         Format of the gradient buffer and of its data-parallel reduction: ``fp32``
-        (Megatron-LM's default for BF16 training, FSDP ``reduce_dtype=float32``) or
+        (Megatron-LM's default for BF16 training, FSDP ``reduce_dtype=float32``),
         ``bf16`` (NeMo ``grad_sync_dtype: bf16``, Megatron ``--grad-reduce-in-bf16``,
-        FSDP pure BF16).
+        FSDP pure BF16) or ``fp16`` (FP16 mixed precision with the gradients kept and
+        all-reduced in FP16: Megatron-LM ``--fp16``, its default until BF16 training).
     optimizer_dtype : str
         Format of the Adam moments: ``fp32`` (default) or ``bf16`` (NeMo's distributed
         fused Adam with ``dtype: bf16``). The master weights are FP32 either way.
@@ -351,7 +355,7 @@ def parallel_spec(parallel: Any, where: str = "parallel") -> ParallelSpec:
     if zero is not None and zero > 3:
         out.append(Problem(f"{where}.zero_stage", zero, "must be 0, 1, 2 or 3"))
     vals["zero_stage"] = defaults["zero_stage"] if zero is None else zero
-    for key, allowed in (("grad_dtype", DTYPES), ("optimizer_dtype", DTYPES),
+    for key, allowed in (("grad_dtype", GRAD_DTYPES), ("optimizer_dtype", DTYPES),
                          ("dp_sync", DP_SYNC)):
         v = raw.get(key, defaults[key])
         if v is None:

@@ -314,3 +314,58 @@ def test_straggler_term_grows_with_nodes():
                                   "micro_batch": 8}, "h100")
         share.append(e.breakdown["straggler"] / e.step_seconds)
     assert share[0] == 0.0 and share[0] < share[1] < share[2]
+
+
+def test_fp16_gradients_are_two_bytes_on_the_wire_and_in_memory():
+    p = {**PAR, "recompute": "full", "sequence_parallel": False}
+    fp32 = perf.estimate(GPT, p, "a100")
+    fp16 = perf.estimate(GPT, {**p, "grad_dtype": "fp16"}, "a100")
+    bf16 = perf.estimate(GPT, {**p, "grad_dtype": "bf16"}, "a100")
+    assert fp16.memory_gib["gradients"] == pytest.approx(fp32.memory_gib["gradients"] / 2)
+    assert fp16.step_seconds == pytest.approx(bf16.step_seconds)
+    # the blocking gradient all-reduce (zero_stage 0, no overlap) moves half the bytes
+    assert fp16.breakdown["dp_comm_exposed"] < 0.6 * fp32.breakdown["dp_comm_exposed"]
+
+
+def test_interleaving_widens_the_window_of_once_per_step_dp_communication():
+    """Megatron-core reduces each model chunk's gradients after its last backward and
+    gathers its weights before its first forward: with v chunks the communication of
+    all but the last chunk overlaps the other chunks' passes (docs/perf.md)."""
+    import dataclasses
+
+    from simgpu.perf.hardware import resolve_gpu
+    from simgpu.perf.model import _step
+    from simgpu.perf.spec import check_layout, model_spec, parallel_spec
+
+    m = model_spec(GPT)
+    g = resolve_gpu("h100")
+    base = {"tp": 8, "pp": 8, "gpus": 1024, "global_batch": 256, "micro_batch": 1,
+            "recompute": "none", "zero_stage": 1, "dp_overlap": True, "grad_dtype": "fp32"}
+    # same per-GPU work and bytes, one vs four chunks per GPU
+    exp = {}
+    for v in (1, 4):
+        p = check_layout(m, parallel_spec({**base, "virtual_stages": v}))
+        b = _step(m, p, g, dataclasses.replace(perf.CALIBRATION, straggler=0.0))
+        exp[v] = b["dp_comm_exposed"]
+    assert exp[1] > 0.0
+    assert exp[4] < exp[1]
+
+
+def test_collectives_overlapping_the_same_pass_share_one_stream():
+    """FSDP's backward all-gather and reduce-scatter run one after the other on one
+    communicator: their sum, not each alone, is set against the backward pass."""
+    from simgpu.perf.model import _overlap
+
+    cal = perf.CALIBRATION
+    # each alone would hide fully behind a window of 1.0; together they expose 0.2
+    exposed, hidden, _ = _overlap(0.6 + 0.6, 1.0, cal)
+    assert exposed == pytest.approx(0.2) and hidden == pytest.approx(1.0)
+    # 13B-like layers on 8 A100, 1,024 tokens per micro-batch: each collective alone
+    # hides behind its pass, their sum does not; the old separate accounting exposed
+    # only the unavoidable tails (one layer's share of each collective)
+    small = {"layers": 24, "hidden": 5120, "heads": 40, "vocab": 50368, "seq_len": 1024}
+    e = perf.estimate(small, {"tp": 1, "gpus": 8, "global_batch": 8, "micro_batch": 1,
+                              "zero_stage": 3, "grad_dtype": "fp32"}, "a100")
+    b = e.breakdown
+    tails = (b["dp_comm_exposed"] + b["dp_comm_overlapped"]) / 24
+    assert b["dp_comm_exposed"] > 2.0 * tails
