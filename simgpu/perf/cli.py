@@ -80,6 +80,7 @@ class PerfParallelConf:
     pp_scatter_gather: bool = True  # pipeline transfers split over tp ranks (Megatron)
     fused_kernels: bool = True  # memory-bound ops fused (Megatron/TE/torch.compile)
     defer_output_wgrad: bool = False  # output layer's weight gradient off the critical path
+    attention_kernel: str = "flash2"  # fused attention: flash2 (FA2/cuDNN/TE/SDPA), flash1
 
 
 @dataclass

@@ -57,6 +57,11 @@ GPUS_PER_NODE = 8
 #: efficiency (FlashAttention-2, arXiv:2307.08691 Figs. 5-6: forward up to ~70 % of A100
 #: peak, backward ~50-55 %, i.e. a ratio of about 2 x 70/55 = 2.5).
 FLASH_BWD_RATIO = 2.5
+#: Time of a FlashAttention-v1-class kernel (FlashAttention, or its Triton port) over a
+#: FlashAttention-2-class one on the same work: FlashAttention-2 is 1.7-3.0 times as
+#: fast as FlashAttention and 1.3-2.5 times as fast as its Triton implementation (Dao
+#: 2023, arXiv:2307.08691, section 4.1); the geometric middle of the Triton range.
+FLASH1_SLOWDOWN = 1.8
 #: z-score of the 90th percentile of a normal distribution (the prediction band).
 Z90 = 1.2815515655446004
 #: Bytes moved per parameter by the Adam update (FP32 master, moments and gradient read
@@ -445,6 +450,8 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     act_bytes = (6.0 if m.gated else 4.0) * m.f / t
     if p.flash_attention:
         attn_f = 0.5 * attn_counted / (peak * attn_frac)
+        if p.attention_kernel == "flash1":
+            attn_f *= FLASH1_SLOWDOWN
         score_f = 0.0
     else:
         attn_f = attn_counted / (peak * _gemm_eff(g, cal, m.dh))

@@ -143,9 +143,11 @@ NEMO_2024 = {"recompute": "none", "sequence_parallel": True, "flash_attention": 
 #: LLM Foundry / Composer on PyTorch 2.1 (the table's columns): FSDP (``FULL_SHARD`` =
 #: ZeRO-3, ``SHARD_GRAD_OP`` = ZeRO-2), communication after every micro-batch, gradient
 #: reduction in FP32 (mixed precision ``DEFAULT``) or BF16 (``PURE``), fused attention
-#: (``attn_impl: triton``, the Triton port of FlashAttention), eager PyTorch for the rest
-#: (no kernel fusion).
-FOUNDRY = {"tp": 1, "pp": 1, "flash_attention": True, "dp_sync": "microbatch",
+#: (``attn_impl: triton``: the Triton port of FlashAttention v1, run on the pre-MLIR Triton
+#: compiler ``triton-pre-mlir`` that llm-foundry's MPT attention module requires, hence
+#: ``attention_kernel: flash1``), eager PyTorch for the rest (no kernel fusion).
+FOUNDRY = {"tp": 1, "pp": 1, "flash_attention": True, "attention_kernel": "flash1",
+           "dp_sync": "microbatch",
            "grad_dtype": "fp32", "dp_overlap": True, "fused_kernels": False}
 #: torchtitan (pytorch/torchtitan): FSDP2 (ZeRO-3), reduction in FP32
 #: (``mixed_precision_reduce`` default), SDPA flash attention, eager unless compiled.

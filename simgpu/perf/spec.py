@@ -35,6 +35,9 @@ GRAD_DTYPES = ("fp32", "bf16", "fp16")
 #: accumulation, Megatron's distributed optimizer) or after every micro-batch (ZeRO-2/3,
 #: PyTorch FSDP without ``no_sync``).
 DP_SYNC = ("step", "microbatch")
+#: Generations of fused (flash) attention kernels: FlashAttention-2 class (FA2, cuDNN,
+#: Transformer Engine, PyTorch SDPA) and FlashAttention v1 class (FA1, its Triton port).
+ATTENTION_KERNELS = ("flash2", "flash1")
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,12 @@ class ParallelSpec:
         Pipeline boundary activations split over the tensor-parallel ranks before the
         point-to-point transfer (Megatron-LM's scatter/gather optimisation,
         arXiv:2104.04473 section 4.1); DeepSpeed's pipeline engine sends them whole.
+    attention_kernel : str
+        Generation of the fused-attention kernel (with ``flash_attention``):
+        ``flash2`` (FlashAttention-2, cuDNN/Transformer Engine fused attention, PyTorch
+        SDPA flash; the default) or ``flash1`` (FlashAttention v1 or its Triton port,
+        e.g. LLM Foundry's ``attn_impl: triton``), about half as fast
+        (:data:`simgpu.perf.model.FLASH1_SLOWDOWN`).
     fused_kernels : bool
         Memory-bound operations fused (Megatron-LM's fused kernels, Transformer Engine,
         ``torch.compile``) rather than run as separate eager PyTorch kernels, which move
@@ -202,6 +211,7 @@ class ParallelSpec:
     pp_scatter_gather: bool = True
     fused_kernels: bool = True
     defer_output_wgrad: bool = False
+    attention_kernel: str = "flash2"
 
     @property
     def sp(self) -> bool:
@@ -356,7 +366,7 @@ def parallel_spec(parallel: Any, where: str = "parallel") -> ParallelSpec:
         out.append(Problem(f"{where}.zero_stage", zero, "must be 0, 1, 2 or 3"))
     vals["zero_stage"] = defaults["zero_stage"] if zero is None else zero
     for key, allowed in (("grad_dtype", GRAD_DTYPES), ("optimizer_dtype", DTYPES),
-                         ("dp_sync", DP_SYNC)):
+                         ("dp_sync", DP_SYNC), ("attention_kernel", ATTENTION_KERNELS)):
         v = raw.get(key, defaults[key])
         if v is None:
             vals[key] = None

@@ -40,9 +40,12 @@ MEAN_GOAL = 0.05
 _A100_SLOW = "Megatron-LM on A100 at the largest sizes/scales: pessimistic, cause unknown"
 _MEGASCALE_BASE = ("MegaScale's Megatron-LM baseline (settings not published: selective "
                    "recomputation, unfused attention assumed): pessimistic")
-_FSDP_SCALE = ("FSDP on 128-512 H100 predicted without LLM Foundry: pessimistic (eager "
-               "traffic and straggler constants set by the other sources)")
-_LONGSEQ = "Triton FlashAttention on 32K tokens: one attention efficiency per architecture"
+_FSDP_SCALE = ("FSDP on H100 predicted without LLM Foundry: pessimistic (eager traffic "
+               "and straggler constants set by the other sources)")
+_LONGSEQ = ("Triton FlashAttention v1 on 32K tokens on A100, predicted without LLM "
+            "Foundry: the Ampere fused-attention efficiency is then barely constrained")
+_NEMOTRON = ("NeMo Nemotron-4 340B (selective recomputation, no TP overlap): pessimistic "
+             "with the Hopper constants the other sources set")
 _CAPPED = ("held out: H100 at a 500 W power limit, peak between 835 and 989 TFLOP/s "
            "(the source); taken at 989")
 _MTNLG = "DeepSpeed pipeline engine 2021: ~20 % slower than Megatron-LM on the same machine"
@@ -53,17 +56,22 @@ KNOWN_MISSES: dict[str, str] = {
     "korthikanti-530b-2240-full": _A100_SLOW,
     "megascale-megatron-256": _MEGASCALE_BASE,
     "megascale-megatron-512": _MEGASCALE_BASE,
+    "megascale-megatron-1024": _MEGASCALE_BASE,
     "megascale-megatron-6144": _A100_SLOW,
+    "megascale-megatron-8192": _MEGASCALE_BASE,
     "megascale-megatron-12288": _A100_SLOW,
-    "llama3-405b-128k-16384": "128K context: Hopper attention efficiency from 8K-context "
-                              "sources underestimates Llama 3's long-context attention",
+    "dgxc-nemotron4-340b-256": _NEMOTRON,
+    "dgxc-nemotron4-340b-512": _NEMOTRON,
+    "dgxc-nemotron4-340b-1024": _NEMOTRON,
+    "foundry-1b-h100-8-s2048": _FSDP_SCALE,
     "foundry-1b-h100-128-s2048": _FSDP_SCALE,
+    "foundry-1b-h100-256-s2048": _FSDP_SCALE,
     "foundry-13b-h100-128-s2048": _FSDP_SCALE,
     "foundry-13b-h100-512-s2048": _FSDP_SCALE,
+    "foundry-70b-h100-128-s2048": _FSDP_SCALE,
+    "foundry-70b-h100-512-s2048": _FSDP_SCALE,
     "foundry-13b-h100-8-s2048": "FSDP, 4,096 tokens per micro-batch on H100: overlap of "
                                 "per-layer collectives overestimated",
-    "foundry-30b-h100-8-s2048": "FSDP on 8 H100: optimistic",
-    "foundry-7b-h100-8-s32768": _LONGSEQ,
     "foundry-7b-a100-8-s32768": _LONGSEQ,
     "mtnlg-530b-2240": _MTNLG,
     "mtnlg-530b-2800": _MTNLG,

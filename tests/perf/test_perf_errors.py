@@ -41,6 +41,8 @@ def problems(model=GPT, parallel=PAR, gpu="a100", **kw):
     ({"grad_dtype": "fp8"}, "parallel.grad_dtype", "fp8", "fp32, bf16, fp16"),
     ({"optimizer_dtype": "int8"}, "parallel.optimizer_dtype", "int8", "fp32, bf16"),
     ({"dp_sync": "sometimes"}, "parallel.dp_sync", "sometimes", "step, microbatch"),
+    ({"attention_kernel": "flash3"}, "parallel.attention_kernel", "flash3",
+     "flash2, flash1"),
 ])
 def test_parallel_rules(change, key, value, words):
     found = problems(parallel={**PAR, **change})
