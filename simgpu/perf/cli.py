@@ -81,6 +81,7 @@ class PerfParallelConf:
     fused_kernels: bool = True  # memory-bound ops fused (Megatron/TE/torch.compile)
     defer_output_wgrad: bool = False  # output layer's weight gradient off the critical path
     attention_kernel: str = "flash2"  # fused attention: flash2 (FA2/cuDNN/TE/SDPA), flash1
+    grad_accum_fusion: bool = True  # weight-gradient GEMMs accumulate into the grad buffer
 
 
 @dataclass

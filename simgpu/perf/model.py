@@ -597,8 +597,17 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         else:
             dp_exp, dp_hid, dp_slow = dp_exp + e, dp_hid + hdn, dp_slow + sl
 
-    mb_compute = stage_layers * layer_compute + stage_extra
-    t_mb = (stage_layers * layer_total + stage_extra + pp_exp + pp_slow + mb_dp_exp
+    # --- gradient accumulation -------------------------------------------------------
+    # without gradient-accumulation fusion every micro-batch's weight gradients are
+    # added to the gradient buffer by a separate kernel (read the new gradient, read and
+    # write the buffer); fused, the weight-gradient GEMM accumulates in its epilogue
+    accum = 0.0
+    if not p.grad_accum_fusion:
+        accum_params = params / (d if p.zero_stage >= 2 and per_mb else 1)
+        accum = accum_params * (2.0 + 2.0 * DTYPE_BYTES[p.grad_dtype]) / mem_bw
+
+    mb_compute = stage_layers * layer_compute + stage_extra + accum
+    t_mb = (stage_layers * layer_total + stage_extra + accum + pp_exp + pp_slow + mb_dp_exp
             + mb_dp_slow)
     bubble = (p.pp - 1) / v * t_mb
 
@@ -610,6 +619,7 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     out = {
         "compute": mb * mb_compute,
         "recompute": recompute_s,
+        "grad_accumulation": mb * accum,
         "bubble": bubble,
         "tp_comm_exposed": mb * stage_layers * tp_exp,
         "tp_comm_overlapped": mb * stage_layers * tp_hid,

@@ -114,7 +114,7 @@ MEGATRON_2021 = {"recompute": "full", "sequence_parallel": False, "flash_attenti
 #: all-reduced in FP16; ``--DDP-impl local`` (Megatron's DDP: all-reduce after the
 #: backward pass). ``run_table_1.sh`` runs the four smallest Table 1 models with
 #: ``--DDP-impl torch`` (PyTorch DDP: bucketed all-reduce overlapped with the backward).
-MEGATRON_2021_SC21 = {**MEGATRON_2021, "grad_dtype": "fp16"}
+MEGATRON_2021_SC21 = {**MEGATRON_2021, "grad_dtype": "fp16", "grad_accum_fusion": False}
 MEGATRON_2021_SC21_TORCH_DDP = {**MEGATRON_2021_SC21, "dp_overlap": True}
 #: Megatron-LM as of 2022 (arXiv:2205.05198): "full" = full recomputation, no sequence
 #: parallelism; "seqsel" = sequence parallelism + selective recomputation.
@@ -157,7 +157,7 @@ TORCHTITAN = {"tp": 1, "pp": 1, "zero_stage": 3, "dp_sync": "microbatch",
 #: DeepSpeed's pipeline engine with Megatron-LM layers (MT-NLG, BLOOM): 1F1B without
 #: interleaving, blocking point-to-point, gradient reduction after the pipeline flush,
 #: Megatron's fused kernels, unfused attention, full recomputation.
-DEEPSPEED_PIPE = {**MEGATRON_2021, "pp_scatter_gather": False}
+DEEPSPEED_PIPE = {**MEGATRON_2021, "pp_scatter_gather": False, "grad_accum_fusion": False}
 
 
 def _gpu(name: str, **change: float) -> dict[str, Any]:

@@ -182,6 +182,12 @@ class ParallelSpec:
         SDPA flash; the default) or ``flash1`` (FlashAttention v1 or its Triton port,
         e.g. LLM Foundry's ``attn_impl: triton``), about half as fast
         (:data:`simgpu.perf.model.FLASH1_SLOWDOWN`).
+    grad_accum_fusion : bool
+        The weight-gradient GEMMs accumulate into the gradient buffer in their epilogue
+        (Megatron-LM ``--gradient-accumulation-fusion``, since 2022 and on by default in
+        Megatron-core and NeMo); off, every micro-batch's gradients are added to the
+        buffer by a separate memory-bound kernel (Megatron-LM 2021's DDP hook, DeepSpeed
+        and PyTorch autograd accumulation).
     fused_kernels : bool
         Memory-bound operations fused (Megatron-LM's fused kernels, Transformer Engine,
         ``torch.compile``) rather than run as separate eager PyTorch kernels, which move
@@ -212,6 +218,7 @@ class ParallelSpec:
     fused_kernels: bool = True
     defer_output_wgrad: bool = False
     attention_kernel: str = "flash2"
+    grad_accum_fusion: bool = True
 
     @property
     def sp(self) -> bool:
@@ -243,7 +250,8 @@ _OPT_INT_MODEL = ("kv_heads", "ffn_hidden", "head_dim")
 _INT_PAR = ("tp", "pp", "cp", "global_batch", "virtual_stages")
 _OPT_INT_PAR = ("dp", "gpus", "micro_batch")
 _BOOL_PAR = ("flash_attention", "tp_overlap", "dp_overlap", "pp_overlap", "cp_overlap",
-             "uneven_pipeline", "fused_kernels", "pp_scatter_gather", "defer_output_wgrad")
+             "uneven_pipeline", "fused_kernels", "pp_scatter_gather", "defer_output_wgrad",
+             "grad_accum_fusion")
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:

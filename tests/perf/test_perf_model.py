@@ -387,3 +387,20 @@ def test_flashattention_v1_kernels_are_slower_by_the_published_ratio():
     b = perf.estimate(m, {**off, "attention_kernel": "flash1"}, "h100",
                       check_memory=False).step_seconds
     assert a == b
+
+
+def test_unfused_gradient_accumulation_costs_a_pass_over_the_gradients_per_microbatch():
+    from simgpu.perf.hardware import resolve_gpu
+
+    p = {**PAR, "recompute": "full", "sequence_parallel": False, "grad_dtype": "fp16"}
+    fused = perf.estimate(GPT, p, "a100")
+    plain = perf.estimate(GPT, {**p, "grad_accum_fusion": False}, "a100")
+    assert fused.breakdown["grad_accumulation"] == 0.0
+    # per micro-batch: read the FP16 gradient, read and write the FP16 buffer (6 bytes per
+    # parameter of the stage's shard) at the fitted HBM bandwidth
+    g = resolve_gpu("a100")
+    stage_params = (GPT["layers"] // 8 * plain.model.params_per_layer
+                    + GPT["vocab"] * GPT["hidden"]) / 8
+    per_mb = stage_params * 6.0 / (g.hbm_bw * perf.CALIBRATION.hbm_fraction)
+    assert plain.breakdown["grad_accumulation"] == pytest.approx(64 * per_mb, rel=1e-9)
+    assert plain.step_seconds > fused.step_seconds
