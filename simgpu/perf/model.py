@@ -184,7 +184,8 @@ class Estimate:
     gpus, microbatches, micro_batch : int
         Job size, micro-batches per replica per step, sequences per micro-batch.
     breakdown : dict of str to float
-        Seconds per step: ``compute`` (of which ``recompute``), ``bubble``,
+        Seconds per step: ``compute`` (of which ``recompute`` and
+        ``grad_accumulation``), ``bubble``,
         ``tp_comm_exposed``/``tp_comm_overlapped``, ``cp_comm_*``, ``pp_comm_*``,
         ``dp_comm_*``, ``overlap_slowdown``, ``optimizer``. The exposed parts, compute,
         bubble, slowdown and optimizer add up to ``step_seconds``.
