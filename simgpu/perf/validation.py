@@ -41,10 +41,11 @@ _A100_SLOW = ("MegaScale's Megatron-LM baseline at 6,144-12,288 GPUs (settings n
               "published): pessimistic, cause unknown")
 _SMALL_A100 = ("Megatron-LM 2021 small models (one micro-batch, PyTorch DDP) predicted "
                "without Narayanan 2021: pessimistic")
-_FSDP_SCALE = ("FSDP on H100 predicted without LLM Foundry: pessimistic (eager traffic "
-               "and straggler constants set by the other sources)")
+_FSDP_SCALE = ("FSDP with recomputation on 128-512 H100, predicted without LLM Foundry: "
+               "pessimistic (eager traffic and straggler set by the other sources)")
+_FSDP_8 = "FSDP on 8 H100, predicted without LLM Foundry: optimistic (see foundry-13b)"
 _LONGSEQ = ("Triton FlashAttention v1 on 32K tokens on A100, predicted without LLM "
-            "Foundry: the Ampere fused-attention efficiency is then barely constrained")
+            "Foundry: the Ampere fused-attention efficiency is then at its bound")
 _NEMOTRON = ("NeMo Nemotron-4 340B (selective recomputation, no TP overlap): pessimistic "
              "with the Hopper constants the other sources set")
 _CAPPED = ("held out: H100 at a 500 W power limit, peak between 835 and 989 TFLOP/s "
@@ -58,10 +59,10 @@ KNOWN_MISSES: dict[str, str] = {
     "megascale-megatron-12288": _A100_SLOW,
     "dgxc-nemotron4-340b-512": _NEMOTRON,
     "dgxc-nemotron4-340b-1024": _NEMOTRON,
-    "foundry-1b-h100-128-s2048": _FSDP_SCALE,
     "foundry-13b-h100-128-s2048": _FSDP_SCALE,
     "foundry-13b-h100-512-s2048": _FSDP_SCALE,
-    "foundry-70b-h100-128-s2048": _FSDP_SCALE,
+    "foundry-7b-h100-8-s2048": _FSDP_8,
+    "foundry-30b-h100-8-s2048": _FSDP_8,
     "foundry-13b-h100-8-s2048": "FSDP, 4,096 tokens per micro-batch on H100: overlap of "
                                 "per-layer collectives overestimated",
     "foundry-7b-a100-8-s32768": _LONGSEQ,
