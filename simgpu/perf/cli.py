@@ -74,12 +74,14 @@ class PerfParallelConf:
     pp_overlap: bool = True  # pipeline point-to-point overlapped
     cp_overlap: bool = False  # context-parallel communication overlapped
     uneven_pipeline: bool = False  # allow pp * virtual_stages not dividing layers
-    grad_dtype: str = "fp32"  # gradient buffer and its data-parallel reduction: fp32, bf16
+    grad_dtype: str = "fp32"  # gradient buffer and its reduction: fp32, bf16 or fp16
     optimizer_dtype: str = "fp32"  # Adam moments: fp32 or bf16 (master weights FP32)
     dp_sync: str | None = None  # step or microbatch; none = microbatch for zero_stage >= 2
     pp_scatter_gather: bool = True  # pipeline transfers split over tp ranks (Megatron)
     fused_kernels: bool = True  # memory-bound ops fused (Megatron/TE/torch.compile)
     defer_output_wgrad: bool = False  # output layer's weight gradient off the critical path
+    attention_kernel: str = "flash2"  # fused attention: flash2 (FA2/cuDNN/TE/SDPA), flash1
+    grad_accum_fusion: bool = True  # weight-gradient GEMMs accumulate into the grad buffer
 
 
 @dataclass

@@ -49,7 +49,7 @@ from simgpu.perf.spec import ModelSpec, ParallelSpec, check_layout, model_spec, 
 #: the gradient and moment formats are settings, see :class:`ParallelSpec`).
 WEIGHT_BYTES, GRAD_BYTES, OPTIMIZER_BYTES = 2.0, 4.0, 12.0
 #: Bytes per value of each number format.
-DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0}
+DTYPE_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0}
 #: GPUs per host, for the straggler term (DGX/HGX servers; a GB200 NVL72 rack counts
 #: as 9 such hosts of 8 GPUs for this purpose).
 GPUS_PER_NODE = 8
@@ -57,6 +57,11 @@ GPUS_PER_NODE = 8
 #: efficiency (FlashAttention-2, arXiv:2307.08691 Figs. 5-6: forward up to ~70 % of A100
 #: peak, backward ~50-55 %, i.e. a ratio of about 2 x 70/55 = 2.5).
 FLASH_BWD_RATIO = 2.5
+#: Time of a FlashAttention-v1-class kernel (FlashAttention, or its Triton port) over a
+#: FlashAttention-2-class one on the same work: FlashAttention-2 is 1.7-3.0 times as
+#: fast as FlashAttention and 1.3-2.5 times as fast as its Triton implementation (Dao
+#: 2023, arXiv:2307.08691, section 4.1); the geometric middle of the Triton range.
+FLASH1_SLOWDOWN = 1.8
 #: z-score of the 90th percentile of a normal distribution (the prediction band).
 Z90 = 1.2815515655446004
 #: Bytes moved per parameter by the Adam update (FP32 master, moments and gradient read
@@ -179,7 +184,8 @@ class Estimate:
     gpus, microbatches, micro_batch : int
         Job size, micro-batches per replica per step, sequences per micro-batch.
     breakdown : dict of str to float
-        Seconds per step: ``compute`` (of which ``recompute``), ``bubble``,
+        Seconds per step: ``compute`` (of which ``recompute`` and
+        ``grad_accumulation``), ``bubble``,
         ``tp_comm_exposed``/``tp_comm_overlapped``, ``cp_comm_*``, ``pp_comm_*``,
         ``dp_comm_*``, ``overlap_slowdown``, ``optimizer``. The exposed parts, compute,
         bubble, slowdown and optimizer add up to ``step_seconds``.
@@ -445,6 +451,8 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     act_bytes = (6.0 if m.gated else 4.0) * m.f / t
     if p.flash_attention:
         attn_f = 0.5 * attn_counted / (peak * attn_frac)
+        if p.attention_kernel == "flash1":
+            attn_f *= FLASH1_SLOWDOWN
         score_f = 0.0
     else:
         attn_f = attn_counted / (peak * _gemm_eff(g, cal, m.dh))
@@ -546,12 +554,20 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
 
     bwd_window = stage_layers * (bwd + recomp)
     fwd_window = stage_layers * fwd
+    # once-per-step communication of an interleaved pipeline (Megatron-core: each model
+    # chunk's gradients are reduced after the chunk's last backward, its weights
+    # gathered before its first forward): the v chunks finish p chunk-backwards apart in
+    # the cool-down (start p chunk-forwards apart in the warm-up), so the communication
+    # of all but the last chunk overlaps those chunk-passes as well
+    step_widen = (1.0 + (v - 1) * p.pp) / v if v > 1 else 1.0
     # (seconds, compute window, buckets, per micro-batch?) of each collective
     parts: list[tuple[float, float, int, bool]] = []
     if p.zero_stage == 0:
-        parts.append((coll_seconds(g_bytes, True, n_units), bwd_window, n_units, per_mb))
+        parts.append((coll_seconds(g_bytes, True, n_units),
+                      bwd_window * (1.0 if per_mb else step_widen), n_units, per_mb))
     else:
-        parts.append((coll_seconds(g_bytes, False, n_units), bwd_window, n_units, per_mb))
+        parts.append((coll_seconds(g_bytes, False, n_units),
+                      bwd_window * (1.0 if per_mb else step_widen), n_units, per_mb))
         if p.zero_stage >= 3:
             n_l = max(1, stage_layers)
             parts.append((coll_seconds(w_bytes, False, n_l), fwd_window, n_l, True))
@@ -559,12 +575,22 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         elif p.zero_stage == 2 and per_mb:
             parts.append((coll_seconds(w_bytes, False, n_units), fwd_window, n_units, True))
         else:
-            parts.append((coll_seconds(w_bytes, False, n_units), fwd_window, n_units, False))
+            parts.append((coll_seconds(w_bytes, False, n_units), fwd_window * step_widen,
+                          n_units, False))
+    # collectives that overlap the same computation share one communication stream
+    # (one NCCL communicator: PyTorch FSDP's backward all-gather of the next layer and
+    # reduce-scatter of the last one run one after the other), so they are summed
+    # before being set against that computation
+    shared: dict[tuple[float, bool], list[float]] = {}
+    for comm, window, units, each_mb in parts:
+        acc = shared.setdefault((window, each_mb), [0.0, 0.0])
+        acc[0] += comm
+        acc[1] += comm / units
     mb_dp_exp = mb_dp_hid = mb_dp_slow = 0.0  # per micro-batch
     dp_exp = dp_hid = dp_slow = 0.0  # per step
-    for comm, window, units, each_mb in parts:
+    for (window, each_mb), (comm, tail) in shared.items():
         if p.dp_overlap:
-            e, hdn, sl = _overlap(comm, window, cal, tail=comm / units)
+            e, hdn, sl = _overlap(comm, window, cal, tail=tail)
         else:
             e, hdn, sl = comm, 0.0, 0.0
         if each_mb:
@@ -572,8 +598,17 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         else:
             dp_exp, dp_hid, dp_slow = dp_exp + e, dp_hid + hdn, dp_slow + sl
 
-    mb_compute = stage_layers * layer_compute + stage_extra
-    t_mb = (stage_layers * layer_total + stage_extra + pp_exp + pp_slow + mb_dp_exp
+    # --- gradient accumulation -------------------------------------------------------
+    # without gradient-accumulation fusion every micro-batch's weight gradients are
+    # added to the gradient buffer by a separate kernel (read the new gradient, read and
+    # write the buffer); fused, the weight-gradient GEMM accumulates in its epilogue
+    accum = 0.0
+    if not p.grad_accum_fusion:
+        accum_params = params / (d if p.zero_stage >= 2 and per_mb else 1)
+        accum = accum_params * (2.0 + 2.0 * DTYPE_BYTES[p.grad_dtype]) / mem_bw
+
+    mb_compute = stage_layers * layer_compute + stage_extra + accum
+    t_mb = (stage_layers * layer_total + stage_extra + accum + pp_exp + pp_slow + mb_dp_exp
             + mb_dp_slow)
     bubble = (p.pp - 1) / v * t_mb
 
@@ -585,6 +620,7 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     out = {
         "compute": mb * mb_compute,
         "recompute": recompute_s,
+        "grad_accumulation": mb * accum,
         "bubble": bubble,
         "tp_comm_exposed": mb * stage_layers * tp_exp,
         "tp_comm_overlapped": mb * stage_layers * tp_hid,

@@ -108,6 +108,14 @@ BLOOM_176B = {"name": "BLOOM 176B", "layers": 70, "hidden": 14336, "heads": 112,
 MEGATRON_2021 = {"recompute": "full", "sequence_parallel": False, "flash_attention": False,
                  "zero_stage": 0, "dp_overlap": False, "pp_overlap": False,
                  "tp_overlap": False}
+#: The same as the paper's runs were launched (NVIDIA/Megatron-LM
+#: examples/academic_paper_scripts/sc21/CONFIG.sh, commit 6985e58 named in its README):
+#: ``--fp16`` without ``--accumulate-allreduce-grads-in-fp32``, so gradients are kept and
+#: all-reduced in FP16; ``--DDP-impl local`` (Megatron's DDP: all-reduce after the
+#: backward pass). ``run_table_1.sh`` runs the four smallest Table 1 models with
+#: ``--DDP-impl torch`` (PyTorch DDP: bucketed all-reduce overlapped with the backward).
+MEGATRON_2021_SC21 = {**MEGATRON_2021, "grad_dtype": "fp16", "grad_accum_fusion": False}
+MEGATRON_2021_SC21_TORCH_DDP = {**MEGATRON_2021_SC21, "dp_overlap": True}
 #: Megatron-LM as of 2022 (arXiv:2205.05198): "full" = full recomputation, no sequence
 #: parallelism; "seqsel" = sequence parallelism + selective recomputation.
 MEGATRON_2022_FULL = {**MEGATRON_2021}
@@ -135,9 +143,11 @@ NEMO_2024 = {"recompute": "none", "sequence_parallel": True, "flash_attention": 
 #: LLM Foundry / Composer on PyTorch 2.1 (the table's columns): FSDP (``FULL_SHARD`` =
 #: ZeRO-3, ``SHARD_GRAD_OP`` = ZeRO-2), communication after every micro-batch, gradient
 #: reduction in FP32 (mixed precision ``DEFAULT``) or BF16 (``PURE``), fused attention
-#: (``attn_impl: triton``, the Triton port of FlashAttention), eager PyTorch for the rest
-#: (no kernel fusion).
-FOUNDRY = {"tp": 1, "pp": 1, "flash_attention": True, "dp_sync": "microbatch",
+#: (``attn_impl: triton``: the Triton port of FlashAttention v1, run on the pre-MLIR Triton
+#: compiler ``triton-pre-mlir`` that llm-foundry's MPT attention module requires, hence
+#: ``attention_kernel: flash1``), eager PyTorch for the rest (no kernel fusion).
+FOUNDRY = {"tp": 1, "pp": 1, "flash_attention": True, "attention_kernel": "flash1",
+           "dp_sync": "microbatch",
            "grad_dtype": "fp32", "dp_overlap": True, "fused_kernels": False}
 #: torchtitan (pytorch/torchtitan): FSDP2 (ZeRO-3), reduction in FP32
 #: (``mixed_precision_reduce`` default), SDPA flash attention, eager unless compiled.
@@ -147,7 +157,7 @@ TORCHTITAN = {"tp": 1, "pp": 1, "zero_stage": 3, "dp_sync": "microbatch",
 #: DeepSpeed's pipeline engine with Megatron-LM layers (MT-NLG, BLOOM): 1F1B without
 #: interleaving, blocking point-to-point, gradient reduction after the pipeline flush,
 #: Megatron's fused kernels, unfused attention, full recomputation.
-DEEPSPEED_PIPE = {**MEGATRON_2021, "pp_scatter_gather": False}
+DEEPSPEED_PIPE = {**MEGATRON_2021, "pp_scatter_gather": False, "grad_accum_fusion": False}
 
 
 def _gpu(name: str, **change: float) -> dict[str, Any]:
@@ -284,8 +294,9 @@ _MS = "MegaScale 2024, arXiv:2402.15627 Table 2"
 _MS_BASE = _MS + " (Megatron-LM baseline)"
 _L3 = "Llama 3 2024, arXiv:2407.21783 Table 4"
 _HF = "hardware_tflops_per_gpu"
-_T1_NOTE = ("micro-batch not published (chosen by simgpu); non-interleaved schedule "
-            "(what Table 2's scaling implies)")
+_T1_NOTE = ("micro-batch, interleaving and DDP implementation not in the paper: from its "
+            "reproduction script (Megatron-LM examples/academic_paper_scripts/sc21/"
+            "run_table_1.sh)")
 _G_NAR, _G_KOR, _G_MS, _G_L3 = ("Narayanan 2021", "Korthikanti 2022", "MegaScale 2024",
                                 "Llama 3 2024")
 _G_DGXC, _G_LF, _G_TT = ("NVIDIA DGX Cloud 2024", "LLM Foundry 2024", "torchtitan 2024")
@@ -327,18 +338,26 @@ def _foundry(size, gpus, seq, micro, accum, tps, *, ac, shard=3, pure=False, gpu
 #: Every published row simgpu is checked against (docs/perf.md, tests/perf).
 PUBLISHED: tuple[PublishedRow, ...] = (
     # Megatron-LM 2021 Table 1: A100 80GB, TF/s per GPU by eq. (3) (with recomputation).
-    *(_row(f"megatron21-{k}", _T1, shape, n, tp, pp, b, _HF, val, MEGATRON_2021,
-           assumed=_T1_NOTE, group=_G_NAR)
-      for k, shape, n, tp, pp, b, val in (
-          ("1.7b", GPT_1_7B, 32, 1, 1, 512, 137), ("3.6b", GPT_3_6B, 64, 2, 1, 512, 138),
-          ("7.5b", GPT_7_5B, 128, 4, 1, 512, 142), ("18.4b", GPT_18B, 256, 8, 1, 1024, 135),
-          ("39.1b", GPT_39B, 512, 8, 2, 1536, 138), ("76.1b", GPT_76B, 1024, 8, 4, 1792, 140),
-          ("145.6b", GPT_146B, 1536, 8, 8, 2304, 148),
-          ("310.1b", GPT_310B, 1920, 8, 16, 2160, 155),
-          ("529.6b", GPT_530B, 2520, 8, 35, 2520, 163), ("1t", GPT_1T, 3072, 8, 64, 3072, 163))),
+    # Micro-batch, interleaving (layers per virtual stage) and DDP implementation as in
+    # the paper's reproduction script (NVIDIA/Megatron-LM
+    # examples/academic_paper_scripts/sc21/run_table_1.sh).
+    *(_row(f"megatron21-{k}", _T1, shape, n, tp, pp, b, _HF, val,
+           MEGATRON_2021_SC21_TORCH_DDP if ddp == "torch" else MEGATRON_2021_SC21,
+           micro=mbs, v=v, assumed=_T1_NOTE, group=_G_NAR)
+      for k, shape, n, tp, pp, b, val, mbs, v, ddp in (
+          ("1.7b", GPT_1_7B, 32, 1, 1, 512, 137, 16, 1, "torch"),
+          ("3.6b", GPT_3_6B, 64, 2, 1, 512, 138, 16, 1, "torch"),
+          ("7.5b", GPT_7_5B, 128, 4, 1, 512, 142, 16, 1, "torch"),
+          ("18.4b", GPT_18B, 256, 8, 1, 1024, 135, 8, 1, "torch"),
+          ("39.1b", GPT_39B, 512, 8, 2, 1536, 138, 4, 1, "local"),
+          ("76.1b", GPT_76B, 1024, 8, 4, 1792, 140, 2, 3, "local"),
+          ("145.6b", GPT_146B, 1536, 8, 8, 2304, 148, 2, 2, "local"),
+          ("310.1b", GPT_310B, 1920, 8, 16, 2160, 155, 1, 2, "local"),
+          ("529.6b", GPT_530B, 2520, 8, 35, 2520, 163, 1, 3, "local"),
+          ("1t", GPT_1T, 3072, 8, 64, 3072, 163, 1, 1, "local"))),
     # Megatron-LM 2021 Table 2, PTD-P rows: micro-batch 1, model-parallel size 96 / 280.
-    *(_row(f"megatron21-{k}", _T2, shape, n, 8, pp, b, _HF, val, MEGATRON_2021, micro=1,
-           group=_G_NAR)
+    *(_row(f"megatron21-{k}", _T2, shape, n, 8, pp, b, _HF, val, MEGATRON_2021_SC21,
+           micro=1, group=_G_NAR)
       for k, shape, n, pp, b, val in (
           ("175b-384", GPT_175B, 384, 12, 1536, 153), ("175b-768", GPT_175B, 768, 12, 1536, 149),
           ("175b-1536", GPT_175B, 1536, 12, 1536, 141),

@@ -26,12 +26,18 @@ ACTIVATIONS = {"gelu": 2, "relu": 2, "squared_relu": 2, "silu": 2,
 #: Aliases accepted for the activation names (as frameworks spell them).
 ACTIVATION_ALIASES = {"squared-relu": "squared_relu", "relu2": "squared_relu",
                       "swish": "silu", "fast-swiglu": "swiglu", "gelu_new": "gelu"}
-#: Number formats of gradients and optimizer moments.
+#: Number formats of optimizer moments.
 DTYPES = ("fp32", "bf16")
+#: Number formats of the gradient buffer and its reduction: also ``fp16`` (FP16 mixed
+#: precision, Megatron-LM ``--fp16`` without ``--accumulate-allreduce-grads-in-fp32``).
+GRAD_DTYPES = ("fp32", "bf16", "fp16")
 #: When data-parallel gradients are reduced: once per optimizer step (DDP with gradient
 #: accumulation, Megatron's distributed optimizer) or after every micro-batch (ZeRO-2/3,
 #: PyTorch FSDP without ``no_sync``).
 DP_SYNC = ("step", "microbatch")
+#: Generations of fused (flash) attention kernels: FlashAttention-2 class (FA2, cuDNN,
+#: Transformer Engine, PyTorch SDPA) and FlashAttention v1 class (FA1, its Triton port).
+ATTENTION_KERNELS = ("flash2", "flash1")
 
 
 @dataclass(frozen=True)
@@ -151,9 +157,10 @@ class ParallelSpec:
         the ceiling (Llama 3 405B: 126 layers on 16 stages).
     grad_dtype : str
         Format of the gradient buffer and of its data-parallel reduction: ``fp32``
-        (Megatron-LM's default for BF16 training, FSDP ``reduce_dtype=float32``) or
+        (Megatron-LM's default for BF16 training, FSDP ``reduce_dtype=float32``),
         ``bf16`` (NeMo ``grad_sync_dtype: bf16``, Megatron ``--grad-reduce-in-bf16``,
-        FSDP pure BF16).
+        FSDP pure BF16) or ``fp16`` (FP16 mixed precision with the gradients kept and
+        all-reduced in FP16: Megatron-LM ``--fp16``, its default until BF16 training).
     optimizer_dtype : str
         Format of the Adam moments: ``fp32`` (default) or ``bf16`` (NeMo's distributed
         fused Adam with ``dtype: bf16``). The master weights are FP32 either way.
@@ -169,6 +176,18 @@ class ParallelSpec:
         Pipeline boundary activations split over the tensor-parallel ranks before the
         point-to-point transfer (Megatron-LM's scatter/gather optimisation,
         arXiv:2104.04473 section 4.1); DeepSpeed's pipeline engine sends them whole.
+    attention_kernel : str
+        Generation of the fused-attention kernel (with ``flash_attention``):
+        ``flash2`` (FlashAttention-2, cuDNN/Transformer Engine fused attention, PyTorch
+        SDPA flash; the default) or ``flash1`` (FlashAttention v1 or its Triton port,
+        e.g. LLM Foundry's ``attn_impl: triton``), about half as fast
+        (:data:`simgpu.perf.model.FLASH1_SLOWDOWN`).
+    grad_accum_fusion : bool
+        The weight-gradient GEMMs accumulate into the gradient buffer in their epilogue
+        (Megatron-LM ``--gradient-accumulation-fusion``, since 2022 and on by default in
+        Megatron-core and NeMo); off, every micro-batch's gradients are added to the
+        buffer by a separate memory-bound kernel (Megatron-LM 2021's DDP hook, DeepSpeed
+        and PyTorch autograd accumulation).
     fused_kernels : bool
         Memory-bound operations fused (Megatron-LM's fused kernels, Transformer Engine,
         ``torch.compile``) rather than run as separate eager PyTorch kernels, which move
@@ -198,6 +217,8 @@ class ParallelSpec:
     pp_scatter_gather: bool = True
     fused_kernels: bool = True
     defer_output_wgrad: bool = False
+    attention_kernel: str = "flash2"
+    grad_accum_fusion: bool = True
 
     @property
     def sp(self) -> bool:
@@ -229,7 +250,8 @@ _OPT_INT_MODEL = ("kv_heads", "ffn_hidden", "head_dim")
 _INT_PAR = ("tp", "pp", "cp", "global_batch", "virtual_stages")
 _OPT_INT_PAR = ("dp", "gpus", "micro_batch")
 _BOOL_PAR = ("flash_attention", "tp_overlap", "dp_overlap", "pp_overlap", "cp_overlap",
-             "uneven_pipeline", "fused_kernels", "pp_scatter_gather", "defer_output_wgrad")
+             "uneven_pipeline", "fused_kernels", "pp_scatter_gather", "defer_output_wgrad",
+             "grad_accum_fusion")
 
 
 def _as_dict(obj: Any) -> dict[str, Any]:
@@ -351,8 +373,8 @@ def parallel_spec(parallel: Any, where: str = "parallel") -> ParallelSpec:
     if zero is not None and zero > 3:
         out.append(Problem(f"{where}.zero_stage", zero, "must be 0, 1, 2 or 3"))
     vals["zero_stage"] = defaults["zero_stage"] if zero is None else zero
-    for key, allowed in (("grad_dtype", DTYPES), ("optimizer_dtype", DTYPES),
-                         ("dp_sync", DP_SYNC)):
+    for key, allowed in (("grad_dtype", GRAD_DTYPES), ("optimizer_dtype", DTYPES),
+                         ("dp_sync", DP_SYNC), ("attention_kernel", ATTENTION_KERNELS)):
         v = raw.get(key, defaults[key])
         if v is None:
             vals[key] = None

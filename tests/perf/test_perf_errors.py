@@ -38,9 +38,11 @@ def problems(model=GPT, parallel=PAR, gpu="a100", **kw):
     ({"tp": 0}, "parallel.tp", 0, "must be >= 1"),
     ({"zero_stage": 4}, "parallel.zero_stage", 4, "0, 1, 2 or 3"),
     ({"colour": "red"}, "parallel.colour", "red", "unknown key"),
-    ({"grad_dtype": "fp16"}, "parallel.grad_dtype", "fp16", "fp32, bf16"),
+    ({"grad_dtype": "fp8"}, "parallel.grad_dtype", "fp8", "fp32, bf16, fp16"),
     ({"optimizer_dtype": "int8"}, "parallel.optimizer_dtype", "int8", "fp32, bf16"),
     ({"dp_sync": "sometimes"}, "parallel.dp_sync", "sometimes", "step, microbatch"),
+    ({"attention_kernel": "flash3"}, "parallel.attention_kernel", "flash3",
+     "flash2, flash1"),
 ])
 def test_parallel_rules(change, key, value, words):
     found = problems(parallel={**PAR, **change})

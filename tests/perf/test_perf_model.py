@@ -314,3 +314,93 @@ def test_straggler_term_grows_with_nodes():
                                   "micro_batch": 8}, "h100")
         share.append(e.breakdown["straggler"] / e.step_seconds)
     assert share[0] == 0.0 and share[0] < share[1] < share[2]
+
+
+def test_fp16_gradients_are_two_bytes_on_the_wire_and_in_memory():
+    p = {**PAR, "recompute": "full", "sequence_parallel": False}
+    fp32 = perf.estimate(GPT, p, "a100")
+    fp16 = perf.estimate(GPT, {**p, "grad_dtype": "fp16"}, "a100")
+    bf16 = perf.estimate(GPT, {**p, "grad_dtype": "bf16"}, "a100")
+    assert fp16.memory_gib["gradients"] == pytest.approx(fp32.memory_gib["gradients"] / 2)
+    assert fp16.step_seconds == pytest.approx(bf16.step_seconds)
+    # the blocking gradient all-reduce (zero_stage 0, no overlap) moves half the bytes
+    assert fp16.breakdown["dp_comm_exposed"] < 0.6 * fp32.breakdown["dp_comm_exposed"]
+
+
+def test_interleaving_widens_the_window_of_once_per_step_dp_communication():
+    """Megatron-core reduces each model chunk's gradients after its last backward and
+    gathers its weights before its first forward: with v chunks the communication of
+    all but the last chunk overlaps the other chunks' passes (docs/perf.md)."""
+    import dataclasses
+
+    from simgpu.perf.hardware import resolve_gpu
+    from simgpu.perf.model import _step
+    from simgpu.perf.spec import check_layout, model_spec, parallel_spec
+
+    m = model_spec(GPT)
+    g = resolve_gpu("h100")
+    base = {"tp": 8, "pp": 8, "gpus": 1024, "global_batch": 256, "micro_batch": 1,
+            "recompute": "none", "zero_stage": 1, "dp_overlap": True, "grad_dtype": "fp32"}
+    # same per-GPU work and bytes, one vs four chunks per GPU
+    exp = {}
+    for v in (1, 4):
+        p = check_layout(m, parallel_spec({**base, "virtual_stages": v}))
+        b = _step(m, p, g, dataclasses.replace(perf.CALIBRATION, straggler=0.0))
+        exp[v] = b["dp_comm_exposed"]
+    assert exp[1] > 0.0
+    assert exp[4] < exp[1]
+
+
+def test_collectives_overlapping_the_same_pass_share_one_stream():
+    """FSDP's backward all-gather and reduce-scatter run one after the other on one
+    communicator: their sum, not each alone, is set against the backward pass."""
+    from simgpu.perf.model import _overlap
+
+    cal = perf.CALIBRATION
+    # each alone would hide fully behind a window of 1.0; together they expose 0.2
+    exposed, hidden, _ = _overlap(0.6 + 0.6, 1.0, cal)
+    assert exposed == pytest.approx(0.2) and hidden == pytest.approx(1.0)
+    # 13B-like layers on 8 A100, 1,024 tokens per micro-batch: each collective alone
+    # hides behind its pass, their sum does not; the old separate accounting exposed
+    # only the unavoidable tails (one layer's share of each collective)
+    small = {"layers": 24, "hidden": 5120, "heads": 40, "vocab": 50368, "seq_len": 1024}
+    e = perf.estimate(small, {"tp": 1, "gpus": 8, "global_batch": 8, "micro_batch": 1,
+                              "zero_stage": 3, "grad_dtype": "fp32"}, "a100")
+    b = e.breakdown
+    tails = (b["dp_comm_exposed"] + b["dp_comm_overlapped"]) / 24
+    assert b["dp_comm_exposed"] > 2.0 * tails
+
+
+def test_flashattention_v1_kernels_are_slower_by_the_published_ratio():
+    from simgpu.perf.model import FLASH1_SLOWDOWN
+
+    m = {**LLAMA3_405B, "layers": 16, "seq_len": 32768}
+    p = {"tp": 8, "pp": 1, "gpus": 8, "global_batch": 1, "micro_batch": 1,
+         "recompute": "full"}
+    fa2 = perf.estimate(m, p, "h100", check_memory=False)
+    fa1 = perf.estimate(m, {**p, "attention_kernel": "flash1"}, "h100", check_memory=False)
+    assert fa1.step_seconds > fa2.step_seconds
+    assert 1.3 <= FLASH1_SLOWDOWN <= 2.5  # Dao 2023 (arXiv:2307.08691) section 4.1
+    # without fused attention the setting has nothing to act on
+    off = {**p, "flash_attention": False, "recompute": "full"}
+    a = perf.estimate(m, off, "h100", check_memory=False).step_seconds
+    b = perf.estimate(m, {**off, "attention_kernel": "flash1"}, "h100",
+                      check_memory=False).step_seconds
+    assert a == b
+
+
+def test_unfused_gradient_accumulation_costs_a_pass_over_the_gradients_per_microbatch():
+    from simgpu.perf.hardware import resolve_gpu
+
+    p = {**PAR, "recompute": "full", "sequence_parallel": False, "grad_dtype": "fp16"}
+    fused = perf.estimate(GPT, p, "a100")
+    plain = perf.estimate(GPT, {**p, "grad_accum_fusion": False}, "a100")
+    assert fused.breakdown["grad_accumulation"] == 0.0
+    # per micro-batch: read the FP16 gradient, read and write the FP16 buffer (6 bytes per
+    # parameter of the stage's shard) at the fitted HBM bandwidth
+    g = resolve_gpu("a100")
+    stage_params = (GPT["layers"] // 8 * plain.model.params_per_layer
+                    + GPT["vocab"] * GPT["hidden"]) / 8
+    per_mb = stage_params * 6.0 / (g.hbm_bw * perf.CALIBRATION.hbm_fraction)
+    assert plain.breakdown["grad_accumulation"] == pytest.approx(64 * per_mb, rel=1e-9)
+    assert plain.step_seconds > fused.step_seconds

@@ -52,9 +52,10 @@ def test_error_levels_do_not_regress(rows):
     """The measured levels (docs/perf.md), as guards: a worse model fails here."""
     s = V.stats(list(rows.values()))
     assert s["sources"] >= 8
-    assert s["out_of_source"]["mean_abs"] < 0.075
-    assert s["in_sample"]["mean_abs"] < 0.06
-    assert s["out_of_source"]["within"] >= 80
+    assert s["out_of_source"]["mean_abs"] < 0.06
+    assert s["out_of_source"]["max_abs"] < 0.20
+    assert s["in_sample"]["mean_abs"] < 0.045
+    assert s["out_of_source"]["within"] >= 86
     # out of source is what the fit did not see: it cannot be better than in sample
     assert s["out_of_source"]["mean_abs"] >= s["in_sample"]["mean_abs"]
 
