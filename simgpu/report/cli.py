@@ -15,6 +15,18 @@ from simgpu.errors import SimgpuError
 FORMATS = ("png", "pdf", "markdown")
 
 
+def parse_formats(text: str, allow_none: bool = False) -> list[str] | None:
+    """The formats of a ``--formats`` value (comma-separated names of :data:`FORMATS`;
+    ``none``, the empty list, where ``allow_none``), or None when it names none or an
+    unknown one."""
+    fmts = [f.strip() for f in text.split(",") if f.strip()]
+    if allow_none and fmts == ["none"]:
+        return []
+    if not fmts or any(f not in FORMATS for f in fmts):
+        return None
+    return fmts
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         prog="simgpu-report",
@@ -33,9 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     fmts = None
     if args.formats is not None:
-        fmts = [f.strip() for f in args.formats.split(",") if f.strip()]
-        bad = [f for f in fmts if f not in FORMATS]
-        if bad or not fmts:
+        fmts = parse_formats(args.formats)
+        if fmts is None:
             print(f"simgpu-report: --formats {args.formats!r}: choose from "
                   f"{', '.join(FORMATS)}", file=sys.stderr)
             sys.exit(2)

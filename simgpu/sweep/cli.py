@@ -110,17 +110,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _merge(args: argparse.Namespace) -> int:
-    from simgpu.report.cli import FORMATS
+    from simgpu.report.cli import FORMATS, parse_formats
     from simgpu.sweep.merge import OUT_NAME, merge, write_merged
 
     if args.metric is not None:
         _fail("--metric does not apply to --merge (aggregate the merged run's directory)")
     fmts = None
     if args.formats is not None:
-        fmts = [f.strip() for f in args.formats.split(",") if f.strip()]
-        if fmts == ["none"]:
-            fmts = []
-        elif not fmts or any(f not in FORMATS for f in fmts):
+        fmts = parse_formats(args.formats, allow_none=True)
+        if fmts is None:
             _fail(f"--formats {args.formats!r}: choose from {', '.join(FORMATS)}, or none")
     out = args.out if args.out is not None else args.sweep_dir / OUT_NAME
     if out.exists() and not out.is_dir():
