@@ -410,22 +410,30 @@ def paid_gpu_hours(plan: Plan) -> np.ndarray:
     return (nodes * gpn[None, :, None] * plan.lease_frac).sum(axis=2) * plan.dt
 
 
+def _lease_part(plan: Plan, raw: RawResults, li: int) -> np.ndarray:
+    """(V, R) lease ``li``'s part of its tenant's GPU-hours on the lease's pool: its
+    delivered GPU-hours over those of all the tenant's leases on that pool (a tenant never
+    owns a pool it leases, so that is everything it can use there)."""
+    p, t = plan.lease_pool[li], plan.lease_tenant[li]
+    deliv = raw.lease_delivered_gpu_h  # (V, R, L)
+    same = [k for k in range(len(plan.lease_names))
+            if plan.lease_pool[k] == p and plan.lease_tenant[k] == t]
+    tot = deliv[:, :, same].sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, deliv[:, :, li] / np.where(tot > 0, tot, 1.0), 0.0)
+
+
 def used_gpu_hours(plan: Plan, raw: RawResults) -> np.ndarray:
     """(V, R, L) GPU-hours the tenant's training held under each lease: its jobs' GPU-hours
-    in the lease's pool, split among its leases on that pool by delivered GPU-hours."""
+    in the lease's pool, split among its leases on that pool (:func:`_lease_part`)."""
     V, R = raw.job_finish_h.shape[:2]
     L = len(plan.lease_names)
     out = np.zeros((V, R, L))
-    deliv = raw.lease_delivered_gpu_h  # (V, R, L)
     for li in range(L):
         p, t = plan.lease_pool[li], plan.lease_tenant[li]
         js = np.flatnonzero(plan.job_party == t)
         held = raw.job_alloc_gpu_h_pool[:, :, js, p].sum(axis=2)  # (V, R)
-        same = [k for k in range(L) if plan.lease_pool[k] == p and plan.lease_tenant[k] == t]
-        tot = deliv[:, :, same].sum(axis=2)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            part = np.where(tot > 0, deliv[:, :, li] / np.where(tot > 0, tot, 1.0), 0.0)
-        out[:, :, li] = held * part
+        out[:, :, li] = held * _lease_part(plan, raw, li)
     return out
 
 
@@ -437,20 +445,19 @@ def _lease_hours(plan: Plan, raw: RawResults, li: int, paid_gh: np.ndarray
     delivered healthy: failed nodes the tenant bears, landlord-first takes), and the
     delivered hours split as the tenant's hours on the lease's pool are (``kept``,
     ``lost``, ``restarts``, ``checkpoint_writes``, ``gang_wait``, ``idle``:
-    :func:`_gpu_hours`), in proportion
-    to the GPU-hours this lease delivered among everything the tenant could use on that
-    pool (its other leases there and, if it owns the pool, its own nodes). ``paid`` is
+    :func:`_gpu_hours`), in proportion to the GPU-hours this lease delivered among the
+    tenant's leases on that pool (:func:`_lease_part`, as :func:`used_gpu_hours`). ``paid`` is
     the variant's paid GPU-hours; the parts add up to ``max(paid, baseline's paid)``."""
     p, t = plan.lease_pool[li], plan.lease_tenant[li]
     js = np.flatnonzero(plan.job_party == t)
+    parts_v = _lease_part(plan, raw, li)  # (V, R)
     out: dict[str, Any] = {}
     for vi, v in enumerate(plan.variants):
         if v.kind == "sweep":
             continue
         deliv = raw.lease_delivered_gpu_h[vi, :, li]  # (R,)
         cap = raw.party_cap_gpu_h[vi][:, t, p]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            part = np.where(cap > 0, deliv / np.where(cap > 0, cap, 1.0), 0.0)
+        part = parts_v[vi]
         kept = raw.job_useful_gpu_h_pool[vi][:, js, p].sum(axis=1)
         lost = raw.job_lost_gpu_h_pool[vi][:, js, p].sum(axis=1)
         held = raw.job_alloc_gpu_h_pool[vi][:, js, p].sum(axis=1)
