@@ -337,9 +337,9 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
     mult = plan.mfu_multipliers(replica_offset + np.arange(R))[rb]  # (B, J)
     mult_f = mult.ravel()
     # migration at a checkpoint: each job's rank of every pool in its preference order
-    # (K where it is not allowed; the last column stands for "no pool")
+    # (K where it is not allowed)
     K = plan.job_pref.shape[1]
-    pref_rank = np.full((J, P + 1), K, np.int64)
+    pref_rank = np.full((J, P), K, np.int64)
     for j in range(J):
         pref_rank[j, prefs[j]] = np.arange(len(prefs[j]))
 
@@ -753,15 +753,16 @@ def _migrate(plan: Plan, j: int, prefs: list[int], rank: np.ndarray, av: np.ndar
     gpn = plan.pool_gpn
     alt = np.full(B, -1, np.int64)
     alt_n = np.zeros(B, np.int64)
-    before = stay & (rank[np.maximum(cur, 0)] > 0)  # a more preferred pool exists
+    curc = np.maximum(cur, 0)
+    rank_cur = rank[curc]
+    before = stay & (rank_cur > 0)  # a more preferred pool exists
     for k, p in enumerate(prefs):
         if not before.any():
             break
-        ok = before & (rank[cur] > k) & (av[:, p] >= plan.job_min_nodes[j, p])
+        ok = before & (rank_cur > k) & (av[:, p] >= plan.job_min_nodes[j, p])
         alt[ok] = p
         alt_n[ok] = np.minimum(plan.job_tgt_nodes[j, p], av[ok, p])
         before &= ~ok
-    curc = np.maximum(cur, 0)
     grow_n = np.minimum(plan.job_tgt_nodes[j, curc], av[np.arange(B), curc])
     grow = stay & (alt < 0) & ~resize & (grow_n > held)
     alt[grow] = cur[grow]

@@ -158,6 +158,7 @@ class Plan:
         ``z`` the standard normal of ``(seed, replica, STREAM_MFU, 0, job)``, shared by
         every variant (common random numbers); exactly 1 for a job without a band
         (docs/model.md, "Progress")."""
+        from simgpu.perf.model import Z90  # the band's p10, p90: mu -/+ Z90 sigma
         from simgpu.rng import detmath
         from simgpu.rng.distributions import normal
 
@@ -215,8 +216,6 @@ def _mfu_band(cfg: S.SimgpuConfig, job: S.JobConfig) -> tuple[float, float]:
 #: The generator's stream of the MFU multipliers (index: job; step 0), shared with
 #: simgpu.engine.physical's streams 1-4.
 STREAM_MFU = 5
-#: The standard normal's 90th percentile: the band's p10 and p90 are mu -/+ Z90 sigma.
-Z90 = 1.2815515655446004
 
 #: GPU types -> the throughput model's architecture family (its MFU band).
 GPU_FAMILY = {"a100": "ampere", "h100": "hopper", "h200": "hopper"}
