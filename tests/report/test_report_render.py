@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -27,16 +26,16 @@ def saved(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
     res = run(compose([*TINY_OVERRIDES, "sim.backend=numpy", "report.daily_series=true"]))
     res.write(out)
-    t0 = time.perf_counter()
     written = render_results(res, out)
-    return res, out, written, time.perf_counter() - t0
+    return res, out, written
 
 
-def test_render_writes_every_format_fast(saved):
-    _res, out, written, seconds = saved
+def test_render_writes_every_format(saved):
+    # its speed is measured in benchmarks/bench_cpu.py, not asserted here (a time limit
+    # in a unit test fails at random on a loaded 2-core CI machine)
+    _res, out, written = saved
     assert {p.name for p in written} == FILES
     assert {p.name for p in out.iterdir()} == FILES | RUN_FILES  # no temporary files left
-    assert seconds < 10.0
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
     for p in written:
         if p.suffix == ".png":
@@ -44,7 +43,7 @@ def test_render_writes_every_format_fast(saved):
 
 
 def test_markdown_embeds_pngs_and_states_headlines(saved):
-    _res, out, _w, _s = saved
+    _res, out, _w = saved
     md = (out / "report.md").read_text()
     for name in FILES - {"report.md", "report.pdf"}:
         assert f"]({name})" in md
@@ -55,20 +54,18 @@ def test_markdown_embeds_pngs_and_states_headlines(saved):
 
 
 def test_rerender_from_disk_is_identical(saved, tmp_path):
-    _res, out, written, _s = saved
+    _res, out, written = saved
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in RUN_FILES:
         shutil.copy(out / name, copy / name)
-    t0 = time.perf_counter()
     again = render(copy)
-    assert time.perf_counter() - t0 < 10.0
     assert [p.name for p in again] == [p.name for p in written]
     assert (copy / "report.md").read_text() == (out / "report.md").read_text()
 
 
 def test_markdown_leaves_out_the_sweeps_figure_of_a_run_without_sweeps(saved):
-    _res, out, _w, _s = saved
+    _res, out, _w = saved
     md = (out / "report.md").read_text()
     assert "sweeps.png" not in md and "In-batch sweeps" not in md
 
@@ -112,7 +109,7 @@ def test_cli_on_empty_dir_exits_2_and_writes_nothing(tmp_path):
 
 @pytest.mark.skipif(SCRIPT is None, reason="simgpu-report console script not installed")
 def test_cli_rerenders_selected_formats(saved, tmp_path):
-    _res, out, _w, _s = saved
+    _res, out, _w = saved
     for name in RUN_FILES:
         shutil.copy(out / name, tmp_path / name)
     proc = subprocess.run([SCRIPT, str(tmp_path), "--formats", "markdown,pdf"],
