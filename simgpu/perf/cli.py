@@ -217,6 +217,8 @@ def report(est, source: str = "") -> str:
         "  step breakdown (s):",
     ]
     rows = (("compute (incl. recompute)", "compute"), ("  of which recompute", "recompute"),
+            ("  of which grad accum.", "grad_accumulation"),
+            ("  of which grad cast", "grad_cast"),
             ("pipeline bubble", "bubble"), ("TP comm exposed", "tp_comm_exposed"),
             ("TP comm overlapped", "tp_comm_overlapped"),
             ("CP comm exposed", "cp_comm_exposed"), ("CP comm overlapped", "cp_comm_overlapped"),

@@ -85,9 +85,11 @@ class Calibration:
         seconds: a ring over ``n`` ranks takes ``n - 1`` such steps per reduce-scatter
         or all-gather, so its cost grows with the group size even for small buffers.
     straggler : float
-        Relative standard deviation of one node's step time; a synchronous step waits
-        for the slowest of ``N`` nodes, about ``1 + straggler * sqrt(2 ln N)`` times
-        the mean (the expected maximum of ``N`` normal draws).
+        Mean excess of one node's step time over the fastest possible, relative to the
+        step, taken as exponential (heavy-tailed jitter: noisy neighbours, thermal
+        throttling, slow links); a synchronous step waits for the slowest of ``N``
+        nodes, ``1 + straggler * (H_N - 1)`` times the mean (the expected maximum of
+        ``N`` exponential draws; ``H_N`` the harmonic number, about ``ln N + 0.58``).
     unfused_traffic : float
         Memory traffic of the memory-bound operations run as separate eager kernels
         (``fused_kernels=False``), as a multiple of the fused kernels' traffic.

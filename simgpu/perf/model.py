@@ -23,8 +23,10 @@ principles, per GPU of the busiest pipeline stage:
   across the network costs a hop latency, so small buffers over many ranks are
   latency-bound; overlapped with backward/forward when enabled, except the last bucket;
 * **optimizer step**: memory-bound Adam update of the GPU's shard;
-* **stragglers**: a synchronous step waits for the slowest node, about
-  ``1 + straggler * sqrt(2 ln nodes)`` times the mean.
+* **stragglers**: a synchronous step waits for the slowest node; with each node's excess
+  over the fastest exponential, of mean ``straggler`` times the step, the slowest of
+  ``N`` is ``1 + straggler * (H_N - 1)`` times the mean (``H_N`` the harmonic number,
+  about ``ln N + 0.58``).
 
 FLOP conventions (Megatron-LM / PaLM): *model* FLOPs count every matmul of forward and
 backward once, attention scores over the full ``s x s`` matrix (no causal discount);
@@ -184,8 +186,8 @@ class Estimate:
     gpus, microbatches, micro_batch : int
         Job size, micro-batches per replica per step, sequences per micro-batch.
     breakdown : dict of str to float
-        Seconds per step: ``compute`` (of which ``recompute`` and
-        ``grad_accumulation``), ``bubble``,
+        Seconds per step: ``compute`` (of which ``recompute``, ``grad_accumulation``
+        and ``grad_cast``), ``bubble``,
         ``tp_comm_exposed``/``tp_comm_overlapped``, ``cp_comm_*``, ``pp_comm_*``,
         ``dp_comm_*``, ``overlap_slowdown``, ``optimizer``. The exposed parts, compute,
         bubble, slowdown and optimizer add up to ``step_seconds``.
@@ -381,6 +383,25 @@ def memory(m: ModelSpec, p: ParallelSpec, g: Gpu) -> dict[str, float]:
                     "reserve": MEMORY_RESERVE_BYTES, "total": total}
     best["capacity"] = g.hbm_bytes
     return best
+
+
+def straggler_factor(nodes: int) -> float:
+    """Expected excess of the slowest of ``nodes`` over their mean, in units of one
+    node's mean excess, when each node's excess over the fastest possible step is
+    exponential: ``H_N - 1`` (the maximum of ``N`` exponential draws has mean ``H_N``
+    times theirs, the harmonic number; Renyi's representation of exponential order
+    statistics). It grows like ``ln N``, faster at scale than the ``sqrt(2 ln N)`` of
+    normal draws, which the published weak-scaling series reject (docs/perf.md).
+    """
+    n = max(1, int(nodes))
+    if n <= 64:
+        return sum(1.0 / k for k in range(2, n + 1))
+    # asymptotic expansion (error below 1e-9 from here on)
+    return math.log(n) + EULER_GAMMA + 1.0 / (2 * n) - 1.0 / (12 * n * n) - 1.0
+
+
+#: The Euler-Mascheroni constant.
+EULER_GAMMA = 0.5772156649015329
 
 
 def _gemm_eff(g: Gpu, cal: Calibration, width: float) -> float:
@@ -607,9 +628,21 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         accum_params = params / (d if p.zero_stage >= 2 and per_mb else 1)
         accum = accum_params * (2.0 + 2.0 * DTYPE_BYTES[p.grad_dtype]) / mem_bw
 
-    mb_compute = stage_layers * layer_compute + stage_extra + accum
-    t_mb = (stage_layers * layer_total + stage_extra + accum + pp_exp + pp_slow + mb_dp_exp
-            + mb_dp_slow)
+    # --- gradient cast ---------------------------------------------------------------
+    # sharded data parallelism that reduces every micro-batch's gradients (PyTorch FSDP,
+    # DeepSpeed ZeRO-2/3) in a wider format than the BF16 gradients autograd produces
+    # casts them first: FSDP's post-backward hook runs ``flat_param.grad.to(reduce_dtype)``
+    # over the unsharded gradient before the reduce-scatter (PyTorch
+    # torch/distributed/fsdp/_runtime_utils.py, 2.0-2.5), a pass reading 2 and writing 4
+    # bytes per parameter of the stage; memory-bound, it takes HBM bandwidth from the
+    # backward it runs beside (counted on the critical path)
+    cast = 0.0
+    if p.zero_stage >= 2 and per_mb and DTYPE_BYTES[p.grad_dtype] > WEIGHT_BYTES:
+        cast = params * (WEIGHT_BYTES + DTYPE_BYTES[p.grad_dtype]) / mem_bw
+
+    mb_compute = stage_layers * layer_compute + stage_extra + accum + cast
+    t_mb = (stage_layers * layer_total + stage_extra + accum + cast + pp_exp + pp_slow
+            + mb_dp_exp + mb_dp_slow)
     bubble = (p.pp - 1) / v * t_mb
 
     # --- optimizer ---------------------------------------------------------------
@@ -621,6 +654,7 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
         "compute": mb * mb_compute,
         "recompute": recompute_s,
         "grad_accumulation": mb * accum,
+        "grad_cast": mb * cast,
         "bubble": bubble,
         "tp_comm_exposed": mb * stage_layers * tp_exp,
         "tp_comm_overlapped": mb * stage_layers * tp_hid,
@@ -636,7 +670,7 @@ def _step(m: ModelSpec, p: ParallelSpec, g: Gpu, cal: Calibration) -> dict[str, 
     }
     nodes = max(1, math.ceil(p.world / GPUS_PER_NODE))
     base = sum(out[k] for k in _SUMMED if k != "straggler")
-    out["straggler"] = base * cal.straggler * math.sqrt(2.0 * math.log(nodes))
+    out["straggler"] = base * cal.straggler * straggler_factor(nodes)
     return out
 
 

@@ -316,6 +316,60 @@ def test_straggler_term_grows_with_nodes():
     assert share[0] == 0.0 and share[0] < share[1] < share[2]
 
 
+def test_straggler_factor_is_the_expected_maximum_of_exponential_draws():
+    import math
+
+    from simgpu.perf.model import straggler_factor
+
+    # H_N - 1 by hand: 1 node waits for nobody; 2 nodes 1/2; 4 nodes 1/2 + 1/3 + 1/4
+    assert straggler_factor(1) == 0.0
+    assert straggler_factor(2) == pytest.approx(0.5)
+    assert straggler_factor(4) == pytest.approx(13 / 12)
+    # the asymptotic branch joins the exact sum
+    for n in (64, 65, 1000, 25_000):
+        exact = math.fsum(1.0 / k for k in range(2, n + 1))
+        assert straggler_factor(n) == pytest.approx(exact, abs=1e-9)
+    # Monte-Carlo check of the premise: the mean of the maximum of N exponential draws
+    # of mean 1 exceeds their mean by H_N - 1
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    draws = rng.exponential(1.0, size=(20_000, 16))
+    excess = draws.max(axis=1).mean() - 1.0
+    assert excess == pytest.approx(straggler_factor(16), abs=0.03)
+
+
+def test_straggler_share_of_a_step_is_the_constant_times_the_factor():
+    from simgpu.perf.model import straggler_factor
+
+    small = {"layers": 24, "hidden": 2048, "heads": 16, "vocab": 50368, "seq_len": 2048}
+    e = perf.estimate(small, {"tp": 1, "gpus": 1024, "global_batch": 8192, "micro_batch": 8},
+                      "h100")
+    b = e.breakdown
+    assert b["straggler"] == pytest.approx(
+        (e.step_seconds - b["straggler"]) * perf.CALIBRATION.straggler * straggler_factor(128))
+
+
+def test_fsdp_casts_each_microbatch_gradient_to_a_wider_reduction_format():
+    from simgpu.perf.hardware import resolve_gpu
+
+    small = {"layers": 24, "hidden": 2048, "heads": 16, "vocab": 50368, "seq_len": 2048}
+    fsdp = {"tp": 1, "gpus": 8, "global_batch": 64, "micro_batch": 2, "zero_stage": 3,
+            "dp_sync": "microbatch", "flash_attention": True}
+    wide = perf.estimate(small, {**fsdp, "grad_dtype": "fp32"}, "h100")
+    # per micro-batch: read the BF16 gradient, write the FP32 copy (6 bytes per parameter
+    # of the unsharded model) at the fitted HBM bandwidth; 4 micro-batches per step
+    g = resolve_gpu("h100")
+    params = 24 * wide.model.params_per_layer + 2 * 50368 * 2048
+    per_mb = params * 6.0 / (g.hbm_bw * perf.CALIBRATION.hbm_fraction)
+    assert wide.breakdown["grad_cast"] == pytest.approx(4 * per_mb, rel=1e-9)
+    # no cast when reducing in BF16, nor when reducing once per step (ZeRO-1)
+    assert perf.estimate(small, {**fsdp, "grad_dtype": "bf16"}, "h100").breakdown[
+        "grad_cast"] == 0.0
+    assert perf.estimate(small, {**fsdp, "grad_dtype": "fp32", "zero_stage": 1,
+                                 "dp_sync": "step"}, "h100").breakdown["grad_cast"] == 0.0
+
+
 def test_fp16_gradients_are_two_bytes_on_the_wire_and_in_memory():
     p = {**PAR, "recompute": "full", "sequence_parallel": False}
     fp32 = perf.estimate(GPT, p, "a100")
