@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -36,6 +37,21 @@ def _on_signal(signum, _frame):
     raise KeyboardInterrupt
 
 
+@contextmanager
+def _signal_stops_it():
+    """Any error after a signal is the signal's doing: a ``KeyboardInterrupt`` raised
+    inside a library (OmegaConf, zipfile) can leave its state half-changed, and the
+    library's clean-up then raises another error in its place (OmegaConf's
+    ``ConfigKeyError``, ``AttributeError``). Turned back into ``KeyboardInterrupt`` here,
+    before Hydra would report it with a traceback and exit code 1."""
+    try:
+        yield
+    except Exception:
+        if "signal" in _STATE:
+            raise KeyboardInterrupt from None
+        raise
+
+
 def _stopped_message(signum: int) -> str:
     import signal
 
@@ -48,6 +64,11 @@ def _stopped_message(signum: int) -> str:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name=CONFIG_NAME)
 def _main(cfg: DictConfig) -> None:
+    with _signal_stops_it():
+        _job(cfg)
+
+
+def _job(cfg: DictConfig) -> None:
     from hydra.types import RunMode
 
     from simgpu.analysis.table import format_table
@@ -74,6 +95,8 @@ def _main(cfg: DictConfig) -> None:
     try:
         results = run(cfg)
     except SimgpuError as exc:
+        if "signal" in _STATE:
+            raise KeyboardInterrupt from None
         log.error("%s", exc)
         sys.exit(2)
     written = []
@@ -98,19 +121,20 @@ def main() -> None:
     """Entry point of the ``simgpu`` console script."""
     import signal
 
-    register()
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    from simgpu.preflight import check_command_line, parse
+    try:  # a signal while starting stops the run as one while simulating does
+        register()
+        from simgpu.preflight import check_command_line, parse
 
-    cl = parse(sys.argv[1:])
-    try:
-        overrides = check_command_line(cl)
-    except SimgpuError as exc:
-        print(f"simgpu: {exc}", file=sys.stderr)
-        sys.exit(2)
-    sys.argv = [sys.argv[0], *cl.argv(overrides)]
-    try:
+        cl = parse(sys.argv[1:])
+        try:
+            with _signal_stops_it():
+                overrides = check_command_line(cl)
+        except SimgpuError as exc:
+            print(f"simgpu: {exc}", file=sys.stderr)
+            sys.exit(2)
+        sys.argv = [sys.argv[0], *cl.argv(overrides)]
         _main()
     except KeyboardInterrupt:
         signum = _STATE.get("signal", signal.SIGINT)

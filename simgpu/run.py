@@ -74,9 +74,11 @@ class Results:
         """Write ``config.yaml``, ``raw.npz``, ``run.json`` and, last, the summary.
 
         Returns the summary's path. Each file appears whole or not at all; the summary is
-        written last, so its presence marks a complete set of results. A directory that
-        already holds results is refused (:class:`~simgpu.errors.OutputExists`) unless
-        ``overwrite`` (default: ``report.overwrite``).
+        written last, so its presence marks a complete set of results (an old summary is
+        removed first; stopped part-way, none of the set's files remain). A
+        directory that already holds results is refused
+        (:class:`~simgpu.errors.OutputExists`) unless ``overwrite`` (default:
+        ``report.overwrite``).
         """
         out = Path(out_dir)
         if overwrite is None:
@@ -84,11 +86,19 @@ class Results:
         if not overwrite and holds_results(out, self.config.report.summary):
             raise OutputExists(out)
         out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / CONFIG_NAME, OmegaConf.to_yaml(OmegaConf.structured(self.config)))
-        arrays = {k: v for k, v in vars(self.raw).items() if v is not None}
-        atomic_savez(out / RAW_NAME, **arrays)
-        atomic_write_json(out / FACTS_NAME, self.facts)
-        return atomic_write_json(out / self.config.report.summary, self.summary)
+        summary = out / self.config.report.summary
+        summary.unlink(missing_ok=True)  # an old summary must not vouch for new files
+        try:
+            atomic_write_text(out / CONFIG_NAME,
+                              OmegaConf.to_yaml(OmegaConf.structured(self.config)))
+            arrays = {k: v for k, v in vars(self.raw).items() if v is not None}
+            atomic_savez(out / RAW_NAME, **arrays)
+            atomic_write_json(out / FACTS_NAME, self.facts)
+            return atomic_write_json(summary, self.summary)
+        except BaseException:  # stopped part-way (a signal): no part of a set remains
+            for name in (CONFIG_NAME, RAW_NAME, FACTS_NAME):
+                (out / name).unlink(missing_ok=True)
+            raise
 
 
 def holds_results(out_dir: str | Path, summary: str = "summary.json") -> bool:

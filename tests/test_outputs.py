@@ -70,6 +70,43 @@ def test_a_signal_mid_run_leaves_no_half_written_results_and_says_so(tmp_path, s
     assert not [n for n in names if n.endswith(".tmp")]
 
 
+def test_an_error_a_signal_caused_inside_a_library_is_reported_as_the_signal(monkeypatch):
+    """A KeyboardInterrupt raised inside OmegaConf can leave a config half-changed, and
+    OmegaConf's clean-up then raises ConfigKeyError or AttributeError in its place (seen:
+    SIGTERM at the wrong moment gave exit code 1 and Hydra's traceback). After a signal,
+    any error is the signal's; without one, errors pass through unchanged."""
+    from simgpu import cli
+
+    monkeypatch.setattr(cli, "_STATE", {"phase": "simulating", "out": None})
+    with pytest.raises(AttributeError):
+        with cli._signal_stops_it():
+            raise AttributeError("'NoneType' object has no attribute '_invalidate_flags_cache'")
+    cli._STATE["signal"] = signal.SIGTERM
+    with pytest.raises(KeyboardInterrupt):
+        with cli._signal_stops_it():
+            raise AttributeError("'NoneType' object has no attribute '_invalidate_flags_cache'")
+
+
+def test_results_stopped_while_being_written_leave_none_of_their_files(tmp_path, monkeypatch,
+                                                                        tiny_overrides):
+    run_module = importlib.import_module("simgpu.run")  # simgpu.run is also the function
+    res = simgpu.run(simgpu.compose(tiny_overrides))
+    res.write(tmp_path)  # an earlier complete run in the same directory
+    write_json = run_module.atomic_write_json
+
+    def stopped(path, obj):  # the signal arrives while run.json is written
+        if Path(path).name == "run.json":
+            raise KeyboardInterrupt
+        return write_json(path, obj)
+
+    monkeypatch.setattr(run_module, "atomic_write_json", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        res.write(tmp_path, overwrite=True)
+    # neither the new files written before the stop nor the old summary, which would
+    # vouch for files of another run, remain
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 # ------------------------------------------------------------------ overwriting
 
 
