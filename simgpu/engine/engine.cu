@@ -194,8 +194,8 @@ SG_DEV double sg_restart_hours(double base, double s16k, double rexp, double gpu
 
 // Plan.job_mtbf_hours: the mean time between failures of a job on `nn` nodes of `pool` at
 // step t (node failures at the pool's per-node rate times its nodes' age multiplier, plus
-// the outages of the domains its
-// node range meets on average), hours; inf where nothing can fail.
+// the outages of the domains its node range meets on average), hours; inf where nothing
+// can fail.
 SG_DEV double sg_job_mtbf(const SgArgs& a, int pool, double nn, int t) {
   const int* I = a.I;
   const double* F = a.F;
@@ -217,8 +217,9 @@ SG_DEV double sg_job_mtbf(const SgArgs& a, int pool, double nn, int t) {
 // of pool `cur` (more preferred pool where its minimum fits, else growth in `cur` when it
 // is running), and whether it is worth its restart: W x (1 - r_stay / r_alt) >
 // max(0, R_alt - rho), W = min(hours to finish where it is, its MTBF there). Returns the
-// pool it migrates to (it then takes min(target, available) nodes there), or -1. `rec`
-// points at the job's element of variant v's per-variant fields (stride V).
+// pool it migrates to (it then takes min(target, available) nodes there), or -1.
+// `avail` points at the party's available nodes of pool 0 (pool p at p * stride); `sf` is
+// the replica's float record (per-variant fields of variant v at stride V).
 SG_DEV int sg_migrate(const SgArgs& a, const int* avail, int stride, int j, int cur, int got,
                       int held, bool resize, const double* sf, int v, int t) {
   const int* I = a.I;
@@ -595,9 +596,6 @@ SG_DEV bool sg_physical_step(const SgArgs& a, SgRep& c, int t) {
   return true;
 }
 
-// Variant v of one replica in step t (numpy_engine.simulate, steps 2 and 3): the
-// contracts, the allocation in plan order and its records, the node layout, and the
-// per-day series (the jobs' progress follows in sg_job_step).
 // numpy_engine._wait_records: each party's usable nodes that none of its jobs holds, in the
 // pools where one of its waiting jobs may run, as GPU-hours.
 SG_DEV void sg_wait_records(const SgArgs& a, const SgRep& c, int v) {
@@ -623,6 +621,9 @@ SG_DEV void sg_wait_records(const SgArgs& a, const SgRep& c, int v) {
   }
 }
 
+// Variant v of one replica in step t (numpy_engine.simulate, steps 2 and 3): the
+// contracts, the allocation in plan order and its records, the node layout, and the
+// per-day series (the jobs' progress follows in sg_job_step).
 SG_DEV void sg_variant_step(const SgArgs& a, SgRep& c, int v, int t) {
   const int V = a.V, J = a.J, P = a.P, A = a.A, L = a.L, D = a.D, T = a.T, K = a.K;
   const int NRANK0 = a.NRANK0;

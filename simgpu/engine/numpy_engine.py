@@ -381,16 +381,10 @@ def simulate(plan: Plan, replica_offset: int, n_replicas: int, daily: bool = Tru
                 av_f = av.ravel()
                 got = np.minimum(want[:, j], av_f[bp[:, j]])
                 stay = keep_ok[:, j] & (got >= mn_cur[:, j])
-                np_j = np.where(stay, cur[:, j], -1)
-                nn_j = np.where(stay, got, 0)
-                need = run[:, j] & ~stay
-                for p in prefs[j]:  # else the first allowed pool where its minimum fits
-                    if not need.any():
-                        break
-                    ok = need & (av[:, p] >= mn1[j, p])
-                    np_j[ok] = p
-                    nn_j[ok] = np.minimum(tgt[j, p], av[ok, p])
-                    need &= ~ok
+                # else the first allowed pool where its minimum fits
+                np_j, nn_j = _first_fit(prefs[j], av, mn1[j], tgt[j], run[:, j] & ~stay)
+                np_j[stay] = cur[stay, j]
+                nn_j[stay] = got[stay]
                 if plan.job_migrate[j]:
                     mig[:, j] = _migrate(plan, j, prefs[j], pref_rank[j], av, stay,
                                          cur[:, j], got, held[:, j], resize[:, j],
@@ -736,6 +730,28 @@ def _wait_records(plan: Plan, waiting: np.ndarray, pool_j: np.ndarray, nodes_j: 
         wait_gh[:, a] += np.where(wp, cap_nodes[a] - held, 0) * gpn * dt
 
 
+def _first_fit(prefs: list[int], av: np.ndarray, minimum: np.ndarray, target: np.ndarray,
+               need: np.ndarray, before: np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Where the histories in ``need`` place a job: the first pool of ``prefs`` (its
+    preference order) where its ``minimum`` (P,) fits in the nodes ``av`` (B, P), on
+    ``min(target, available)`` nodes; with ``before`` (B,), only the pools ranked before
+    it. Returns (pool, nodes), each (B,): -1 and 0 where none fits or not ``need``."""
+    pool = np.full(need.shape, -1, np.int64)
+    nodes = np.zeros(need.shape, np.int64)
+    need = need.copy()
+    for k, p in enumerate(prefs):
+        if before is not None:
+            need &= before > k
+        if not need.any():
+            break
+        ok = need & (av[:, p] >= minimum[p])
+        pool[ok] = p
+        nodes[ok] = np.minimum(target[p], av[ok, p])
+        need &= ~ok
+    return pool, nodes
+
+
 def _migrate(plan: Plan, j: int, prefs: list[int], rank: np.ndarray, av: np.ndarray,
              stay: np.ndarray, cur: np.ndarray, got: np.ndarray, held: np.ndarray,
              resize: np.ndarray, total: np.ndarray, rleft: np.ndarray, mult: np.ndarray,
@@ -751,18 +767,9 @@ def _migrate(plan: Plan, j: int, prefs: list[int], rank: np.ndarray, av: np.ndar
     (B,)."""
     B = stay.size
     gpn = plan.pool_gpn
-    alt = np.full(B, -1, np.int64)
-    alt_n = np.zeros(B, np.int64)
     curc = np.maximum(cur, 0)
-    rank_cur = rank[curc]
-    before = stay & (rank_cur > 0)  # a more preferred pool exists
-    for k, p in enumerate(prefs):
-        if not before.any():
-            break
-        ok = before & (rank_cur > k) & (av[:, p] >= plan.job_min_nodes[j, p])
-        alt[ok] = p
-        alt_n[ok] = np.minimum(plan.job_tgt_nodes[j, p], av[ok, p])
-        before &= ~ok
+    alt, alt_n = _first_fit(prefs, av, plan.job_min_nodes[j], plan.job_tgt_nodes[j],
+                            stay, before=rank[curc])
     grow_n = np.minimum(plan.job_tgt_nodes[j, curc], av[np.arange(B), curc])
     grow = stay & (alt < 0) & ~resize & (grow_n > held)
     alt[grow] = cur[grow]
