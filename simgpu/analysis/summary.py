@@ -312,12 +312,24 @@ def _tenant(plan: Plan, raw: RawResults, a: int) -> dict[str, Any]:
     return out
 
 
+#: The parts of usable GPU-hours that the tenant's runs held (the rest: waiting, idle).
+HELD_PARTS = ("kept", "lost", "restarts", "checkpoint_writes")
+#: How usable GPU-hours were used (:func:`_use_parts`), in order.
+USE_PARTS = (*HELD_PARTS, "gang_wait", "idle")
 #: Where a tenant's GPU-hours went (``tenants.<t>.gpu_hours``), in order.
-GPU_HOURS_PARTS = ("kept", "lost", "restarts", "checkpoint_writes", "gang_wait", "idle",
-                   "withheld")
+GPU_HOURS_PARTS = (*USE_PARTS, "withheld")
 #: Where a lease's contracted GPU-hours went (``leases.<l>.gpu_hours``), in order.
-LEASE_HOURS_PARTS = ("kept", "lost", "restarts", "checkpoint_writes", "gang_wait", "idle",
-                     "not_delivered", "withheld")
+LEASE_HOURS_PARTS = (*USE_PARTS, "not_delivered", "withheld")
+
+
+def _use_parts(kept: np.ndarray, lost: np.ndarray, restarts: np.ndarray, held: np.ndarray,
+               gang_wait: np.ndarray, usable: np.ndarray) -> dict[str, np.ndarray]:
+    """:data:`USE_PARTS` of ``usable`` GPU-hours of which the runs ``held`` some:
+    ``checkpoint_writes`` is the rest of the held hours, ``idle`` the usable hours neither
+    held nor waited on (both floored at 0 against rounding)."""
+    return {"kept": kept, "lost": lost, "restarts": restarts,
+            "checkpoint_writes": np.maximum(held - kept - lost - restarts, 0.0),
+            "gang_wait": gang_wait, "idle": np.maximum(usable - held - gang_wait, 0.0)}
 
 
 def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str, Any]:
@@ -330,8 +342,7 @@ def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str,
     held by none of its runs, none waiting there: between runs, after the roadmap), and
     ``withheld`` (usable in the baseline's history but not in this variant's: the lever's
     capacity). ``usable = kept + lost + restarts + checkpoint_writes + gang_wait +
-    idle``;
-    ``usable_landlord``: the part on landlord-owned pools."""
+    idle``; ``usable_landlord``: the part on landlord-owned pools."""
     land = _owned_by(plan, None)
     base = raw.party_cap_gpu_h[0][:, a].sum(axis=1)  # (R,)
     out: dict[str, Any] = {}
@@ -340,16 +351,12 @@ def _gpu_hours(plan: Plan, raw: RawResults, js: np.ndarray, a: int) -> dict[str,
             continue
         cap = raw.party_cap_gpu_h[vi][:, a]  # (R, P)
         usable = cap.sum(axis=1)
-        held = raw.job_alloc_gpu_h[vi][:, js].sum(axis=1)
-        useful = raw.job_useful_gpu_h[vi][:, js].sum(axis=1)
-        lost = raw.job_lost_gpu_h[vi][:, js].sum(axis=1)
-        wait = raw.party_wait_gpu_h[vi][:, a].sum(axis=1)
-        rst = raw.job_restart_gpu_h_pool[vi][:, js].sum(axis=(1, 2))
-        parts = {"kept": useful, "lost": lost, "restarts": rst,
-                 "checkpoint_writes": np.maximum(held - useful - lost - rst, 0.0),
-                 "gang_wait": wait,
-                 "idle": np.maximum(usable - held - wait, 0.0),
-                 "withheld": np.maximum(base - usable, 0.0)}
+        parts = _use_parts(raw.job_useful_gpu_h[vi][:, js].sum(axis=1),
+                           raw.job_lost_gpu_h[vi][:, js].sum(axis=1),
+                           raw.job_restart_gpu_h_pool[vi][:, js].sum(axis=(1, 2)),
+                           raw.job_alloc_gpu_h[vi][:, js].sum(axis=1),
+                           raw.party_wait_gpu_h[vi][:, a].sum(axis=1), usable)
+        parts["withheld"] = np.maximum(base - usable, 0.0)
         out[v.name] = {"usable": float(usable.mean()),
                        "usable_landlord": float(cap[:, land].sum(axis=1).mean()),
                        **{k: float(x.mean()) for k, x in parts.items()}}
@@ -456,17 +463,12 @@ def _lease_hours(plan: Plan, raw: RawResults, li: int, paid_gh: np.ndarray
         if v.kind == "sweep":
             continue
         deliv = raw.lease_delivered_gpu_h[vi, :, li]  # (R,)
-        cap = raw.party_cap_gpu_h[vi][:, t, p]
-        part = parts_v[vi]
-        kept = raw.job_useful_gpu_h_pool[vi][:, js, p].sum(axis=1)
-        lost = raw.job_lost_gpu_h_pool[vi][:, js, p].sum(axis=1)
-        held = raw.job_alloc_gpu_h_pool[vi][:, js, p].sum(axis=1)
-        wait = raw.party_wait_gpu_h[vi][:, t, p]
-        rst = raw.job_restart_gpu_h_pool[vi][:, js, p].sum(axis=1)
-        parts = {"kept": kept, "lost": lost, "restarts": rst,
-                 "checkpoint_writes": np.maximum(held - kept - lost - rst, 0.0),
-                 "gang_wait": wait, "idle": np.maximum(cap - held - wait, 0.0)}
-        doc = {k: float((x * part).mean()) for k, x in parts.items()}
+        parts = _use_parts(raw.job_useful_gpu_h_pool[vi][:, js, p].sum(axis=1),
+                           raw.job_lost_gpu_h_pool[vi][:, js, p].sum(axis=1),
+                           raw.job_restart_gpu_h_pool[vi][:, js, p].sum(axis=1),
+                           raw.job_alloc_gpu_h_pool[vi][:, js, p].sum(axis=1),
+                           raw.party_wait_gpu_h[vi][:, t, p], raw.party_cap_gpu_h[vi][:, t, p])
+        doc = {k: float((x * parts_v[vi]).mean()) for k, x in parts.items()}
         paid = float(paid_gh[vi, li])
         doc["not_delivered"] = max(paid - float(deliv.mean()), 0.0)
         doc["withheld"] = max(float(paid_gh[0, li]) - paid, 0.0)

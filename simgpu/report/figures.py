@@ -36,6 +36,7 @@ from matplotlib.patheffects import withStroke
 from matplotlib.transforms import blended_transform_factory
 
 from simgpu.analysis import fmt
+from simgpu.analysis.summary import GPU_HOURS_PARTS, HELD_PARTS, LEASE_HOURS_PARTS
 from simgpu.report.data import (
     SENS_METRICS,
     ReportData,
@@ -856,7 +857,7 @@ def _hours_panel(ax, data: ReportData, doc: dict, parts: tuple[str, ...], total:
         left += vals
     for k, n in enumerate(names):
         d = doc[n]
-        used = d["kept"] + d["lost"] + d["restarts"] + d["checkpoint_writes"]
+        used = sum(d[k] for k in HELD_PARTS)
         ax.annotate(f"{used_words} {100 * used / d[total]:.0f} %" if d[total]
                     else "nothing usable", (left[k], k), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8)
@@ -873,8 +874,6 @@ def gpu_hours(data: ReportData) -> Figure | None:
     """Where each tenant's usable GPU-hours, and each lease's contracted GPU-hours, went
     over the horizon, per counterfactual (means over histories, stacked;
     ``tenants.<t>.gpu_hours``, ``leases.<l>.gpu_hours``)."""
-    from simgpu.analysis.summary import GPU_HOURS_PARTS, LEASE_HOURS_PARTS
-
     panels = []
     for t, d in (data.summary.get("tenants") or {}).items():
         if d.get("gpu_hours"):

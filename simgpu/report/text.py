@@ -8,6 +8,7 @@ import numpy as np
 
 from simgpu.analysis import fmt
 from simgpu.analysis.precision import describe
+from simgpu.analysis.summary import HELD_PARTS
 from simgpu.report.data import (
     SENS_INPUTS,
     SENS_METRICS,
@@ -211,8 +212,7 @@ def headline(data: ReportData) -> list[str]:
             def pc(k: str, gh: dict = gh) -> str:
                 return _pct(gh[k] / gh["paid"])
 
-            held = (gh["kept"] + gh["lost"] + gh["restarts"] + gh["checkpoint_writes"]) \
-                / gh["paid"]
+            held = sum(gh[k] for k in HELD_PARTS) / gh["paid"]
             out.append(f"Of the GPU-hours paid for under {lname} (baseline, means), "
                        f"{data.label(le['tenant'])}'s runs held {_pct(held)} "
                        f"({pc('kept')} became kept training progress), {pc('gang_wait')} sat "
