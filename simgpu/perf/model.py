@@ -189,8 +189,9 @@ class Estimate:
         Seconds per step: ``compute`` (of which ``recompute``, ``grad_accumulation``
         and ``grad_cast``), ``bubble``,
         ``tp_comm_exposed``/``tp_comm_overlapped``, ``cp_comm_*``, ``pp_comm_*``,
-        ``dp_comm_*``, ``overlap_slowdown``, ``optimizer``. The exposed parts, compute,
-        bubble, slowdown and optimizer add up to ``step_seconds``.
+        ``dp_comm_*``, ``overlap_slowdown``, ``optimizer``, ``straggler``. The exposed
+        parts, compute, bubble, slowdown, optimizer and straggler add up to
+        ``step_seconds``.
     memory_gib : dict of str to float
         Peak memory per GPU on the fullest stage: ``weights``, ``gradients``,
         ``optimizer``, ``activations``, ``reserve``, ``total``, ``capacity``.
@@ -385,6 +386,10 @@ def memory(m: ModelSpec, p: ParallelSpec, g: Gpu) -> dict[str, float]:
     return best
 
 
+#: The Euler-Mascheroni constant (:func:`straggler_factor`'s asymptotic expansion).
+EULER_GAMMA = 0.5772156649015329
+
+
 def straggler_factor(nodes: int) -> float:
     """Expected excess of the slowest of ``nodes`` over their mean, in units of one
     node's mean excess, when each node's excess over the fastest possible step is
@@ -399,9 +404,6 @@ def straggler_factor(nodes: int) -> float:
     # asymptotic expansion (error below 1e-9 from here on)
     return math.log(n) + EULER_GAMMA + 1.0 / (2 * n) - 1.0 / (12 * n * n) - 1.0
 
-
-#: The Euler-Mascheroni constant.
-EULER_GAMMA = 0.5772156649015329
 
 
 def _gemm_eff(g: Gpu, cal: Calibration, width: float) -> float:
