@@ -328,31 +328,6 @@ def test_the_gain_counts_only_until_the_next_hit(mtbf_h, moves):
 # ------------------------------------------------------------------ against the engine
 
 
-def test_migrations_agree_with_the_engine_failure_free():
-    """One failure-free history of every variant of the kernel mix (a pool that ramps
-    up, two pools per job, leases and levers): the same migrations per job."""
-    from simgpu.cases import kernel_mix
-    from simgpu.engine.numpy_engine import simulate
-    from simgpu.engine.plan import compile_plan
-    from simgpu.reference.des import simulate_des_variants
-
-    cfg = kernel_mix(horizon_days=12.0)
-    for p in cfg["pools"].values():
-        p["reliability"]["failures_per_1000_node_days"] = 0.0
-        p["reliability"]["domains"] = {}
-    cfg["sim"]["step_hours"] = 0.1
-    cfg = load(cfg)
-    plan = compile_plan(cfg)
-    eng = simulate(plan, 0, 1, daily=False)
-    run = simulate_des_variants(cfg, 1)
-    jd = [run.world.job_names.index(n) for n in plan.job_names]
-    assert sum(int(run.variants[v.name]["migrations"].sum()) for v in plan.variants) > 20
-    for vi, v in enumerate(plan.variants):
-        np.testing.assert_array_equal(eng.job_migrations[vi, 0],
-                                      run.variants[v.name]["migrations"][0, jd],
-                                      err_msg=v.name)
-
-
 def test_migrations_agree_with_the_engine_with_failures():
     """The roadmap case (failures, outages, a growing then shrinking pool, pool moves)
     at a 0.1 h step: mean migrations per job within 3 combined standard errors."""

@@ -1,8 +1,8 @@
 """Counterfactual variants: the engine against the independent reference.
 
 Failure-free worlds have one history, so the two simulators must agree to the engine's
-step on every variant: start and finish hours, preemptions, usable GPU-hours by party,
-lease deliveries and payments. With failures, the comparison is statistical
+step on every variant: start and finish hours, preemptions, migrations, usable GPU-hours
+and GPU-hours waiting for a gang by party, lease deliveries and payments. With failures, the comparison is statistical
 (``python -m simgpu.validate`` runs it at full size; a slow test here).
 """
 
@@ -13,12 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from simgpu.cases import (
-    kernel_mix,
-    levers,
-    non_renew_action_case,
-    random_config,
-)
+from simgpu.cases import kernel_mix, levers, non_renew_action_case, random_config
 from simgpu.config.load import load
 from simgpu.engine.numpy_engine import simulate
 from simgpu.engine.plan import compile_plan
@@ -33,15 +28,26 @@ def _failure_free(cfg: dict, step_hours: float) -> dict:
     return cfg
 
 
-def _assert_same_history(cfg_dict: dict, dt: float, links: int = 3) -> None:
-    """Engine and DES agree on one failure-free history of every variant: hours within
-    ``links`` steps (the engine starts work at step boundaries, once per link of a chain),
-    preemptions exactly, GPU-hours and payments to 1 % (linear ramps sampled at step
-    starts)."""
+def _both(cfg_dict: dict) -> tuple:
+    """(plan, engine results, DES run) of one history of every variant."""
     cfg = load(cfg_dict)
     plan = compile_plan(cfg)
-    eng = simulate(plan, 0, 1, daily=False)
-    run = simulate_des_variants(cfg, 1)
+    return plan, simulate(plan, 0, 1, daily=False), simulate_des_variants(cfg, 1)
+
+
+@pytest.fixture(scope="module")
+def mix_both() -> tuple:
+    """The kernel mix's failure-free world at a 0.1 h step, simulated once for the tests
+    that compare it."""
+    return _both(_failure_free(kernel_mix(horizon_days=12.0), 0.1))
+
+
+def _assert_same_history(both: tuple, dt: float, links: int = 3) -> None:
+    """Engine and DES agree on one failure-free history of every variant (``both``, from
+    :func:`_both`): hours within ``links`` steps (the engine starts work at step
+    boundaries, once per link of a chain), preemptions exactly, GPU-hours and payments to
+    1 % (linear ramps sampled at step starts)."""
+    plan, eng, run = both
     w = run.world
     jd = [w.job_names.index(n) for n in plan.job_names]
     ad = [w.party_names.index(n) for n in plan.party_names]
@@ -67,18 +73,17 @@ def _assert_same_history(cfg_dict: dict, dt: float, links: int = 3) -> None:
                                    rtol=1e-2, atol=1e-6, err_msg=f"payments in {v.name}")
 
 
-def test_failure_free_world_with_every_contract_feature():
+def test_failure_free_world_with_every_contract_feature(mix_both):
     """Shares and GPU counts, both burdens, renewals, notice, withhold / price /
     landlord-first actions, every counterfactual, three sweeps, linear ramps."""
-    cfg = _failure_free(kernel_mix(horizon_days=12.0), 0.1)
-    _assert_same_history(cfg, 0.1)
+    _assert_same_history(mix_both, 0.1)
 
 
 @pytest.mark.parametrize("seed", range(6))
 def test_failure_free_random_worlds(seed: int):
     cfg = random_config(seed)
     cfg["sim"]["horizon_days"] = min(cfg["sim"]["horizon_days"], 10.0)
-    _assert_same_history(_failure_free(cfg, 0.25), 0.25)
+    _assert_same_history(_both(_failure_free(cfg, 0.25)), 0.25)
 
 
 def test_non_renewal_action_by_the_reference():
@@ -126,14 +131,23 @@ def test_levers_agree_with_failures():
                      rec["lease_delivered_gpu_h"][:, 0])) <= 3, (v.name, "delivered")
 
 
-def test_gang_waiting_hours_agree_in_a_failure_free_world():
+def test_migrations_agree_in_a_failure_free_world(mix_both):
+    """One failure-free history of every variant of the kernel mix (a pool that ramps
+    up, two pools per job, leases and levers): the same migrations per job."""
+    plan, eng, run = mix_both
+    jd = [run.world.job_names.index(n) for n in plan.job_names]
+    assert sum(int(run.variants[v.name]["migrations"].sum()) for v in plan.variants) > 20
+    for vi, v in enumerate(plan.variants):
+        np.testing.assert_array_equal(eng.job_migrations[vi, 0],
+                                      run.variants[v.name]["migrations"][0, jd],
+                                      err_msg=v.name)
+
+
+def test_gang_waiting_hours_agree_in_a_failure_free_world(mix_both):
     """The GPU-hours a party could use but none of its runs held while one waited for its
     gang: the engine (per step) and the DES (per event) on one failure-free history of
     every variant of the kernel mix, within the step's discretisation."""
-    cfg = load(_failure_free(kernel_mix(horizon_days=12.0), 0.1))
-    plan = compile_plan(cfg)
-    eng = simulate(plan, 0, 1, daily=False)
-    des = simulate_des_variants(cfg, 1)
+    plan, eng, des = mix_both
     w = des.world
     ad = [w.party_names.index(a) for a in plan.party_names]
     pd = [w.pool_names.index(p) for p in plan.pool_names]
