@@ -837,9 +837,10 @@ GPU_HOURS_STYLE = {
 
 
 def _hours_panel(ax, data: ReportData, doc: dict, parts: tuple[str, ...], total: str,
-                 used_words: str, seen: set[str]) -> None:
+                 seen: set[str]) -> None:
     """One stacked panel of :func:`gpu_hours`: a bar per variant of ``doc`` (variant ->
-    parts), annotated with the share of ``total`` its runs held."""
+    parts), annotated with the share of the variant's ``total`` (usable or paid hours)
+    its runs held."""
     variants = {v.name: v for v in data.plan.variants}
     names = list(doc)
     y = np.arange(len(names))
@@ -858,8 +859,8 @@ def _hours_panel(ax, data: ReportData, doc: dict, parts: tuple[str, ...], total:
     for k, n in enumerate(names):
         d = doc[n]
         used = sum(d[k] for k in HELD_PARTS)
-        ax.annotate(f"{used_words} {100 * used / d[total]:.0f} %" if d[total]
-                    else "nothing usable", (left[k], k), xytext=(4, 0),
+        ax.annotate(f"runs held {100 * used / d[total]:.0f} % of {total}" if d[total]
+                    else f"nothing {total}", (left[k], k), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize=8)
     ax.set_yticks(y, ["as configured (baseline)" if n == "baseline"
                       else variant_label(data, variants[n]) for n in names])
@@ -878,20 +879,20 @@ def gpu_hours(data: ReportData) -> Figure | None:
     for t, d in (data.summary.get("tenants") or {}).items():
         if d.get("gpu_hours"):
             panels.append((f"{data.label(t)}: where its usable GPU-hours went",
-                           d["gpu_hours"], GPU_HOURS_PARTS, "usable", "runs held"))
+                           d["gpu_hours"], GPU_HOURS_PARTS, "usable"))
     for ln, d in (data.summary.get("leases") or {}).items():
         if d.get("gpu_hours"):
             panels.append((f"lease {data.label(ln)} ({data.label(d['landlord'])} to "
                            f"{data.label(d['tenant'])}): where its paid GPU-hours went",
-                           d["gpu_hours"], LEASE_HOURS_PARTS, "paid", "runs held"))
+                           d["gpu_hours"], LEASE_HOURS_PARTS, "paid"))
     if not panels:
         return None
     rows = sum(len(p[1]) for p in panels)
     fig = _figure(11, 1.4 + 0.42 * rows + 0.5 * len(panels) + 0.9)
     axes = np.atleast_1d(_axes(fig, len(panels), 1, squeeze=False)[:, 0])
     seen: set[str] = set()
-    for ax, (title, doc, parts, total, words) in zip(axes, panels, strict=True):
-        _hours_panel(ax, data, doc, parts, total, words, seen)
+    for ax, (title, doc, parts, total) in zip(axes, panels, strict=True):
+        _hours_panel(ax, data, doc, parts, total, seen)
         ax.set_title(title)
     handles, labels = [], []
     for ax in axes:

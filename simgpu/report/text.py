@@ -659,7 +659,9 @@ READING = {
                  "hours none held with no run waiting (between runs, after the roadmap); cross-"
                  "hatched, paid hours not delivered healthy (failed nodes the tenant bears, "
                  "landlord-first takes); hatched, the baseline's hours the lever took away. A "
-                 "lease's delivered hours are split as the tenant's hours on its pool are.",
+                 "lease's delivered hours are split as the tenant's hours on its pool are. The "
+                 "share at each bar's end is of that variant's usable (tenant) or paid (lease) "
+                 "hours.",
     "tornado": "One panel per headline number: each row is an uncertain input, its light bar "
                "runs from the base point (black line) to the number at the input's low end, "
                "its dark bar to the number at its high end; rows are sorted by swing, the "
